@@ -1,0 +1,40 @@
+# The two commands: `make run` (app with demo data) and `make test` (lint + the whole suite).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 5000
+export FLASK_APP := wsgi.py
+
+.PHONY: install run test lint format worker bench clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(VENV)/bin/flask db upgrade
+	$(VENV)/bin/flask seed-demo
+	@echo "Cadre is on http://127.0.0.1:$(PORT)  (Ctrl-C stops it)"
+	$(VENV)/bin/flask run --host 127.0.0.1 --port $(PORT)
+
+test: install lint
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+worker: install
+	$(PY) worker.py
+
+bench: install
+	$(PY) bench/catalog.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

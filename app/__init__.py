@@ -1,0 +1,66 @@
+"""Application factory."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the app: config, extensions, blueprints, error handlers, CLI."""
+    from app import cli, errors, security, storage
+    from app.config import ROOT, load_config
+    from app.extensions import csrf, db, login_manager, migrate
+
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=None,
+    )
+    app.config.update(load_config())
+    if overrides:
+        app.config.update(overrides)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    storage.init_app(app)
+    security.init_app(app)
+
+    from app import auth_session
+
+    auth_session.init_app(app)
+
+    from app.api import bp as api_bp
+    from app.web.admin import bp as admin_bp
+    from app.web.audit import bp as audit_bp
+    from app.web.auth import bp as auth_bp
+    from app.web.courses import bp as courses_bp
+    from app.web.files import bp as files_bp
+    from app.web.main import bp as main_bp
+    from app.web.tokens import bp as tokens_bp
+
+    for bp in (main_bp, auth_bp, admin_bp, courses_bp, audit_bp, files_bp, tokens_bp):
+        app.register_blueprint(bp)
+    app.register_blueprint(api_bp, url_prefix="/api")
+    csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes
+
+    errors.init_app(app)
+    cli.init_app(app)
+    app.jinja_env.globals["can"] = _can
+    from app.web import filters
+
+    filters.init_app(app)
+    return app
+
+
+def _can(permission: str) -> bool:
+    from flask_login import current_user
+
+    from app.permissions import can
+
+    return can(current_user, permission)

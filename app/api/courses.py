@@ -1,0 +1,1 @@
+"""Courses API (seed 1 paths)."""

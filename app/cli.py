@@ -1,0 +1,12 @@
+"""Register the Flask CLI commands (each lives in app/commands/)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from app.commands import demo, scale, tokens
+
+    for module in (demo, scale, tokens):
+        module.register(app)

@@ -1,0 +1,87 @@
+"""Read every environment variable in one place, with the embedded defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _instance_dir() -> Path:
+    path = Path(os.environ.get("CADRE_INSTANCE", ROOT / "instance"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _database_url(instance: Path) -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{instance / 'cadre.db'}"
+    # Heroku-style URLs and plain postgresql:// both mean psycopg 3 here.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def _secret_key(instance: Path, production: bool) -> str:
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    if production:
+        raise RuntimeError("SECRET_KEY must be set when CADRE_ENV=production")
+    key_file = instance / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def load_config() -> dict:
+    """Build the Flask config mapping from the environment."""
+    instance = _instance_dir()
+    production = os.environ.get("CADRE_ENV", "development") == "production"
+    database_url = _database_url(instance)
+    return {
+        "CADRE_ENV": "production" if production else "development",
+        "INSTANCE_DIR": str(instance),
+        "SECRET_KEY": _secret_key(instance, production),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True}
+        if database_url.startswith("postgresql")
+        else {},
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "RQ_QUEUE_PREFIX": os.environ.get("RQ_QUEUE_PREFIX", ""),
+        "S3_ENDPOINT": os.environ.get("S3_ENDPOINT") or None,
+        "S3_ACCESS_KEY": os.environ.get("S3_ACCESS_KEY", ""),
+        "S3_SECRET_KEY": os.environ.get("S3_SECRET_KEY", ""),
+        "S3_BUCKET": os.environ.get("S3_BUCKET", "cadre"),
+        "S3_REGION": os.environ.get("S3_REGION", "us-east-1"),
+        "S3_SECURE": os.environ.get("S3_SECURE", "false").lower() == "true",
+        "STORAGE_DIR": os.environ.get("STORAGE_DIR", str(instance / "files")),
+        "PORT": _int("PORT", 5000),
+        # Uploads: the hard request cap; per-kind limits live in services/files.py.
+        "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 512) * 1024 * 1024,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "SESSION_COOKIE_NAME": "cadre_session",
+        "PERMANENT_SESSION_LIFETIME": timedelta(minutes=_int("IDLE_TIMEOUT_MINUTES", 30)),
+        "SESSION_REFRESH_EACH_REQUEST": True,
+        "REMEMBER_COOKIE_DURATION": timedelta(seconds=0),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "LOGIN_MAX_FAILURES_PER_ACCOUNT": _int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5),
+        "LOGIN_MAX_FAILURES_PER_ADDRESS": _int("LOGIN_MAX_FAILURES_PER_ADDRESS", 20),
+        "LOGIN_FAILURE_WINDOW_SECONDS": _int("LOGIN_FAILURE_WINDOW_SECONDS", 900),
+        # argon2 cost; tests lower it through CADRE_ARGON2_FAST so the suite stays quick.
+        "ARGON2_FAST": os.environ.get("CADRE_ARGON2_FAST") == "1",
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+    }

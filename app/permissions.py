@@ -1,0 +1,79 @@
+"""The one permission table: which access roles may do what, for every view and endpoint.
+
+Every route carries an access rule (`public`, `login`, or a permission name below); a meta-test
+walks the URL map and fails on any route without one.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort, request
+from flask_login import current_user
+
+from app.models.people import ROLES
+
+ANY = frozenset(ROLES)
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "catalog.view": ANY,
+    "course.manage": frozenset({"admin", "trainer"}),
+    "user.view": frozenset({"admin", "hr"}),
+    "user.manage": frozenset({"admin", "hr"}),
+    "org.manage": frozenset({"admin", "hr"}),
+    "role.manage": frozenset({"admin"}),
+    "token.manage": frozenset({"admin"}),
+    "audit.view": frozenset({"admin", "qa"}),
+}
+
+# Which API token scope a permission needs on top of the role check.
+PERMISSION_SCOPE: dict[str, str] = {
+    "catalog.view": "read",
+    "course.manage": "write",
+    "user.view": "read",
+    "user.manage": "admin",
+    "org.manage": "admin",
+    "role.manage": "admin",
+    "token.manage": "admin",
+    "audit.view": "read",
+}
+
+PUBLIC = "public"
+LOGIN = "login"
+
+
+def can(user, permission: str) -> bool:
+    """Tell whether `user` holds a role that grants `permission`."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return bool(user.roles & PERMISSIONS[permission])
+
+
+def access(rule: str):
+    """Mark a view with its access rule and enforce it for HTML requests.
+
+    `public` lets anyone in, `login` any signed-in user, anything else must name a permission.
+    """
+    if rule not in (PUBLIC, LOGIN) and rule not in PERMISSIONS:
+        raise ValueError(f"unknown permission {rule!r}")
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if rule != PUBLIC:
+                if not current_user.is_authenticated:
+                    from app.extensions import login_manager
+
+                    return login_manager.unauthorized()
+                if rule != LOGIN and not can(current_user, rule):
+                    abort(403)
+            return view(*args, **kwargs)
+
+        wrapper.access_rule = rule
+        return wrapper
+
+    return decorate
+
+
+def is_state_changing() -> bool:
+    return request.method not in ("GET", "HEAD", "OPTIONS")

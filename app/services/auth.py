@@ -1,0 +1,154 @@
+"""Passwords, sign-in with rate limits, and server-side login sessions."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from sqlalchemy import delete, func, select, update
+
+from app.extensions import db
+from app.models import LoginAttempt, LoginSession, User
+from app.models.base import utcnow
+from app.services.errors import RateLimited
+
+_hashers: dict[bool, PasswordHasher] = {}
+_dummy_hashes: dict[bool, str] = {}
+
+
+def _hasher() -> PasswordHasher:
+    fast = bool(current_app.config.get("ARGON2_FAST"))
+    if fast not in _hashers:
+        # The fast profile is for the test suite only; production uses argon2-cffi's defaults.
+        _hashers[fast] = (
+            PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+            if fast
+            else PasswordHasher()
+        )
+    return _hashers[fast]
+
+
+def hash_password(password: str) -> str:
+    return _hasher().hash(password)
+
+
+def check_password(user: User | None, password: str) -> bool:
+    """Verify a password; unknown users cost the same as known ones."""
+    hasher = _hasher()
+    stored = user.password_hash if user is not None and user.password_hash else None
+    if stored is None:
+        # Burn the same work as a real check so timing does not reveal which emails exist.
+        with contextlib.suppress(VerificationError):
+            hasher.verify(_dummy_hash(), password + "x")
+        return False
+    try:
+        return hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _dummy_hash() -> str:
+    fast = bool(current_app.config.get("ARGON2_FAST"))
+    if fast not in _dummy_hashes:
+        _dummy_hashes[fast] = _hasher().hash(secrets.token_hex(8))
+    return _dummy_hashes[fast]
+
+
+def _check_rate_limit(email: str, ip: str | None) -> None:
+    cfg = current_app.config
+    window = cfg["LOGIN_FAILURE_WINDOW_SECONDS"]
+    since = utcnow() - timedelta(seconds=window)
+    failures = select(func.count()).where(LoginAttempt.success.is_(False), LoginAttempt.at >= since)
+    by_account = db.session.scalar(failures.where(LoginAttempt.email == email))
+    by_address = db.session.scalar(failures.where(LoginAttempt.ip == ip)) if ip else 0
+    if (
+        by_account >= cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
+        or by_address >= cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"]
+    ):
+        raise RateLimited("Too many failed sign-in attempts. Try again later.", retry_after=window)
+
+
+def record_failed_attempt(email: str, ip: str | None) -> None:
+    """Count a failed password check (sign-in or e-signature) toward the lockout."""
+    db.session.add(LoginAttempt(email=email.strip().lower(), ip=ip, success=False))
+    db.session.commit()
+
+
+def authenticate(email: str, password: str, ip: str | None) -> User | None:
+    """Return the user for valid credentials, else None; raise RateLimited when locked out."""
+    email = (email or "").strip().lower()
+    _check_rate_limit(email, ip)
+    user = db.session.scalar(select(User).where(User.email == email))
+    ok = check_password(user, password or "") and user is not None and user.active
+    db.session.add(LoginAttempt(email=email, ip=ip, success=bool(ok)))
+    db.session.commit()
+    return user if ok else None
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_login_session(user: User, ip: str | None, user_agent: str | None) -> str:
+    """Create a server-side session row and return the secret for the cookie."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        LoginSession(
+            token_hash=_digest(token),
+            user_id=user.id,
+            ip=ip,
+            user_agent=(user_agent or "")[:300],
+        )
+    )
+    db.session.commit()
+    return token
+
+
+def load_session_user(user_id: str, token: str | None) -> User | None:
+    """Return the user only if the cookie's session row is live and the account active."""
+    if not token or not str(user_id).isdigit():
+        return None
+    return db.session.scalar(
+        select(User)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(
+            User.id == int(user_id),
+            User.active.is_(True),
+            LoginSession.token_hash == _digest(token),
+            LoginSession.revoked_at.is_(None),
+        )
+    )
+
+
+def end_login_session(token: str | None) -> None:
+    if not token:
+        return
+    db.session.execute(
+        update(LoginSession)
+        .where(LoginSession.token_hash == _digest(token), LoginSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    db.session.commit()
+
+
+def end_all_sessions(user_id: int) -> None:
+    """Revoke every live session of a user (the caller commits)."""
+    db.session.execute(
+        update(LoginSession)
+        .where(LoginSession.user_id == user_id, LoginSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def prune_login_attempts(days: int = 90) -> int:
+    """Delete login attempts older than `days`."""
+    result = db.session.execute(
+        delete(LoginAttempt).where(LoginAttempt.at < utcnow() - timedelta(days=days))
+    )
+    db.session.commit()
+    return result.rowcount or 0

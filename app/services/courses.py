@@ -1,0 +1,355 @@
+"""Courses: create, edit (with version bumps), publish, retire, delete, and the catalog search."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, or_, select
+
+from app.extensions import db
+from app.models import Course, Enrollment, User
+from app.models.base import utcnow
+from app.models.courses import COURSE_LEVELS, COURSE_STATUSES
+from app.services.audit import record_audit, snapshot
+from app.services.errors import Conflict, Invalid, NotFound
+from app.services.pagination import Page, clamp, paginate
+
+COURSE_FIELDS = [
+    "code",
+    "title",
+    "summary",
+    "category",
+    "tags",
+    "level",
+    "language",
+    "estimated_minutes",
+    "passing_score",
+    "validity_months",
+    "mandatory",
+    "is_onboarding",
+    "self_enroll",
+]
+AUDIT_FIELDS = ["status", "version", *COURSE_FIELDS]
+SORTS = {
+    "title": (Course.title.asc(), Course.id.asc()),
+    "newest": (Course.created_at.desc(), Course.id.desc()),
+    "shortest": (Course.estimated_minutes.asc(), Course.title.asc()),
+    "longest": (Course.estimated_minutes.desc(), Course.title.asc()),
+}
+_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
+_LANG = re.compile(r"^[a-z]{2}(-[A-Z]{2})?$")
+
+
+def normalise_tags(value: Any) -> str:
+    """Store tags as ',a,b,' (lower-case, unique, sorted) so one LIKE finds a tag."""
+    if value is None:
+        return ""
+    parts = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    tags = sorted({str(t).strip().lower()[:40] for t in parts if str(t).strip()})
+    return "," + ",".join(tags) + "," if tags else ""
+
+
+def _int(errors, name, value, lo, hi, nullable=False):
+    if value in (None, "") and nullable:
+        return None
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        number = int(value)
+    except (TypeError, ValueError):
+        errors.setdefault(name, []).append("Must be a whole number.")
+        return None
+    if not lo <= number <= hi:
+        errors.setdefault(name, []).append(f"Must be between {lo} and {hi}.")
+    return number
+
+
+def _bool(errors, name, value):
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "1", "on", "yes", 1):
+        return True
+    if value in ("false", "0", "off", "no", 0, "", None):
+        return False
+    errors.setdefault(name, []).append("Must be true or false.")
+    return None
+
+
+def validate_course_data(data: dict, partial: bool = False) -> dict:
+    """Check and normalise course fields; raise Invalid with per-field errors.
+
+    `partial` (updates) validates only the fields present.
+    """
+    if not isinstance(data, dict):
+        raise Invalid("Expected an object of course fields.")
+    errors: dict[str, list[str]] = {}
+    unknown = set(data) - set(COURSE_FIELDS) - {"status", "owner_id", "id", "version"}
+    for name in sorted(unknown):
+        errors[name] = ["Unknown field."]
+    out: dict[str, Any] = {}
+
+    def present(name):
+        return name in data or not partial
+
+    if present("code"):
+        code = str(data.get("code") or "").strip()
+        if not _CODE.match(code):
+            errors["code"] = ["Required: letters, digits, '.', '_' or '-', at most 40."]
+        out["code"] = code.upper()
+    if present("title"):
+        title = str(data.get("title") or "").strip()
+        if not title or len(title) > 200:
+            errors["title"] = ["Required, at most 200 characters."]
+        out["title"] = title
+    if present("summary"):
+        summary = str(data.get("summary") or "")
+        if len(summary) > 5000:
+            errors["summary"] = ["At most 5000 characters."]
+        out["summary"] = summary
+    if present("category"):
+        category = str(data.get("category") or "General").strip()
+        if len(category) > 80:
+            errors["category"] = ["At most 80 characters."]
+        out["category"] = category or "General"
+    if present("tags"):
+        out["tags"] = normalise_tags(data.get("tags"))
+        if len(out["tags"]) > 500:
+            errors["tags"] = ["Too many tags."]
+    if present("level"):
+        level = data.get("level") or "beginner"
+        if level not in COURSE_LEVELS:
+            errors["level"] = [f"One of: {', '.join(COURSE_LEVELS)}."]
+        out["level"] = level
+    if present("language"):
+        language = str(data.get("language") or "en").strip()
+        if not _LANG.match(language):
+            errors["language"] = ["A language code such as en, de or fr-CH."]
+        out["language"] = language
+    if present("estimated_minutes"):
+        out["estimated_minutes"] = _int(
+            errors, "estimated_minutes", data.get("estimated_minutes", 30), 1, 10000
+        )
+    if present("passing_score"):
+        out["passing_score"] = _int(errors, "passing_score", data.get("passing_score", 80), 0, 100)
+    if present("validity_months"):
+        out["validity_months"] = _int(
+            errors, "validity_months", data.get("validity_months"), 1, 240, nullable=True
+        )
+    for flag, default in (("mandatory", False), ("is_onboarding", False), ("self_enroll", True)):
+        if present(flag):
+            out[flag] = _bool(errors, flag, data.get(flag, default))
+    if errors:
+        raise Invalid("Some course fields are not valid.", errors)
+    return out
+
+
+def get_course(course_id: int) -> Course:
+    course = db.session.get(Course, course_id)
+    if course is None:
+        raise NotFound(f"Course {course_id} does not exist.")
+    return course
+
+
+def _check_code_free(code: str, course_id: int | None = None) -> None:
+    q = select(Course.id).where(func.upper(Course.code) == code.upper())
+    if course_id is not None:
+        q = q.where(Course.id != course_id)
+    if db.session.scalar(q) is not None:
+        raise Invalid("Course code already in use.", {"code": ["Another course uses this code."]})
+
+
+def create_course(data: dict, actor: User | None = None) -> Course:
+    """Create a draft course. Raises Invalid."""
+    fields = validate_course_data(data)
+    _check_code_free(fields["code"])
+    course = Course(**fields, status="draft", version=1, owner_id=actor.id if actor else None)
+    db.session.add(course)
+    db.session.flush()
+    record_audit("create", "course", course.id, after=snapshot(course, AUDIT_FIELDS), actor=actor)
+    db.session.commit()
+    return course
+
+
+def bump_version_if_published(course: Course) -> None:
+    """A published course that changes gets a new version (learners' records name the version)."""
+    if course.status == "published":
+        course.version += 1
+
+
+def update_course(
+    course_id: int, data: dict, actor: User | None = None, partial: bool = True
+) -> Course:
+    """Edit a course; a change to a published course bumps its version. Raises NotFound, Invalid."""
+    course = get_course(course_id)
+    fields = validate_course_data(data, partial=partial)
+    if "code" in fields:
+        _check_code_free(fields["code"], course.id)
+    before = snapshot(course, AUDIT_FIELDS)
+    changed = {k: v for k, v in fields.items() if getattr(course, k) != v}
+    if not changed:
+        return course
+    for key, value in changed.items():
+        setattr(course, key, value)
+    bump_version_if_published(course)
+    course.updated_at = utcnow()
+    record_audit(
+        "update",
+        "course",
+        course.id,
+        before=before,
+        after=snapshot(course, AUDIT_FIELDS),
+        actor=actor,
+    )
+    db.session.commit()
+    return course
+
+
+def _set_status(course_id: int, status: str, actor: User | None, reason: str | None) -> Course:
+    course = get_course(course_id)
+    if course.status == status:
+        return course
+    if status == "published" and not course.modules:
+        raise Conflict("Add at least one module before publishing.")
+    before = snapshot(course, AUDIT_FIELDS)
+    course.status = status
+    if status == "published":
+        course.published_at = utcnow()
+        course.retired_at = None
+    elif status == "retired":
+        course.retired_at = utcnow()
+    record_audit(
+        "update",
+        "course",
+        course.id,
+        before=before,
+        after=snapshot(course, AUDIT_FIELDS),
+        reason=reason,
+        actor=actor,
+    )
+    db.session.commit()
+    return course
+
+
+def publish_course(course_id: int, actor: User | None = None, reason: str | None = None) -> Course:
+    """Make a course visible in the catalog. Raises NotFound, Conflict (no modules)."""
+    return _set_status(course_id, "published", actor, reason)
+
+
+def retire_course(course_id: int, actor: User | None = None, reason: str | None = None) -> Course:
+    """Withdraw a course from the catalog while keeping every record of it."""
+    return _set_status(course_id, "retired", actor, reason)
+
+
+def set_course_status(course_id: int, status: str, actor: User | None = None) -> Course:
+    if status not in COURSE_STATUSES:
+        raise Invalid("Unknown status.", {"status": [f"One of: {', '.join(COURSE_STATUSES)}."]})
+    return _set_status(course_id, status, actor, None)
+
+
+def delete_course(course_id: int, actor: User | None = None) -> None:
+    """Delete a course nobody is enrolled in. Raises NotFound, Conflict (has enrollments)."""
+    course = get_course(course_id)
+    enrolled = db.session.scalar(
+        select(func.count()).select_from(Enrollment).where(Enrollment.course_id == course.id)
+    )
+    if enrolled:
+        raise Conflict(
+            f"{enrolled} enrollment(s) reference this course; retire it instead of deleting it."
+        )
+    before = snapshot(course, AUDIT_FIELDS)
+    record_audit("delete", "course", course.id, before=before, actor=actor)
+    db.session.delete(course)
+    db.session.commit()
+
+
+@dataclass
+class CatalogQuery:
+    q: str = ""
+    category: str = ""
+    level: str = ""
+    language: str = ""
+    mandatory: bool | None = None
+    onboarding: bool | None = None
+    status: str = ""
+    sort: str = "title"
+    page: int = 1
+    per_page: int = 20
+
+    @classmethod
+    def from_args(cls, args) -> CatalogQuery:
+        """Build from request args, ignoring junk instead of failing."""
+
+        def flag(name):
+            value = args.get(name, "")
+            return {"1": True, "true": True, "yes": True, "0": False, "false": False}.get(
+                value.lower() if isinstance(value, str) else value
+            )
+
+        page, per_page = clamp(args.get("page", 1), args.get("per_page", 20))
+        sort = args.get("sort", "title")
+        return cls(
+            q=(args.get("q") or "").strip()[:200],
+            category=(args.get("category") or "").strip(),
+            level=(args.get("level") or "").strip(),
+            language=(args.get("language") or "").strip(),
+            mandatory=flag("mandatory"),
+            onboarding=flag("onboarding"),
+            status=(args.get("status") or "").strip(),
+            sort=sort if sort in SORTS else "title",
+            page=page,
+            per_page=per_page,
+        )
+
+
+def _like_escape(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_catalog(query: CatalogQuery, include_unpublished: bool = False) -> Page:
+    """Return a page of courses matching every search word in title, summary or tags.
+
+    Learners see published courses only; authors may ask for drafts and retired ones.
+    """
+    q = select(Course)
+    if include_unpublished:
+        if query.status in COURSE_STATUSES:
+            q = q.where(Course.status == query.status)
+    else:
+        q = q.where(Course.status == "published")
+    for word in query.q.lower().split()[:8]:
+        pattern = f"%{_like_escape(word)}%"
+        q = q.where(
+            or_(
+                func.lower(Course.title).like(pattern, escape="\\"),
+                func.lower(Course.summary).like(pattern, escape="\\"),
+                Course.tags.like(pattern, escape="\\"),
+                func.lower(Course.code).like(pattern, escape="\\"),
+            )
+        )
+    if query.category:
+        q = q.where(Course.category == query.category)
+    if query.level:
+        q = q.where(Course.level == query.level)
+    if query.language:
+        q = q.where(Course.language == query.language)
+    if query.mandatory is not None:
+        q = q.where(Course.mandatory.is_(query.mandatory))
+    if query.onboarding is not None:
+        q = q.where(Course.is_onboarding.is_(query.onboarding))
+    q = q.order_by(*SORTS.get(query.sort, SORTS["title"]))
+    return paginate(q, query.page, query.per_page)
+
+
+def catalog_facets(include_unpublished: bool = False) -> dict[str, list[str]]:
+    """Distinct categories, levels and languages for the filter menus."""
+    base = select(Course.category, Course.language)
+    if not include_unpublished:
+        base = base.where(Course.status == "published")
+    rows = db.session.execute(base.distinct()).all()
+    return {
+        "categories": sorted({r[0] for r in rows}),
+        "languages": sorted({r[1] for r in rows}),
+        "levels": list(COURSE_LEVELS),
+    }

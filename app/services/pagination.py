@@ -1,0 +1,48 @@
+"""One paginator for pages and API lists: a count query plus a LIMIT/OFFSET query."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, select
+
+from app.extensions import db
+
+MAX_PER_PAGE = 100
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def clamp(page: Any, per_page: Any, default_per_page: int = 20) -> tuple[int, int]:
+    """Turn untrusted page/per_page values into sane integers."""
+    try:
+        page_i = max(1, int(page))
+    except (TypeError, ValueError):
+        page_i = 1
+    try:
+        per_page_i = min(MAX_PER_PAGE, max(1, int(per_page)))
+    except (TypeError, ValueError):
+        per_page_i = default_per_page
+    return page_i, per_page_i
+
+
+def paginate(query: Select, page: int, per_page: int, scalars: bool = True) -> Page:
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    q = query.limit(per_page).offset((page - 1) * per_page)
+    items = list(db.session.scalars(q)) if scalars else list(db.session.execute(q))
+    return Page(items=items, total=total or 0, page=page, per_page=per_page)

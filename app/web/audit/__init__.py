@@ -1,0 +1,3 @@
+from app.web.audit.routes import bp
+
+__all__ = ["bp"]

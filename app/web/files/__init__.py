@@ -1,0 +1,24 @@
+"""Serve local-storage files through signed, expiring links (with Range support)."""
+
+from flask import Blueprint, abort, send_file
+
+from app.permissions import PUBLIC, access
+from app.storage import LocalStorage, get_storage
+
+bp = Blueprint("files", __name__)
+
+
+@bp.route("/files/<token>")
+@access(PUBLIC)  # the signed token is the permission, like an S3 presigned URL
+def download(token: str):
+    storage = get_storage()
+    if not isinstance(storage, LocalStorage):
+        abort(404)
+    try:
+        key, filename = storage.resolve_token(token)
+    except PermissionError:
+        abort(403)
+    path = storage.path(key)
+    if not path.is_file():
+        abort(404)
+    return send_file(path, download_name=filename, conditional=True, max_age=0)

@@ -1,0 +1,27 @@
+"""RQ worker: `python worker.py` serves every Cadre queue, each job in its own app context."""
+
+from __future__ import annotations
+
+import sys
+
+from rq import Worker
+
+from app import create_app, jobs
+
+
+def main() -> int:
+    app = create_app()
+    jobs._app = app  # forked work horses reuse this app instead of building one per job
+    with app.app_context():
+        conn = jobs.get_redis(app)
+        if conn is None:
+            print("REDIS_URL is not set: jobs run in-process, no worker needed.", file=sys.stderr)
+            return 1
+        queues = [jobs.queue_name(q) for q in jobs.QUEUES]
+    worker = Worker(queues, connection=conn)
+    worker.work(with_scheduler=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

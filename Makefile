@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PORT ?= 5000
 export FLASK_APP := wsgi.py
 
-.PHONY: install run test lint format worker bench clean
+.PHONY: install run test lint format worker bench ci clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -35,6 +35,9 @@ worker: install
 
 bench: install
 	$(PY) bench/catalog.py
+
+ci:
+	bash .ci/run
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -70,6 +70,8 @@ def load_config() -> dict:
         "PORT": _int("PORT", 5000),
         # Uploads: the hard request cap; per-kind limits live in services/files.py.
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 512) * 1024 * 1024,
+        # Non-file form fields: the user import posts its CSV (up to 2 MB) back for confirmation.
+        "MAX_FORM_MEMORY_SIZE": 6 * 1024 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

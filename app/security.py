@@ -8,7 +8,7 @@ from flask import Flask, g, request
 from flask_login import current_user
 
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: {media}; "
     "media-src 'self' {media}; frame-src 'self' {media}; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )

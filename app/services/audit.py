@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
 from flask import g, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditLog, User
+from app.services.csv_export import to_csv
+from app.services.pagination import Page, paginate
 
 
 def snapshot(obj, fields: list[str]) -> dict[str, Any]:
@@ -66,6 +69,8 @@ def record_audit(
 
 @dataclass
 class AuditFilter:
+    """What the audit page and its CSV export filter on."""
+
     entity: str | None = None
     entity_id: str | None = None
     action: str | None = None
@@ -74,8 +79,7 @@ class AuditFilter:
     date_to: date | None = None
 
 
-def list_audit(flt: AuditFilter, page: int = 1, per_page: int = 50):
-    """Return (rows, total) of audit entries, newest first, filtered."""
+def _filtered(flt: AuditFilter):
     q = select(AuditLog)
     if flt.entity:
         q = q.where(AuditLog.entity == flt.entity)
@@ -89,11 +93,71 @@ def list_audit(flt: AuditFilter, page: int = 1, per_page: int = 50):
         q = q.where(AuditLog.at >= datetime.combine(flt.date_from, time.min))
     if flt.date_to:
         q = q.where(AuditLog.at <= datetime.combine(flt.date_to, time.max))
-    total = db.session.scalar(select(func.count()).select_from(q.subquery()))
-    rows = db.session.scalars(
-        q.order_by(AuditLog.id.desc()).limit(per_page).offset((page - 1) * per_page)
-    ).all()
-    return rows, total
+    return q.order_by(AuditLog.id.desc())
+
+
+def list_audit(flt: AuditFilter, page: int = 1, per_page: int = 50) -> Page:
+    """Return a page of audit entries, newest first, filtered."""
+    return paginate(_filtered(flt), page, per_page)
+
+
+EXPORT_LIMIT = 50_000
+
+
+def export_audit_csv(flt: AuditFilter) -> str:
+    """Return the filtered audit rows (newest first, capped) as spreadsheet-safe CSV."""
+    header = [
+        "id",
+        "at_utc",
+        "actor",
+        "action",
+        "entity",
+        "entity_id",
+        "before",
+        "after",
+        "reason",
+        "request_id",
+        "ip",
+    ]
+    rows = db.session.scalars(_filtered(flt).limit(EXPORT_LIMIT))
+    return to_csv(
+        header,
+        (
+            [
+                r.id,
+                r.at.isoformat(),
+                r.actor_label,
+                r.action,
+                r.entity,
+                r.entity_id,
+                json.dumps(r.before, sort_keys=True) if r.before is not None else "",
+                json.dumps(r.after, sort_keys=True) if r.after is not None else "",
+                r.reason or "",
+                r.request_id or "",
+                r.ip or "",
+            ]
+            for r in rows
+        ),
+    )
+
+
+def parse_audit_filter(args) -> AuditFilter:
+    """Build a filter from request args; bad dates are ignored rather than failing."""
+
+    def day(name):
+        try:
+            return date.fromisoformat(args.get(name, ""))
+        except ValueError:
+            return None
+
+    return AuditFilter(
+        entity=(args.get("entity") or "").strip() or None,
+        entity_id=(args.get("entity_id") or "").strip() or None,
+        action=(args.get("action") or "").strip() or None,
+        actor=(args.get("actor") or "").strip()[:100] or None,
+        date_from=day("date_from"),
+        date_to=day("date_to"),
+    )
 
 
 def audit_entities() -> list[str]:

@@ -353,3 +353,79 @@ def catalog_facets(include_unpublished: bool = False) -> dict[str, list[str]]:
         "languages": sorted({r[1] for r in rows}),
         "levels": list(COURSE_LEVELS),
     }
+
+
+def save_course(course_id: int | None, data: dict, actor: User | None = None, cover=None) -> Course:
+    """Create (course_id None) or edit a course from the authoring form, with an optional cover.
+
+    Course fields and the cover image are checked together, so bad input writes nothing.
+    Raises NotFound, Invalid (cover errors under "cover").
+    """
+    from app.services import files
+
+    course = get_course(course_id) if course_id is not None else None
+    errors: dict[str, list[str]] = {}
+    fields: dict[str, Any] = {}
+    try:
+        fields = validate_course_data(data, partial=course is not None)
+        if "code" in fields:
+            _check_code_free(fields["code"], course.id if course else None)
+    except Invalid as exc:
+        errors.update(exc.errors or {"code": [exc.detail]})
+    checked = None
+    if cover is not None and getattr(cover, "filename", None):
+        try:
+            checked = files.check_upload(cover, "image")
+        except Invalid as exc:
+            errors["cover"] = exc.errors.get("file", [exc.detail])
+    if errors:
+        raise Invalid("Some course fields are not valid.", errors)
+    if course is None:
+        stored = files.save_checked_upload(checked, actor) if checked is not None else None
+        course = Course(**fields, status="draft", version=1, owner_id=actor.id if actor else None)
+        course.cover_file = stored
+        db.session.add(course)
+        db.session.flush()
+        after = snapshot(course, AUDIT_FIELDS)
+        after["cover_file_id"] = course.cover_file_id
+        record_audit("create", "course", course.id, after=after, actor=actor)
+        db.session.commit()
+        return course
+    before = snapshot(course, AUDIT_FIELDS)
+    before["cover_file_id"] = course.cover_file_id
+    changed = {k: v for k, v in fields.items() if getattr(course, k) != v}
+    for key, value in changed.items():
+        setattr(course, key, value)
+    if checked is not None:
+        stored = files.save_checked_upload(checked, actor)
+        if stored.id != course.cover_file_id:
+            course.cover_file = stored
+            changed["cover_file_id"] = stored.id
+    if not changed:
+        return course
+    bump_version_if_published(course)
+    course.updated_at = utcnow()
+    db.session.flush()
+    after = snapshot(course, AUDIT_FIELDS)
+    after["cover_file_id"] = course.cover_file_id
+    record_audit("update", "course", course.id, before=before, after=after, actor=actor)
+    db.session.commit()
+    return course
+
+
+def get_catalog_course(course_id: int, include_unpublished: bool = False) -> Course:
+    """Return a course with its modules for the detail page; drafts and retired courses are
+    hidden unless `include_unpublished`. Raises NotFound.
+    """
+    from sqlalchemy.orm import selectinload
+
+    from app.models import Module
+
+    course = db.session.scalar(
+        select(Course)
+        .where(Course.id == course_id)
+        .options(selectinload(Course.modules).selectinload(Module.file))
+    )
+    if course is None or (course.status != "published" and not include_unpublished):
+        raise NotFound(f"Course {course_id} does not exist.")
+    return course

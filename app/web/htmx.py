@@ -6,8 +6,17 @@ from flask import make_response, render_template, request
 
 
 def is_htmx() -> bool:
-    """True for an htmx partial request (boosted navigation still wants the full page)."""
-    return request.headers.get("HX-Request") == "true" and not request.headers.get("HX-Boosted")
+    """True for an htmx partial request.
+
+    Boosted navigation and htmx's history restore (the Back button after hx-push-url) both
+    send HX-Request too, yet need the full page.
+    """
+    h = request.headers
+    return (
+        h.get("HX-Request") == "true"
+        and not h.get("HX-Boosted")
+        and h.get("HX-History-Restore-Request") != "true"
+    )
 
 
 def render(page: str, fragment: str, **context):

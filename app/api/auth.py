@@ -1,0 +1,109 @@
+"""API access: bearer token or browser session, role check, token scope, CSRF for cookie writes."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import g, request
+from flask_login import current_user
+from flask_wtf.csrf import validate_csrf
+from wtforms import ValidationError
+
+from app.errors import problem
+from app.models import User
+from app.permissions import LOGIN, PERMISSION_SCOPE, PERMISSIONS, PUBLIC, can
+from app.services.tokens import authenticate_token, token_has_scope
+
+REALM = 'Bearer realm="cadre"'
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _unauthorized(detail: str, error: str | None = None):
+    resp = problem(401, "Unauthorized", detail)
+    resp.headers["WWW-Authenticate"] = f'{REALM}, error="{error}"' if error else REALM
+    return resp
+
+
+def _bearer() -> str | None:
+    """Return the bearer credential, '' for a malformed one, None when none was sent."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, credential = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return credential.strip()
+
+
+def current_actor() -> User | None:
+    """The user acting in this API request (token owner or session user)."""
+    return g.get("api_actor")
+
+
+def current_token():
+    """The API token of this request, or None for a session request."""
+    return g.get("api_token")
+
+
+def _authenticate():
+    """Set g.api_actor / g.api_token; return an error response or None."""
+    credential = _bearer()
+    if credential is not None:
+        token = authenticate_token(credential)
+        if token is None:
+            return _unauthorized("The API token is invalid, expired or revoked.", "invalid_token")
+        g.api_token, g.api_actor = token, token.user
+        return None
+    if current_user.is_authenticated:
+        g.api_token, g.api_actor = None, current_user._get_current_object()
+        if request.method in WRITE_METHODS:
+            try:
+                validate_csrf(
+                    request.headers.get("X-CSRFToken") or request.headers.get("X-CSRF-Token")
+                )
+            except ValidationError as exc:
+                return problem(
+                    400,
+                    "CSRF check failed",
+                    f"{exc.args[0] if exc.args else 'Missing CSRF token.'} "
+                    "Browser-session writes need the X-CSRFToken header.",
+                )
+        return None
+    return _unauthorized("Send 'Authorization: Bearer <token>' or sign in.")
+
+
+def _authorize(rule: str):
+    """Return a 403 response when the actor's roles or the token's scope fall short."""
+    if rule == LOGIN:
+        return None
+    if not can(g.api_actor, rule):
+        return problem(403, "Forbidden", "Your role does not allow this action.")
+    token = g.api_token
+    needed = PERMISSION_SCOPE[rule]
+    if token is not None and not token_has_scope(token, needed):
+        resp = problem(403, "Forbidden", f"This token lacks the '{needed}' scope.")
+        resp.headers["WWW-Authenticate"] = f'{REALM}, error="insufficient_scope", scope="{needed}"'
+        return resp
+    return None
+
+
+def api_access(rule: str):
+    """Mark an API view with its access rule and enforce it.
+
+    `public` lets anyone in; `login` needs any valid token or session; a permission name also
+    needs a role granting it and, for tokens, the permission's scope.
+    """
+    if rule not in (PUBLIC, LOGIN) and rule not in PERMISSIONS:
+        raise ValueError(f"unknown permission {rule!r}")
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if rule != PUBLIC:
+                failure = _authenticate() or _authorize(rule)
+                if failure is not None:
+                    return failure
+            return view(*args, **kwargs)
+
+        wrapper.access_rule = rule
+        return wrapper
+
+    return decorate

@@ -1,0 +1,99 @@
+"""enqueue(): inline without Redis, through a real RQ worker process with it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app.config import ROOT
+from app.extensions import db
+from app.jobs import enqueue
+from app.models import LoginAttempt
+from app.models.base import utcnow
+
+
+def _attempts() -> None:
+    now = utcnow()
+    db.session.add_all(
+        [
+            LoginAttempt(email="old@example.com", ip="10.0.0.1", at=now - timedelta(days=200)),
+            LoginAttempt(email="old2@example.com", ip="10.0.0.1", at=now - timedelta(days=91)),
+            LoginAttempt(email="new@example.com", ip="10.0.0.2", at=now - timedelta(days=3)),
+        ]
+    )
+    db.session.commit()
+
+
+def _remaining() -> list[str]:
+    db.session.expire_all()
+    return sorted(db.session.scalars(select(LoginAttempt.email)))
+
+
+def test_enqueue_runs_inline_without_redis(app, monkeypatch):
+    monkeypatch.setitem(app.config, "REDIS_URL", None)
+    _attempts()
+    result = enqueue("app.jobs.system.prune_login_attempts")
+    assert result == 2  # the job's own return value: it ran right here
+    assert _remaining() == ["new@example.com"]
+    assert enqueue("app.jobs.system.prune_login_attempts") == 0  # idempotent
+
+
+def test_enqueue_refuses_non_job_paths(app):
+    with pytest.raises(ValueError):
+        enqueue("os.system", "true")
+
+
+_WORKER = textwrap.dedent(
+    """
+    import os
+    from rq import Worker
+    from app import create_app, jobs
+
+    app = create_app({
+        "SQLALCHEMY_DATABASE_URI": os.environ["CADRE_TEST_DB_URI"],
+        "RQ_QUEUE_PREFIX": os.environ["CADRE_TEST_QUEUE_PREFIX"],
+    })
+    jobs._app = app
+    with app.app_context():
+        conn = jobs.get_redis(app)
+        queues = [jobs.queue_name(q) for q in jobs.QUEUES]
+    Worker(queues, connection=conn).work(burst=True)
+    """
+)
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="REDIS_URL not set")
+def test_enqueue_goes_through_redis_to_a_worker_process(app):
+    from rq.job import Job
+
+    _attempts()
+    job = enqueue("app.jobs.system.prune_login_attempts")
+    assert isinstance(job, Job)  # queued, not run
+    assert _remaining() == ["new@example.com", "old2@example.com", "old@example.com"]
+
+    env = dict(
+        os.environ,
+        CADRE_TEST_DB_URI=app.config["SQLALCHEMY_DATABASE_URI"],
+        CADRE_TEST_QUEUE_PREFIX=app.config["RQ_QUEUE_PREFIX"],
+    )
+    proc = subprocess.run(  # noqa: S603  (our own interpreter and script)
+        [sys.executable, "-c", _WORKER],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+    job.refresh()
+    assert job.get_status() == "finished", proc.stderr[-2000:]
+    assert job.return_value() == 2
+    assert _remaining() == ["new@example.com"]
+    assert db.session.scalar(select(func.count()).select_from(LoginAttempt)) == 1

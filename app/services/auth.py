@@ -11,6 +11,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import LoginAttempt, LoginSession, User
@@ -113,7 +114,8 @@ def load_session_user(user_id: str, token: str | None) -> User | None:
     """Return the user only if the cookie's session row is live and the account active."""
     if not token or not str(user_id).isdigit():
         return None
-    return db.session.scalar(
+    # One round trip on every request: the user, their role grants and the session check.
+    query = (
         select(User)
         .join(LoginSession, LoginSession.user_id == User.id)
         .where(
@@ -122,7 +124,9 @@ def load_session_user(user_id: str, token: str | None) -> User | None:
             LoginSession.token_hash == _digest(token),
             LoginSession.revoked_at.is_(None),
         )
+        .options(joinedload(User.role_grants))
     )
+    return db.session.execute(query).unique().scalar_one_or_none()
 
 
 def end_login_session(token: str | None) -> None:

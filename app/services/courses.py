@@ -31,7 +31,7 @@ COURSE_FIELDS = [
     "is_onboarding",
     "self_enroll",
 ]
-AUDIT_FIELDS = ["status", "version", *COURSE_FIELDS]
+AUDIT_FIELDS = ["status", "version", *COURSE_FIELDS, "cover_file_id"]
 SORTS = {
     "title": (Course.title.asc(), Course.id.asc()),
     "newest": (Course.created_at.desc(), Course.id.desc()),
@@ -160,16 +160,9 @@ def _check_code_free(code: str, course_id: int | None = None) -> None:
         raise Invalid("Course code already in use.", {"code": ["Another course uses this code."]})
 
 
-def create_course(data: dict, actor: User | None = None) -> Course:
+def create_course(data: dict, actor: User | None = None, cover=None) -> Course:
     """Create a draft course. Raises Invalid."""
-    fields = validate_course_data(data)
-    _check_code_free(fields["code"])
-    course = Course(**fields, status="draft", version=1, owner_id=actor.id if actor else None)
-    db.session.add(course)
-    db.session.flush()
-    record_audit("create", "course", course.id, after=snapshot(course, AUDIT_FIELDS), actor=actor)
-    db.session.commit()
-    return course
+    return save_course(None, data, actor, cover=cover)
 
 
 def bump_version_if_published(course: Course) -> None:
@@ -179,31 +172,10 @@ def bump_version_if_published(course: Course) -> None:
 
 
 def update_course(
-    course_id: int, data: dict, actor: User | None = None, partial: bool = True
+    course_id: int, data: dict, actor: User | None = None, partial: bool = True, cover=None
 ) -> Course:
     """Edit a course; a change to a published course bumps its version. Raises NotFound, Invalid."""
-    course = get_course(course_id)
-    fields = validate_course_data(data, partial=partial)
-    if "code" in fields:
-        _check_code_free(fields["code"], course.id)
-    before = snapshot(course, AUDIT_FIELDS)
-    changed = {k: v for k, v in fields.items() if getattr(course, k) != v}
-    if not changed:
-        return course
-    for key, value in changed.items():
-        setattr(course, key, value)
-    bump_version_if_published(course)
-    course.updated_at = utcnow()
-    record_audit(
-        "update",
-        "course",
-        course.id,
-        before=before,
-        after=snapshot(course, AUDIT_FIELDS),
-        actor=actor,
-    )
-    db.session.commit()
-    return course
+    return save_course(course_id, data, actor, cover=cover, partial=partial)
 
 
 def _set_status(course_id: int, status: str, actor: User | None, reason: str | None) -> Course:
@@ -355,7 +327,9 @@ def catalog_facets(include_unpublished: bool = False) -> dict[str, list[str]]:
     }
 
 
-def save_course(course_id: int | None, data: dict, actor: User | None = None, cover=None) -> Course:
+def save_course(
+    course_id: int | None, data: dict, actor: User | None = None, cover=None, partial: bool = True
+) -> Course:
     """Create (course_id None) or edit a course from the authoring form, with an optional cover.
 
     Course fields and the cover image are checked together, so bad input writes nothing.
@@ -367,7 +341,7 @@ def save_course(course_id: int | None, data: dict, actor: User | None = None, co
     errors: dict[str, list[str]] = {}
     fields: dict[str, Any] = {}
     try:
-        fields = validate_course_data(data, partial=course is not None)
+        fields = validate_course_data(data, partial=partial and course is not None)
         if "code" in fields:
             _check_code_free(fields["code"], course.id if course else None)
     except Invalid as exc:
@@ -386,13 +360,12 @@ def save_course(course_id: int | None, data: dict, actor: User | None = None, co
         course.cover_file = stored
         db.session.add(course)
         db.session.flush()
-        after = snapshot(course, AUDIT_FIELDS)
-        after["cover_file_id"] = course.cover_file_id
-        record_audit("create", "course", course.id, after=after, actor=actor)
+        record_audit(
+            "create", "course", course.id, after=snapshot(course, AUDIT_FIELDS), actor=actor
+        )
         db.session.commit()
         return course
     before = snapshot(course, AUDIT_FIELDS)
-    before["cover_file_id"] = course.cover_file_id
     changed = {k: v for k, v in fields.items() if getattr(course, k) != v}
     for key, value in changed.items():
         setattr(course, key, value)
@@ -406,9 +379,14 @@ def save_course(course_id: int | None, data: dict, actor: User | None = None, co
     bump_version_if_published(course)
     course.updated_at = utcnow()
     db.session.flush()
-    after = snapshot(course, AUDIT_FIELDS)
-    after["cover_file_id"] = course.cover_file_id
-    record_audit("update", "course", course.id, before=before, after=after, actor=actor)
+    record_audit(
+        "update",
+        "course",
+        course.id,
+        before=before,
+        after=snapshot(course, AUDIT_FIELDS),
+        actor=actor,
+    )
     db.session.commit()
     return course
 

@@ -41,8 +41,21 @@ def clamp(page: Any, per_page: Any, default_per_page: int = 20) -> tuple[int, in
     return page_i, per_page_i
 
 
-def paginate(query: Select, page: int, per_page: int, scalars: bool = True) -> Page:
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    q = query.limit(per_page).offset((page - 1) * per_page)
-    items = list(db.session.scalars(q)) if scalars else list(db.session.execute(q))
-    return Page(items=items, total=total or 0, page=page, per_page=per_page)
+def paginate(query: Select, page: int, per_page: int) -> Page:
+    """Run one page of `query` (a select of one entity) and its total in a single round trip.
+
+    The total rides along as a window count; only a page past the end needs a second query.
+    """
+    windowed = (
+        query.add_columns(func.count().over().label("_total"))
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    rows = db.session.execute(windowed).all()
+    if rows:
+        return Page(items=[r[0] for r in rows], total=rows[0][-1], page=page, per_page=per_page)
+    total = 0
+    if page > 1:
+        count = select(func.count()).select_from(query.order_by(None).subquery())
+        total = db.session.scalar(count) or 0
+    return Page(items=[], total=total, page=page, per_page=per_page)

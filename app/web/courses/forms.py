@@ -16,6 +16,7 @@ from wtforms import (
 from wtforms.validators import Optional, ValidationError
 
 from app.models.courses import COURSE_LEVELS, MODULE_KINDS, QUESTION_KINDS
+from app.services.courses import COURSE_FIELDS
 
 KIND_LABELS = {
     "text": "Text (markdown)",
@@ -64,21 +65,7 @@ class CourseForm(ServiceForm):
     self_enroll = BooleanField("Learners may enrol themselves", default=True)
     cover = FileField("Cover image (PNG, JPEG or WebP, at most 5 MB)")
 
-    FIELDS = (
-        "code",
-        "title",
-        "summary",
-        "category",
-        "tags",
-        "level",
-        "language",
-        "estimated_minutes",
-        "passing_score",
-        "validity_months",
-        "mandatory",
-        "is_onboarding",
-        "self_enroll",
-    )
+    FIELDS = COURSE_FIELDS
 
     def to_data(self) -> dict[str, Any]:
         return {name: getattr(self, name).data for name in self.FIELDS}

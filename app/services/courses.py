@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import func, or_, select
 
 from app.extensions import db
@@ -201,6 +203,7 @@ def _set_status(course_id: int, status: str, actor: User | None, reason: str | N
         actor=actor,
     )
     db.session.commit()
+    _catalog_changed()
     return course
 
 
@@ -234,6 +237,7 @@ def delete_course(course_id: int, actor: User | None = None) -> None:
     record_audit("delete", "course", course.id, before=before, actor=actor)
     db.session.delete(course)
     db.session.commit()
+    _catalog_changed()
 
 
 @dataclass
@@ -314,17 +318,34 @@ def search_catalog(query: CatalogQuery, include_unpublished: bool = False) -> Pa
     return paginate(q, query.page, query.per_page)
 
 
+FACETS_TTL_SECONDS = 60
+
+
 def catalog_facets(include_unpublished: bool = False) -> dict[str, list[str]]:
-    """Distinct categories, levels and languages for the filter menus."""
+    """Distinct categories, levels and languages for the filter menus.
+
+    Kept per process for a minute (and dropped at once on a course change in this process):
+    the menus change rarely and the catalog is the busiest page.
+    """
+    cache = current_app.extensions.setdefault("cadre_catalog_facets", {})
+    hit = cache.get(include_unpublished)
+    if hit is not None and time.monotonic() - hit[0] < FACETS_TTL_SECONDS:
+        return hit[1]
     base = select(Course.category, Course.language)
     if not include_unpublished:
         base = base.where(Course.status == "published")
     rows = db.session.execute(base.distinct()).all()
-    return {
+    facets = {
         "categories": sorted({r[0] for r in rows}),
         "languages": sorted({r[1] for r in rows}),
         "levels": list(COURSE_LEVELS),
     }
+    cache[include_unpublished] = (time.monotonic(), facets)
+    return facets
+
+
+def _catalog_changed() -> None:
+    current_app.extensions.pop("cadre_catalog_facets", None)
 
 
 def save_course(
@@ -364,6 +385,7 @@ def save_course(
             "create", "course", course.id, after=snapshot(course, AUDIT_FIELDS), actor=actor
         )
         db.session.commit()
+        _catalog_changed()
         return course
     before = snapshot(course, AUDIT_FIELDS)
     changed = {k: v for k, v in fields.items() if getattr(course, k) != v}
@@ -388,6 +410,7 @@ def save_course(
         actor=actor,
     )
     db.session.commit()
+    _catalog_changed()
     return course
 
 

@@ -141,3 +141,11 @@ def test_catalog_query_from_args_ignores_junk():
         {"page": "-3", "per_page": "100000", "sort": "drop table", "mandatory": "maybe"}
     )
     assert (q.page, q.per_page, q.sort, q.mandatory) == (1, 100, "title", None)
+
+
+def test_filter_menus_follow_course_changes_at_once():
+    course = CourseFactory(category="Safety", status="published")
+    assert "Safety" in courses.catalog_facets()["categories"]
+    ModuleFactory(course=course, position=1)
+    courses.update_course(course.id, {"category": "Robotics"})
+    assert courses.catalog_facets()["categories"] == ["Robotics"]

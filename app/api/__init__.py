@@ -27,4 +27,4 @@ def json_only(response):
     return response
 
 
-from app.api import courses, openapi  # noqa: E402,F401  (routes register on bp)
+from app.api import certifications, courses, openapi, users  # noqa: E402,F401  (register routes)

@@ -322,6 +322,24 @@ DOCUMENT = {
 }
 
 
+def _merge_area_documents() -> None:
+    """Fold in the paths and schemas each API area module declares beside its routes.
+
+    An area module may define OPENAPI_PATHS and OPENAPI_SCHEMAS (plain dicts); keeping them next
+    to the routes keeps the document and the code in step.
+    """
+    import importlib
+
+    for name in AREA_MODULES:
+        module = importlib.import_module(name)
+        DOCUMENT["paths"].update(getattr(module, "OPENAPI_PATHS", {}))
+        DOCUMENT["components"]["schemas"].update(getattr(module, "OPENAPI_SCHEMAS", {}))
+
+
+AREA_MODULES = ("app.api.users", "app.api.certifications")
+_merge_area_documents()
+
+
 @bp.get("/openapi.json")
 @api_access(PUBLIC)
 def openapi_document():

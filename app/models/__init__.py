@@ -3,12 +3,13 @@
 from app.models.audit import AuditLog
 from app.models.courses import Course, Module, QuizQuestion, StoredFile
 from app.models.people import Department, JobRole, Team, User, UserRole
-from app.models.records import Enrollment
+from app.models.records import Certification, Enrollment, Progress, Result
 from app.models.security import ApiToken, LoginAttempt, LoginSession
 
 __all__ = [
     "ApiToken",
     "AuditLog",
+    "Certification",
     "Course",
     "Department",
     "Enrollment",
@@ -16,7 +17,9 @@ __all__ = [
     "LoginAttempt",
     "LoginSession",
     "Module",
+    "Progress",
     "QuizQuestion",
+    "Result",
     "StoredFile",
     "Team",
     "User",

@@ -1,14 +1,14 @@
-"""Training records: who is enrolled in what."""
+"""Training records: enrollments, progress per module, results, certifications."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import UTCDateTime, utcnow
+from app.models.base import JSONType, UTCDateTime, utcnow
 
 ENROLLMENT_STATUSES = ("assigned", "in_progress", "completed", "failed", "waived", "expired")
 ENROLLMENT_SOURCES = ("self", "manager", "rule", "requirement", "document", "kpi", "import")
@@ -33,6 +33,115 @@ class Enrollment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Best passing-relevant score (percent) once graded; drives the completion rule.
+    score: Mapped[float | None] = mapped_column()
 
     user = relationship("User", foreign_keys=[user_id])
     course = relationship("Course")
+
+
+PROGRESS_STATUSES = ("not_started", "in_progress", "completed")
+
+
+class Progress(db.Model):
+    """How far one enrollment is through one module."""
+
+    __tablename__ = "training_progress"
+    __table_args__ = (UniqueConstraint("enrollment_id", "module_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("training_enrollments.id"), index=True)
+    module_id: Mapped[int] = mapped_column(ForeignKey("training_modules.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="not_started")
+    percent: Mapped[int] = mapped_column(default=0)
+    time_spent_seconds: Mapped[int] = mapped_column(default=0)
+    # Video seconds or document page, so the player resumes where the learner left off.
+    position: Mapped[float | None] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    enrollment = relationship("Enrollment")
+    module = relationship("Module")
+
+
+RESULT_KINDS = ("quiz", "assignment", "scenario")
+RESULT_STATUSES = ("in_progress", "submitted", "graded")
+
+
+class Result(db.Model):
+    """One quiz attempt or assignment submission and its grade.
+
+    Quiz attempts are graded by a job (graded_by_id NULL); assignments by a trainer.
+    """
+
+    __tablename__ = "training_results"
+    __table_args__ = (
+        UniqueConstraint("enrollment_id", "module_id", "attempt_no"),
+        Index("ix_training_results_user_id", "user_id"),
+        Index("ix_training_results_status_kind", "status", "kind"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("training_enrollments.id"), index=True)
+    module_id: Mapped[int] = mapped_column(ForeignKey("training_modules.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    attempt_no: Mapped[int] = mapped_column(default=1)
+    status: Mapped[str] = mapped_column(String(20), default="in_progress")
+    # The questions drawn for this attempt, in the order shown, with the version each had.
+    questions: Mapped[list] = mapped_column(JSONType, default=list)
+    answers: Mapped[dict] = mapped_column(JSONType, default=dict)
+    feedback: Mapped[dict] = mapped_column(JSONType, default=dict)
+    score: Mapped[float | None] = mapped_column()
+    max_score: Mapped[float | None] = mapped_column()
+    passed: Mapped[bool | None] = mapped_column()
+    # Assignments: the learner's text and/or file, the trainer's rubric scores and comment.
+    submission_text: Mapped[str | None] = mapped_column(Text)
+    submission_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id"))
+    rubric_scores: Mapped[dict] = mapped_column(JSONType, default=dict)
+    comment: Mapped[str | None] = mapped_column(Text)
+    graded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    graded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    enrollment = relationship("Enrollment")
+    module = relationship("Module")
+    user = relationship("User", foreign_keys=[user_id])
+    graded_by = relationship("User", foreign_keys=[graded_by_id])
+    submission_file = relationship("StoredFile")
+
+
+CERTIFICATION_STATUSES = ("active", "expiring", "expired", "revoked")
+
+
+class Certification(db.Model):
+    """A certificate: issued once per completed enrollment (the unique constraint enforces it)."""
+
+    __tablename__ = "training_certifications"
+    __table_args__ = (
+        Index("ix_training_certifications_user_id", "user_id"),
+        Index("ix_training_certifications_expires_at", "expires_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    course_id: Mapped[int] = mapped_column(ForeignKey("training_courses.id"), index=True)
+    # NULL for certificates issued by hand without an enrollment.
+    enrollment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("training_enrollments.id"), unique=True
+    )
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    verification_code: Mapped[str] = mapped_column(String(40), unique=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    course_version: Mapped[int] = mapped_column(default=1)
+    score: Mapped[float | None] = mapped_column()
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id"))
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    user = relationship("User", foreign_keys=[user_id])
+    course = relationship("Course")
+    enrollment = relationship("Enrollment")
+    file = relationship("StoredFile")
+    issued_by = relationship("User", foreign_keys=[issued_by_id])

@@ -1,0 +1,4 @@
+"""API area: certifications. OPENAPI_PATHS and OPENAPI_SCHEMAS feed app/api/openapi.py."""
+
+OPENAPI_PATHS: dict = {}
+OPENAPI_SCHEMAS: dict = {}

@@ -24,6 +24,16 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "role.manage": frozenset({"admin"}),
     "token.manage": frozenset({"admin"}),
     "audit.view": frozenset({"admin", "qa"}),
+    "grading.manage": frozenset({"admin", "trainer"}),
+    "records.view": ANY,
+    "records.write": ANY,
+    "records.view_all": frozenset({"admin", "hr", "qa"}),
+    "enroll.others": frozenset({"admin", "hr", "trainer"}),
+    "enroll.assign": frozenset({"admin", "hr", "trainer", "manager"}),
+    "certificate.view": ANY,
+    "certificate.manage": frozenset({"admin", "hr", "qa", "trainer"}),
+    "certificate.issue": frozenset({"admin", "hr", "trainer"}),
+    "certificate.revoke": frozenset({"admin", "hr", "qa"}),
 }
 
 # Which API token scope a permission needs on top of the role check.
@@ -36,6 +46,16 @@ PERMISSION_SCOPE: dict[str, str] = {
     "role.manage": "admin",
     "token.manage": "admin",
     "audit.view": "read",
+    "grading.manage": "write",
+    "records.view": "read",
+    "records.write": "write",
+    "records.view_all": "read",
+    "enroll.others": "write",
+    "enroll.assign": "write",
+    "certificate.view": "read",
+    "certificate.manage": "read",
+    "certificate.issue": "write",
+    "certificate.revoke": "write",
 }
 
 PUBLIC = "public"

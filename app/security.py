@@ -34,7 +34,7 @@ def init_app(app: Flask) -> None:
         h.setdefault("Content-Security-Policy", csp)
         h["X-Content-Type-Options"] = "nosniff"
         h["Referrer-Policy"] = "same-origin"
-        h["X-Frame-Options"] = "DENY"
+        h.setdefault("X-Frame-Options", "DENY")
         h["X-Request-ID"] = g.get("request_id", "")
         if production:
             h["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
@@ -38,7 +39,8 @@ class LocalStorage:
     def put(self, key: str, data: bytes, content_type: str) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".part")
+        # A unique temp name: two writers of one key must not trample each other's part file.
+        tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.part")
         tmp.write_bytes(data)
         os.replace(tmp, path)  # atomic: readers never see half a file
 

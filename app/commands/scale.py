@@ -2,6 +2,8 @@
 
 Every generated person has an @scale.example.com address; that is the marker a second run
 looks for, and it then skips instead of duplicating. One transaction, one shared password hash.
+`--enrollments N` adds training records (enrollments, progress, graded quiz attempts) for those
+people in the published scale courses; it skips when scale enrollments already exist.
 """
 
 from __future__ import annotations
@@ -17,7 +19,19 @@ from flask import Flask
 from sqlalchemy import func, insert, literal, select
 
 from app.extensions import db
-from app.models import Course, Department, JobRole, Module, QuizQuestion, Team, User, UserRole
+from app.models import (
+    Course,
+    Department,
+    Enrollment,
+    JobRole,
+    Module,
+    Progress,
+    QuizQuestion,
+    Result,
+    Team,
+    User,
+    UserRole,
+)
 from app.models.base import UTCDateTime, utcnow
 
 SCALE_DOMAIN = "scale.example.com"
@@ -411,12 +425,247 @@ def _questions(module_id: int) -> Iterable[dict]:
     }
 
 
+@dataclass
+class EnrollmentReport:
+    enrollments: int = 0
+    by_status: dict[str, int] | None = None
+    progress: int = 0
+    results: int = 0
+    seconds: float = 0.0
+
+
+# (status, weight) of generated enrollments.
+ENROLLMENT_MIX = (("assigned", 40), ("in_progress", 35), ("completed", 25))
+
+
+def scale_enrollments_present() -> bool:
+    return (
+        db.session.scalar(
+            select(Enrollment.id)
+            .join(User, User.id == Enrollment.user_id)
+            .where(User.email.like(f"%@{SCALE_DOMAIN}"))
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def seed_enrollments(count: int, seed: int = 7) -> EnrollmentReport | None:
+    """Enrol active scale people in published scale courses, with progress and quiz results.
+
+    Returns None when scale enrollments exist already. Raises click.UsageError when there are
+    not enough people and courses for `count` distinct (person, course) pairs.
+    """
+    if count <= 0 or scale_enrollments_present():
+        return None
+    started = time.perf_counter()
+    rng = random.Random(seed + 1)
+    now = utcnow()
+    report = EnrollmentReport()
+    user_ids = db.session.scalars(
+        select(User.id)
+        .where(User.email.like(f"%@{SCALE_DOMAIN}"), User.active.is_(True))
+        .order_by(User.id)
+    ).all()
+    course_rows = db.session.execute(
+        select(Course.id, Course.passing_score)
+        .where(Course.code.like("SC-%"), Course.status == "published")
+        .order_by(Course.id)
+    ).all()
+    if len(user_ids) * len(course_rows) < count:
+        raise click.UsageError(
+            f"{count} enrollments need more people x published scale courses "
+            f"({len(user_ids)} x {len(course_rows)})."
+        )
+    passing = dict(course_rows)
+    course_ids = list(passing)
+    modules: dict[int, list[tuple[int, str]]] = {}
+    for module_id, course_id, kind in db.session.execute(
+        select(Module.id, Module.course_id, Module.kind)
+        .where(Module.course_id.in_(select(Course.id).where(Course.code.like("SC-%"))))
+        .order_by(Module.course_id, Module.position)
+    ):
+        modules.setdefault(course_id, []).append((module_id, kind))
+    snapshots: dict[int, list[dict]] = {}
+    quiz_modules = [m for ms in modules.values() for m, kind in ms if kind == "quiz"]
+    from app.services.quizzes import _snapshot
+
+    for part in chunks(quiz_modules):
+        for q in db.session.scalars(
+            select(QuizQuestion)
+            .where(QuizQuestion.module_id.in_(part))
+            .order_by(QuizQuestion.module_id, QuizQuestion.position)
+        ):
+            snapshots.setdefault(q.module_id, []).append(_snapshot(q, False))
+
+    try:
+        pairs = _pairs(count, user_ids, course_ids, rng)
+        statuses, weights = zip(*ENROLLMENT_MIX, strict=True)
+        rows = []
+        for user_id, course_id in pairs:
+            status = rng.choices(statuses, weights)[0]
+            created = now - timedelta(days=rng.randrange(30, 400))
+            begun = created + timedelta(days=rng.randrange(0, 20)) if status != "assigned" else None
+            done = begun + timedelta(days=rng.randrange(0, 10)) if status == "completed" else None
+            rows.append(
+                {
+                    "user_id": user_id,
+                    "course_id": course_id,
+                    "cycle": 1,
+                    "source": rng.choices(["self", "manager", "rule"], [30, 30, 40])[0],
+                    "assigned_by_id": None,
+                    "due_date": (created + timedelta(days=rng.choice([30, 60, 90]))).date(),
+                    "status": status,
+                    "created_at": created,
+                    "started_at": begun,
+                    "completed_at": done,
+                    "score": 100.0 if status == "completed" else None,
+                }
+            )
+        ids = [r[0] for r in _insert_returning(Enrollment, rows, Enrollment.id)]
+        report.enrollments = len(ids)
+        report.by_status = {s: sum(1 for r in rows if r["status"] == s) for s in statuses}
+        progress, results = [], []
+        for enrollment_id, row in zip(ids, rows, strict=True):
+            if row["status"] != "assigned":
+                _records(
+                    enrollment_id,
+                    row,
+                    modules[row["course_id"]],
+                    snapshots,
+                    passing,
+                    rng,
+                    progress,
+                    results,
+                )
+        _insert(Progress, progress)
+        _insert(Result, results)
+        report.progress, report.results = len(progress), len(results)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _pairs(count: int, user_ids: list[int], course_ids: list[int], rng) -> list[tuple[int, int]]:
+    """`count` distinct (person, course) pairs, spread evenly over people."""
+    seen: set[tuple[int, int]] = set()
+    per_user = count // len(user_ids)
+    if per_user:
+        for user_id in user_ids:
+            for course_id in rng.sample(course_ids, min(per_user, len(course_ids))):
+                seen.add((user_id, course_id))
+    while len(seen) < count:
+        seen.add((rng.choice(user_ids), rng.choice(course_ids)))
+    return sorted(seen)
+
+
+def _records(enrollment_id, row, course_modules, snapshots, passing, rng, progress, results):
+    """Progress rows (and graded quiz attempts) for one started or completed enrollment."""
+    begun, user_id = row["started_at"], row["user_id"]
+    if row["status"] == "completed":
+        done = len(course_modules)
+    else:
+        done = rng.randrange(0, len(course_modules))  # modules finished before the current one
+    for index, (module_id, kind) in enumerate(course_modules[: done + 1]):
+        finished = index < done
+        at = begun + timedelta(hours=index + 1)
+        progress.append(
+            {
+                "enrollment_id": enrollment_id,
+                "module_id": module_id,
+                "status": "completed" if finished else "in_progress",
+                "percent": 100 if finished else (0 if kind == "quiz" else rng.randrange(5, 95)),
+                "time_spent_seconds": rng.randrange(60, 1200),
+                "position": None,
+                "updated_at": at,
+                "completed_at": at if finished else None,
+            }
+        )
+        if kind != "quiz" or module_id not in snapshots:
+            continue
+        # A quiz passed at the first try, or after a failed attempt; an open quiz may have one
+        # failed attempt behind it.
+        outcomes = [True] if rng.random() < 0.8 else [False, True]
+        if not finished:
+            outcomes = [False] if rng.random() < 0.3 else []
+        for attempt_no, passed in enumerate(outcomes, start=1):
+            results.append(
+                _graded_attempt(
+                    enrollment_id,
+                    module_id,
+                    user_id,
+                    attempt_no,
+                    snapshots[module_id],
+                    passed,
+                    passing[row["course_id"]],
+                    at - timedelta(minutes=20 * (len(outcomes) - attempt_no) + 10),
+                )
+            )
+
+
+def _graded_attempt(enrollment_id, module_id, user_id, attempt_no, questions, passed, mark, at):
+    answers, per_question, score, max_score = {}, {}, 0, 0
+    for n, q in enumerate(questions):
+        right = passed or n > 0  # a failed attempt gets the first question wrong
+        answer = q["answer"]
+        if q["kind"] in ("single", "multiple"):
+            value = (
+                answer["correct"]
+                if right
+                else [i for i in q["order"] if i not in answer["correct"]][:1]
+            )
+        elif q["kind"] == "true_false":
+            value = answer["correct"] if right else not answer["correct"]
+        elif q["kind"] == "numeric":
+            value = float(answer["value"]) + (0 if right else 1 + float(answer["tolerance"]))
+        else:
+            value = answer["accepted"][0] if right else "no idea"
+        answers[str(q["id"])] = value
+        score += q["points"] if right else 0
+        max_score += q["points"]
+        per_question[str(q["id"])] = {"correct": right, "awarded": q["points"] if right else 0}
+    percent = round(score * 100.0 / max_score, 1) if max_score else 0.0
+    return {
+        "enrollment_id": enrollment_id,
+        "module_id": module_id,
+        "user_id": user_id,
+        "kind": "quiz",
+        "attempt_no": attempt_no,
+        "status": "graded",
+        "questions": questions,
+        "answers": answers,
+        "feedback": {"questions": per_question, "percent": percent, "pass_mark": mark},
+        "score": float(score),
+        "max_score": float(max_score),
+        "passed": percent >= mark,
+        "submission_text": None,
+        "submission_file_id": None,
+        "rubric_scores": {},
+        "comment": None,
+        "graded_by_id": None,
+        "started_at": at - timedelta(minutes=8),
+        "deadline_at": None,
+        "submitted_at": at,
+        "graded_at": at,
+    }
+
+
 def register(app: Flask) -> None:
     @app.cli.command("seed-scale")
     @click.option("--employees", default=10000, show_default=True, type=click.IntRange(20, 500000))
     @click.option("--courses", default=500, show_default=True, type=click.IntRange(1, 100000))
+    @click.option(
+        "--enrollments",
+        default=0,
+        show_default=True,
+        type=click.IntRange(0, 10_000_000),
+        help="Also enrol scale people in published scale courses, with progress and results.",
+    )
     @click.option("--seed", default=7, show_default=True, help="Random seed for repeatable data.")
-    def seed_scale_command(employees: int, courses: int, seed: int) -> None:
+    def seed_scale_command(employees: int, courses: int, enrollments: int, seed: int) -> None:
         """Bulk-generate people and courses for benchmarks (skips if scale data exists)."""
         report = seed_scale(employees, courses, seed)
         if report is None:
@@ -424,10 +673,28 @@ def register(app: Flask) -> None:
                 select(func.count()).select_from(User).where(User.email.like(f"%@{SCALE_DOMAIN}"))
             )
             click.echo(f"Scale data already present ({total} @{SCALE_DOMAIN} users); skipping.")
+        else:
+            click.echo(
+                f"Scale data created in {report.seconds:.1f} s: {report.departments} departments, "
+                f"{report.teams} teams, {report.users} users, {report.role_grants} role grants, "
+                f"{report.courses} courses, {report.modules} modules, "
+                f"{report.questions} quiz questions."
+            )
+        if not enrollments:
             return
+        records = seed_enrollments(enrollments, seed)
+        if records is None:
+            total = db.session.scalar(
+                select(func.count())
+                .select_from(Enrollment)
+                .join(User, User.id == Enrollment.user_id)
+                .where(User.email.like(f"%@{SCALE_DOMAIN}"))
+            )
+            click.echo(f"Scale enrollments already present ({total}); skipping.")
+            return
+        mix = ", ".join(f"{n} {status}" for status, n in (records.by_status or {}).items())
         click.echo(
-            f"Scale data created in {report.seconds:.1f} s: {report.departments} departments, "
-            f"{report.teams} teams, {report.users} users, {report.role_grants} role grants, "
-            f"{report.courses} courses, {report.modules} modules, "
-            f"{report.questions} quiz questions."
+            f"Scale enrollments created in {records.seconds:.1f} s: {records.enrollments} "
+            f"enrollments ({mix}), {records.progress} progress rows, "
+            f"{records.results} graded quiz attempts."
         )

@@ -29,12 +29,23 @@ def run_job(name: str, *args, **kwargs):
     from flask import has_app_context
 
     if has_app_context():
-        return _resolve(name)(*args, **kwargs)
+        # Inline run inside a request: audit rows must name the job, not the signed-in user.
+        from flask import g
+
+        outer = g.get("cadre_job")
+        g.cadre_job = name
+        try:
+            return _resolve(name)(*args, **kwargs)
+        finally:
+            g.cadre_job = outer
     if _app is None:
         from app import create_app
 
         _app = create_app()
     with _app.app_context():
+        from flask import g
+
+        g.cadre_job = name
         return _resolve(name)(*args, **kwargs)
 
 

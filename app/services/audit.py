@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from flask import g, has_request_context, request
+from flask import g, has_app_context, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -33,6 +33,8 @@ def snapshot(obj, fields: list[str]) -> dict[str, Any]:
 def _actor(actor: User | None) -> User | None:
     if actor is not None:
         return actor
+    if g.get("cadre_job"):
+        return None  # background work acts as the system
     if has_request_context() and current_user and current_user.is_authenticated:
         return current_user._get_current_object()
     return None
@@ -52,7 +54,7 @@ def record_audit(
     who = _actor(actor)
     row = AuditLog(
         actor_id=who.id if who else None,
-        actor_label=f"{who.name} <{who.email}>" if who else "system",
+        actor_label=f"{who.name} <{who.email}>" if who else _system_label(),
         action=action,
         entity=entity,
         entity_id=str(entity_id),
@@ -65,6 +67,11 @@ def record_audit(
         row.ip = request.remote_addr
     db.session.add(row)
     return row
+
+
+def _system_label() -> str:
+    job = g.get("cadre_job") if has_app_context() else None
+    return f"system ({job.rsplit('.', 1)[-1]})" if job else "system"
 
 
 @dataclass

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, literal, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager
 
 from app.extensions import db
 from app.jobs import enqueue
-from app.models import Course, Enrollment, Module, Progress, User
+from app.models import Course, Department, Enrollment, Module, Progress, Team, User
 from app.models.base import utcnow
 from app.models.records import ENROLLMENT_SOURCES, PROGRESS_STATUSES
+from app.permissions import can
 from app.services.audit import record_audit, snapshot
-from app.services.errors import Conflict, Invalid, NotFound
+from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 
 ENROLLMENT_AUDIT = ["user_id", "course_id", "cycle", "source", "due_date", "status", "score"]
-PROGRESS_AUDIT = ["enrollment_id", "module_id", "status", "percent", "position"]
+PROGRESS_AUDIT = ["enrollment_id", "module_id", "status", "percent"]
 # Enrollments a learner is still working on; a new enrollment is never made beside one of these.
 OPEN_STATUSES = ("assigned", "in_progress")
 
@@ -167,7 +171,8 @@ def record_progress(
         enrollment.started_at = utcnow()
     db.session.flush()
     after = snapshot(row, PROGRESS_AUDIT)
-    if before != after:
+    # Audit the moves that matter for the record (started, completed), not every video tick.
+    if before is None or before["status"] != after["status"]:
         record_audit(
             "update" if before else "create",
             "progress",
@@ -265,3 +270,242 @@ def course_score(enrollment_id: int) -> float | None:
     )
     value = db.session.scalar(select(func.avg(best.c.pct)))
     return round(float(value), 1) if value is not None else None
+
+
+# --- who may see and enrol whom -----------------------------------------------------------
+
+
+def can_view_user(viewer: User | None, user: User) -> bool:
+    """Tell whether `viewer` may read `user`'s training records (self, manager, HR/QA/admin)."""
+    if viewer is None or not getattr(viewer, "is_authenticated", False):
+        return False
+    if viewer.id == user.id or user.manager_id == viewer.id:
+        return True
+    return can(viewer, "records.view_all")
+
+
+def can_enroll_others(viewer: User | None, user: User) -> bool:
+    """Tell whether `viewer` may enrol `user` (HR/trainer/admin anyone; a manager their reports)."""
+    if viewer is None or not getattr(viewer, "is_authenticated", False):
+        return False
+    if can(viewer, "enroll.others"):
+        return True
+    return viewer.has_role("manager") and user.manager_id == viewer.id and user.id != viewer.id
+
+
+def visible_user(viewer: User, user_id: int) -> User:
+    """Load a person whose records `viewer` may read. Raises Forbidden, NotFound."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        # Only those who may read everyone learn that an id does not exist.
+        if can(viewer, "records.view_all"):
+            raise NotFound(f"User {user_id} does not exist.")
+        raise Forbidden("You may not see this person's training records.")
+    if not can_view_user(viewer, user):
+        raise Forbidden("You may not see this person's training records.")
+    return user
+
+
+def _course_for_enrollment(course_id) -> Course:
+    course = None
+    if isinstance(course_id, int) and not isinstance(course_id, bool):
+        course = db.session.get(Course, course_id)
+    if course is None:
+        raise Invalid("Unknown course.", {"course_id": [f"Course {course_id} does not exist."]})
+    return course
+
+
+def enroll_person(
+    actor: User,
+    user_id: int,
+    course_id,
+    due_date: date | None = None,
+    source: str | None = None,
+) -> tuple[Enrollment, bool]:
+    """Enrol someone on behalf of `actor`: oneself where the course allows it, others if allowed.
+
+    Returns (enrollment, created). Raises Forbidden, NotFound, Invalid, Conflict.
+    """
+    user = db.session.get(User, user_id)
+    may_enrol = user is not None and can_enroll_others(actor, user)
+    if user is None or (actor.id != user.id and not may_enrol):
+        if user is None and can(actor, "enroll.others"):
+            raise NotFound(f"User {user_id} does not exist.")
+        raise Forbidden("You may not enrol this person.")
+    course = _course_for_enrollment(course_id)
+    existing = current_enrollment(user.id, course.id)
+    if existing is not None:
+        return existing, False
+    if course.status != "published":
+        raise Conflict("Only published courses take enrollments.")
+    if not may_enrol:
+        if not course.self_enroll:
+            raise Forbidden("This course is assigned only; ask your manager or HR to enrol you.")
+        if source not in (None, "self"):
+            raise Invalid("Wrong source.", {"source": ["Enrolling yourself uses source 'self'."]})
+    if source is None:
+        source = "self" if actor.id == user.id else "manager"
+    return enroll_user(user.id, course.id, actor=actor, due_date=due_date, source=source)
+
+
+@dataclass
+class TeamEnrollCounts:
+    """What enrolling a team did: new enrollments, members already enrolled, members skipped."""
+
+    created: int
+    already_enrolled: int
+    not_allowed: int
+    enrollment_ids: list[int]
+
+
+def _insert_for(dialect: str):
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def enroll_team(
+    team_id: int,
+    course_id: int,
+    actor: User,
+    due_date: date | None = None,
+) -> TeamEnrollCounts:
+    """Enrol every active member of a team not yet enrolled, in one INSERT ... SELECT.
+
+    Managers reach only their direct reports in the team; HR, trainers and admins everyone.
+    Each new enrollment gets its own audit row. Raises NotFound, Invalid, Conflict, Forbidden.
+    """
+    team = db.session.get(Team, team_id) if isinstance(team_id, int) else None
+    if team is None:
+        raise Invalid("Unknown team.", {"team_id": ["Choose a team."]})
+    course = _course_for_enrollment(course_id)
+    if course.status != "published":
+        raise Conflict("Only published courses take enrollments.")
+    members = (User.team_id == team.id) & User.active.is_(True)
+    everyone = can(actor, "enroll.others")
+    allowed = members if everyone else members & (User.manager_id == actor.id)
+    if not everyone and not actor.has_role("manager"):
+        raise Forbidden("You may not enrol this team.")
+    enrolled = exists().where(Enrollment.user_id == User.id, Enrollment.course_id == course.id)
+    now = utcnow()
+    candidates = select(
+        User.id,
+        literal(course.id),
+        literal(1),
+        literal("manager"),
+        literal(actor.id),
+        literal(due_date, type_=Enrollment.due_date.type),
+        literal("assigned"),
+        literal(now, type_=Enrollment.created_at.type),
+    ).where(allowed, ~enrolled)
+    insert = _insert_for(db.session.get_bind().dialect.name)
+    stmt = (
+        insert(Enrollment)
+        .from_select(
+            [
+                "user_id",
+                "course_id",
+                "cycle",
+                "source",
+                "assigned_by_id",
+                "due_date",
+                "status",
+                "created_at",
+            ],
+            candidates,
+        )
+        .on_conflict_do_nothing()
+        .returning(Enrollment.id)
+    )
+    ids = sorted(db.session.scalars(stmt).all())
+    if ids:
+        rows = db.session.scalars(
+            select(Enrollment).where(Enrollment.id.in_(ids)).order_by(Enrollment.id)
+        ).all()
+        for enrollment in rows:
+            record_audit(
+                "create",
+                "enrollment",
+                enrollment.id,
+                after=snapshot(enrollment, ENROLLMENT_AUDIT),
+                reason=f"team enrollment: {team.name}",
+                actor=actor,
+            )
+    total, reachable = db.session.execute(
+        select(func.count(), func.count().filter(allowed)).select_from(User).where(members)
+    ).one()
+    db.session.commit()
+    return TeamEnrollCounts(
+        created=len(ids),
+        already_enrolled=reachable - len(ids),
+        not_allowed=total - reachable,
+        enrollment_ids=ids,
+    )
+
+
+PEOPLE_CHOICES_LIMIT = 200
+
+
+def enrollable_people(actor: User, q: str = "", limit: int = PEOPLE_CHOICES_LIMIT) -> list[User]:
+    """Active people `actor` may enrol, by name, optionally filtered by name or email words."""
+    query = select(User).where(User.active.is_(True))
+    if not can(actor, "enroll.others"):
+        query = query.where(User.manager_id == actor.id, User.id != actor.id)
+    q = (q or "").strip()[:100]
+    if q:
+        like = f"%{q}%"
+        query = query.where(or_(User.name.ilike(like), User.email.ilike(like)))
+    return list(db.session.scalars(query.order_by(User.name, User.id).limit(limit)))
+
+
+def enrollable_teams(actor: User) -> list[Team]:
+    """Teams `actor` may enrol: every team for HR/trainers/admins, else those with their reports."""
+    query = (
+        select(Team)
+        .join(Team.department)
+        .options(contains_eager(Team.department))
+        .order_by(Department.name, Team.name)
+    )
+    if not can(actor, "enroll.others"):
+        reports = exists().where(
+            User.team_id == Team.id, User.manager_id == actor.id, User.active.is_(True)
+        )
+        query = query.where(reports)
+    return list(db.session.scalars(query))
+
+
+# --- progress from outside players ----------------------------------------------------------
+
+
+def record_progress_for_user(
+    actor: User,
+    user_id: int,
+    module_id,
+    enrollment_id=None,
+    **fields,
+) -> Progress:
+    """Record a learner's progress in a module; the enrollment is derived from the module's course.
+
+    Only the learner (or an admin) may. With `enrollment_id` the module must belong to that
+    enrollment's course. Raises Forbidden, NotFound, Invalid, Conflict (not enrolled).
+    """
+    if actor.id != user_id and not actor.has_role("admin"):
+        raise Forbidden("Only the learner records their own progress.")
+    if db.session.get(User, user_id) is None:
+        raise NotFound(f"User {user_id} does not exist.")
+    module = None
+    if isinstance(module_id, int) and not isinstance(module_id, bool):
+        module = db.session.get(Module, module_id)
+    if module is None:
+        raise Invalid("Unknown module.", {"module_id": [f"Module {module_id} does not exist."]})
+    if enrollment_id is not None:
+        enrollment = None
+        if isinstance(enrollment_id, int) and not isinstance(enrollment_id, bool):
+            enrollment = db.session.get(Enrollment, enrollment_id)
+        if enrollment is None or enrollment.user_id != user_id:
+            raise Invalid(
+                "Unknown enrollment.", {"enrollment_id": ["Not an enrollment of this person."]}
+            )
+    else:
+        enrollment = current_enrollment(user_id, module.course_id)
+        if enrollment is None:
+            raise Conflict("This person is not enrolled in the course of that module.")
+    return record_progress(enrollment.id, module.id, actor=actor, **fields)

@@ -142,3 +142,49 @@ def test_scale_accounts_sign_in_with_the_shared_password(runner, client):
         "/login", data={"email": email, "password": SCALE_PASSWORD, "csrf_token": csrf(client)}
     )
     assert resp.status_code == 302
+
+
+def test_seed_scale_enrollments_are_distinct_mixed_and_seeded_once(runner):
+    from app.models import Enrollment, Progress, Result
+
+    args = ["seed-scale", "--employees", "30", "--courses", "5", "--enrollments", "60"]
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0, result.output
+    assert "Scale enrollments created" in result.output
+    db.session.expire_all()
+    rows = db.session.execute(
+        select(Enrollment.user_id, Enrollment.course_id, Enrollment.cycle, Enrollment.status)
+    ).all()
+    assert len(rows) == 60
+    assert len({(u, c, cy) for u, c, cy, _ in rows}) == 60
+    published = set(db.session.scalars(select(Course.id).where(Course.status == "published")))
+    assert {c for _, c, _, _ in rows} <= published
+    statuses = {s for *_, s in rows}
+    assert statuses == {"assigned", "in_progress", "completed"}
+
+    # Started enrollments have progress; a completed one has every module done and a pass.
+    started = db.session.scalars(select(Enrollment).where(Enrollment.status != "assigned")).all()
+    for enrollment in started:
+        progress = db.session.scalars(
+            select(Progress).where(Progress.enrollment_id == enrollment.id)
+        ).all()
+        assert progress, enrollment.id
+        if enrollment.status == "completed":
+            assert len(progress) == 3 and {p.status for p in progress} == {"completed"}
+            passed = db.session.scalar(
+                select(func.count()).where(
+                    Result.enrollment_id == enrollment.id,
+                    Result.status == "graded",
+                    Result.passed.is_(True),
+                )
+            )
+            assert passed == 1
+    assigned = select(Enrollment.id).where(Enrollment.status == "assigned")
+    assert not db.session.scalar(select(func.count()).where(Progress.enrollment_id.in_(assigned)))
+    assert db.session.scalar(select(func.count()).select_from(Result)) > 0
+
+    again = runner.invoke(args=args)
+    assert again.exit_code == 0, again.output
+    assert "Scale enrollments already present (60)" in again.output
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Enrollment)) == 60

@@ -21,4 +21,8 @@ def download(token: str):
     path = storage.path(key)
     if not path.is_file():
         abort(404)
-    return send_file(path, download_name=filename, conditional=True, max_age=0)
+    response = send_file(path, download_name=filename, conditional=True, max_age=0)
+    # The player shows PDFs in an iframe of our own pages; nobody else may frame them.
+    response.headers["Content-Security-Policy"] = "frame-ancestors 'self'"
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response

@@ -1,9 +1,10 @@
-"""Home: the signed-in landing page."""
+"""Home: the signed-in landing page, which is the TrainingDashboard."""
 
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
 from app.permissions import LOGIN, PUBLIC, access
+from app.services.training_records import training_dashboard
 
 bp = Blueprint("main", __name__)
 
@@ -19,7 +20,8 @@ def index():
 @bp.route("/home")
 @access(LOGIN)
 def home():
-    return render_template("main/home.html")
+    dashboard = training_dashboard(current_user._get_current_object())
+    return render_template("main/home.html", mine=dashboard.mine, team=dashboard.team)
 
 
 @bp.route("/healthz")

@@ -1,0 +1,3 @@
+from app.web.certificates.routes import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,3 @@
+from app.web.enroll.routes import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,3 @@
+from app.web.player.routes import bp
+
+__all__ = ["bp"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint, request, url_for
 
 from app.services.errors import DomainError
 
@@ -15,6 +15,28 @@ def json_object() -> dict:
     if not isinstance(data, dict):
         raise DomainError("Send a JSON object with Content-Type: application/json.")
     return data
+
+
+def link_header(page) -> str:
+    """RFC 8288 Link header (first/prev/next/last) for a paginated list, keeping the filters."""
+    args = {**request.args.to_dict(), "per_page": page.per_page}
+
+    def link(number: int, rel: str) -> str:
+        url = url_for(
+            request.endpoint,
+            _external=True,
+            **(request.view_args or {}),
+            **{**args, "page": number},
+        )
+        return f'<{url}>; rel="{rel}"'
+
+    links = [link(1, "first")]
+    if page.page > 1:
+        links.append(link(min(page.page - 1, page.pages), "prev"))
+    if page.page < page.pages:
+        links.append(link(page.page + 1, "next"))
+    links.append(link(page.pages, "last"))
+    return ", ".join(links)
 
 
 @bp.after_request

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import request, url_for
 
-from app.api import bp, json_object
+from app.api import bp, json_object, link_header
 from app.api.auth import api_access, current_actor
 from app.models import Course
 from app.models.courses import COURSE_STATUSES
@@ -107,23 +107,6 @@ def _check(data: dict, partial: bool) -> None:
         raise Invalid("Some course fields are not valid.", errors)
 
 
-def _link_header(page: Page) -> str:
-    args = request.args.to_dict()
-    args["per_page"] = page.per_page
-
-    def link(number: int, rel: str) -> str:
-        url = url_for(request.endpoint, _external=True, **{**args, "page": number})
-        return f'<{url}>; rel="{rel}"'
-
-    links = [link(1, "first")]
-    if page.page > 1:
-        links.append(link(min(page.page - 1, page.pages), "prev"))
-    if page.page < page.pages:
-        links.append(link(page.page + 1, "next"))
-    links.append(link(page.pages, "last"))
-    return ", ".join(links)
-
-
 @bp.get(COLLECTION)
 @api_access("catalog.view")
 def list_courses():
@@ -141,7 +124,7 @@ def list_courses():
         "total": page.total,
         "pages": page.pages,
     }
-    return body, 200, {"Link": _link_header(page)}
+    return body, 200, {"Link": link_header(page)}
 
 
 @bp.post(COLLECTION)

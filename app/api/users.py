@@ -8,15 +8,15 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from flask import request, url_for
+from flask import request
 
-from app.api import bp, json_object
+from app.api import bp, json_object, link_header
 from app.api.auth import api_access, current_actor
 from app.models.records import ENROLLMENT_SOURCES, PROGRESS_STATUSES
 from app.services import enrollments as enrollment_service
 from app.services import training_records
 from app.services.errors import Invalid
-from app.services.pagination import Page, clamp
+from app.services.pagination import clamp
 
 USER = "/training/users/<int(max=2147483647):user_id>"
 PROGRESS_FIELDS = ("status", "percent", "position", "time_spent_seconds")
@@ -92,24 +92,6 @@ def _due_date(value) -> date | None:
     raise Invalid("Bad due date.", {"due_date": ["An ISO date such as 2030-01-31, or null."]})
 
 
-def _link_header(page: Page) -> str:
-    args = {**request.args.to_dict(), "per_page": page.per_page}
-
-    def link(number: int, rel: str) -> str:
-        url = url_for(
-            request.endpoint, _external=True, **request.view_args, **{**args, "page": number}
-        )
-        return f'<{url}>; rel="{rel}"'
-
-    links = [link(1, "first")]
-    if page.page > 1:
-        links.append(link(min(page.page - 1, page.pages), "prev"))
-    if page.page < page.pages:
-        links.append(link(page.page + 1, "next"))
-    links.append(link(page.pages, "last"))
-    return ", ".join(links)
-
-
 @bp.get(USER)
 @api_access("records.view")
 def get_user_training(user_id: int):
@@ -176,7 +158,7 @@ def list_results(user_id: int):
         "total": found.total,
         "pages": found.pages,
     }
-    return body, 200, {"Link": _link_header(found)}
+    return body, 200, {"Link": link_header(found)}
 
 
 # --- OpenAPI ---------------------------------------------------------------------------------

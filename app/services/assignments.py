@@ -15,6 +15,7 @@ from app.models.base import utcnow
 from app.services import enrollments, files
 from app.services.audit import record_audit
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
+from app.services.modules import enrollment_module, pass_mark
 from app.services.pagination import Page, paginate
 
 MAX_TEXT = 50_000
@@ -39,21 +40,6 @@ def rubric(module: Module) -> list[Criterion]:
         if points > 0:
             out.append(Criterion(str(row.get("criterion") or "Criterion"), points))
     return out or [Criterion(**DEFAULT_RUBRIC[0])]
-
-
-def pass_mark(module: Module) -> int:
-    """The percent an assignment needs: the module's own mark, else the course passing score."""
-    mark = (module.settings or {}).get("pass_mark")
-    return int(mark) if mark is not None else module.course.passing_score
-
-
-def _assignment_module(enrollment, module_id: int) -> Module:
-    module = db.session.get(Module, module_id)
-    if module is None or module.course_id != enrollment.course_id:
-        raise NotFound("This module is not part of the course.")
-    if module.kind != "assignment":
-        raise Conflict("This module is not an assignment.")
-    return module
 
 
 def submissions(enrollment_id: int, module_id: int) -> list[Result]:
@@ -84,7 +70,7 @@ def submit_assignment(
     enrollment = enrollments.get_enrollment(enrollment_id)
     if enrollment.user_id != user.id:
         raise Forbidden("Only the enrolled learner may hand in this assignment.")
-    module = _assignment_module(enrollment, module_id)
+    module = enrollment_module(enrollment, module_id, "assignment")
     if enrollment.status in ("waived", "expired"):
         raise Conflict(f"This enrollment is {enrollment.status}; submissions are closed.")
     text = (text or "").strip()

@@ -170,6 +170,22 @@ def get_module(module_id: int) -> Module:
     return module
 
 
+def pass_mark(module: Module) -> int:
+    """The percent a graded module needs: its own mark, else the course passing score."""
+    mark = (module.settings or {}).get("pass_mark")
+    return int(mark) if mark is not None else module.course.passing_score
+
+
+def enrollment_module(enrollment, module_id: int, kind: str) -> Module:
+    """Return a module of the enrollment's course of the given kind. Raises NotFound, Conflict."""
+    module = db.session.get(Module, module_id)
+    if module is None or module.course_id != enrollment.course_id:
+        raise NotFound("This module is not part of the course.")
+    if module.kind != kind:
+        raise Conflict(f"This module is not a {kind}.")
+    return module
+
+
 def list_modules(course_id: int) -> list[Module]:
     """Return a course's modules in order, with their files loaded."""
     return list(

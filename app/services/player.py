@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Enrollment, Module, Progress, StoredFile, User
 from app.services import enrollments
 from app.services.errors import Forbidden, Invalid, NotFound
+from app.services.modules import list_modules
 from app.storage import get_storage
 
 # Media links must outlive a long video: the browser keeps fetching byte ranges as it plays.
@@ -76,17 +76,6 @@ def learner_enrollment(enrollment_id: int, user: User) -> Enrollment:
     return enrollment
 
 
-def _modules(course_id: int) -> list[Module]:
-    return list(
-        db.session.scalars(
-            select(Module)
-            .where(Module.course_id == course_id)
-            .options(selectinload(Module.file))
-            .order_by(Module.position)
-        )
-    )
-
-
 def _progress(enrollment_id: int) -> dict[int, Progress]:
     rows = db.session.scalars(select(Progress).where(Progress.enrollment_id == enrollment_id))
     return {row.module_id: row for row in rows}
@@ -95,7 +84,7 @@ def _progress(enrollment_id: int) -> dict[int, Progress]:
 def player_view(enrollment_id: int, module_id: int, user: User) -> PlayerView:
     """Build the player for one module. Raises NotFound (module of another course), Forbidden."""
     enrollment = learner_enrollment(enrollment_id, user)
-    modules = _modules(enrollment.course_id)
+    modules = list_modules(enrollment.course_id)
     module = next((m for m in modules if m.id == module_id), None)
     if module is None:
         raise NotFound("This module is not part of the course.")
@@ -105,7 +94,7 @@ def player_view(enrollment_id: int, module_id: int, user: User) -> PlayerView:
 def first_incomplete_module(enrollment_id: int, user: User) -> Module:
     """The module to resume at: the first not completed, else the first. Raises NotFound."""
     enrollment = learner_enrollment(enrollment_id, user)
-    modules = _modules(enrollment.course_id)
+    modules = list_modules(enrollment.course_id)
     if not modules:
         raise NotFound("This course has no modules yet.")
     progress = _progress(enrollment.id)

@@ -19,6 +19,7 @@ from app.models.base import utcnow
 from app.services import enrollments
 from app.services.audit import record_audit
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
+from app.services.modules import enrollment_module, pass_mark
 
 # Answers posted this long after the deadline still count (network, slow clicks).
 GRACE = timedelta(seconds=30)
@@ -68,21 +69,6 @@ class QuizState:
     def can_start(self) -> bool:
         busy = any(r.status in ("in_progress", "submitted") for r in self.attempts)
         return not busy and not self.passed and self.attempts_left != 0
-
-
-def pass_mark(module: Module) -> int:
-    """The percent a quiz needs: the module's own mark, else the course passing score."""
-    mark = (module.settings or {}).get("pass_mark")
-    return int(mark) if mark is not None else module.course.passing_score
-
-
-def _quiz_module(enrollment, module_id: int) -> Module:
-    module = db.session.get(Module, module_id)
-    if module is None or module.course_id != enrollment.course_id:
-        raise NotFound("This module is not part of the course.")
-    if module.kind != "quiz":
-        raise Conflict("This module is not a quiz.")
-    return module
 
 
 def _own_enrollment(enrollment_id: int, user: User):
@@ -163,7 +149,7 @@ def start_attempt(enrollment_id: int, module_id: int, user: User) -> Result:
     Conflict (attempt limit reached, already passed, awaiting grading, no questions, closed).
     """
     enrollment = _own_enrollment(enrollment_id, user)
-    module = _quiz_module(enrollment, module_id)
+    module = enrollment_module(enrollment, module_id, "quiz")
     if enrollment.status in ("waived", "expired"):
         raise Conflict(f"This enrollment is {enrollment.status}; the quiz is closed.")
     state = quiz_state(enrollment.id, module)

@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PORT ?= 5000
 export FLASK_APP := wsgi.py
 
-.PHONY: install run test lint format worker bench ci clean
+.PHONY: install run test lint format worker bench bench-grading bench-player ci clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -35,6 +35,12 @@ worker: install
 
 bench: install
 	$(PY) bench/catalog.py
+
+bench-grading: install
+	$(PY) bench/grading.py
+
+bench-player: install
+	$(PY) bench/player.py
 
 ci:
 	bash .ci/run

@@ -9,9 +9,24 @@ from rq import Worker
 from app import create_app, jobs
 
 
+def _warm_up() -> None:
+    """Do once, before forking, the set-up every job would otherwise repeat in its work horse."""
+    import importlib
+    import pkgutil
+
+    from sqlalchemy.orm import configure_mappers
+
+    import app.jobs as job_package
+
+    configure_mappers()
+    for module in pkgutil.iter_modules(job_package.__path__):
+        importlib.import_module(f"app.jobs.{module.name}")
+
+
 def main() -> int:
     app = create_app()
     jobs._app = app  # forked work horses reuse this app instead of building one per job
+    _warm_up()
     with app.app_context():
         conn = jobs.get_redis(app)
         if conn is None:

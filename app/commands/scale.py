@@ -144,14 +144,19 @@ def chunks(rows: list, size: int = CHUNK) -> Iterator[list]:
 
 
 def _insert(model, rows: list[dict]) -> None:
+    # Core executemany on the table: batched INSERT ... VALUES (the ORM bulk path can fall
+    # back to one statement per row).
+    conn = db.session.connection()
     for part in chunks(rows):
-        db.session.execute(insert(model), part)
+        conn.execute(insert(model.__table__), part)
 
 
 def _insert_returning(model, rows: list[dict], *cols) -> list:
+    conn = db.session.connection()
+    stmt = insert(model.__table__).returning(*cols, sort_by_parameter_order=True)
     out: list = []
     for part in chunks(rows):
-        out.extend(db.session.execute(insert(model).returning(*cols), part).all())
+        out.extend(conn.execute(stmt, part).all())
     return out
 
 

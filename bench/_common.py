@@ -252,3 +252,29 @@ def print_wrk_table(rows: list[dict]) -> None:
             f"| {r['target']:<28} | {r['status']:>4} | {r['rps']:>8.0f} | {r['p50_ms']:>7.1f} | "
             f"{r['p95_ms']:>7.1f} | {r['p99_ms']:>7.1f} | {errors:>6} |"
         )
+
+
+def measure(env: dict, args, wrk: str, paths: list[tuple[str, str]]) -> list[dict]:
+    """Serve the app and the hello floor, sign in, and wrk each (label, path) beside the floor."""
+    app_port, hello_port = free_port(), free_port()
+    try:
+        start_gunicorn("wsgi:app", app_port, env, args.workers, "gunicorn-app")
+        start_gunicorn(
+            "hello_app:app", hello_port, env, args.workers, "gunicorn-hello", "--chdir", str(BENCH)
+        )
+        base = f"http://127.0.0.1:{app_port}"
+        wait_http(f"{base}/healthz")
+        wait_http(f"http://127.0.0.1:{hello_port}/")
+        cookie = login(base)
+        targets = [("Flask hello (floor)", f"http://127.0.0.1:{hello_port}/", None)]
+        targets += [(label, f"{base}{path}", cookie) for label, path in paths]
+        rows = []
+        for label, url, jar in targets:
+            status, size, location = probe(url, jar)
+            note = f" -> {location}" if location else ""
+            log(f"{label}: HTTP {status}, {size} bytes{note}; wrk {args.duration}s ...")
+            result = run_wrk(wrk, url, jar, args)
+            rows.append({"target": label, "url": url, "status": status, "bytes": size, **result})
+        return rows
+    finally:
+        stop_servers()

@@ -18,22 +18,16 @@ import time
 from datetime import UTC, datetime
 
 from _common import (
-    BENCH,
     OUT,
     bench_env,
     ensure_bench_user,
     ensure_database,
     ensure_wrk,
     flask,
-    free_port,
     log,
-    login,
+    measure,
     print_wrk_table,
-    probe,
-    run_wrk,
-    start_gunicorn,
     stop_servers,
-    wait_http,
 )
 
 DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/cadre_bench"
@@ -63,31 +57,16 @@ def main() -> int:
     ensure_bench_user(env)
     log(f"setup took {time.monotonic() - started:.1f}s")
 
-    app_port, hello_port = free_port(), free_port()
-    try:
-        start_gunicorn("wsgi:app", app_port, env, args.workers, "gunicorn-app")
-        start_gunicorn(
-            "hello_app:app", hello_port, env, args.workers, "gunicorn-hello", "--chdir", str(BENCH)
-        )
-        base = f"http://127.0.0.1:{app_port}"
-        wait_http(f"{base}/healthz")
-        wait_http(f"http://127.0.0.1:{hello_port}/")
-        cookie = login(base)
-        targets = [
-            ("Flask hello (floor)", f"http://127.0.0.1:{hello_port}/", None),
-            ("GET /courses", f"{base}/courses", cookie),
-            ("GET /api/training/courses", f"{base}/api/training/courses", cookie),
-            ("GET /courses?q=safety", f"{base}/courses?q=safety", cookie),
-        ]
-        rows = []
-        for label, url, jar in targets:
-            status, size, location = probe(url, jar)
-            note = f" -> {location}" if location else ""
-            log(f"{label}: HTTP {status}, {size} bytes{note}; wrk {args.duration}s ...")
-            result = run_wrk(wrk, url, jar, args)
-            rows.append({"target": label, "url": url, "status": status, "bytes": size, **result})
-    finally:
-        stop_servers()
+    rows = measure(
+        env,
+        args,
+        wrk,
+        [
+            ("GET /courses", "/courses"),
+            ("GET /api/training/courses", "/api/training/courses"),
+            ("GET /courses?q=safety", "/courses?q=safety"),
+        ],
+    )
 
     print_table(rows, args, database_url)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -20,7 +20,6 @@ import time
 from datetime import UTC, datetime
 
 from _common import (
-    BENCH,
     BENCH_EMAIL,
     BENCH_PASSWORD,
     OUT,
@@ -30,15 +29,10 @@ from _common import (
     ensure_database,
     ensure_wrk,
     flask,
-    free_port,
     log,
-    login,
+    measure,
     print_wrk_table,
-    probe,
-    run_wrk,
-    start_gunicorn,
     stop_servers,
-    wait_http,
 )
 
 DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/cadre_bench3"
@@ -193,31 +187,16 @@ def main() -> int:
     player_quiz = f"/learn/{enrollment_id}/{quiz_id}"
     queries = count_queries([player_text, player_quiz, "/home"])
 
-    app_port, hello_port = free_port(), free_port()
-    try:
-        start_gunicorn("wsgi:app", app_port, env, args.workers, "gunicorn-app")
-        start_gunicorn(
-            "hello_app:app", hello_port, env, args.workers, "gunicorn-hello", "--chdir", str(BENCH)
-        )
-        base = f"http://127.0.0.1:{app_port}"
-        wait_http(f"{base}/healthz")
-        wait_http(f"http://127.0.0.1:{hello_port}/")
-        cookie = login(base)
-        targets = [
-            ("Flask hello (floor)", f"http://127.0.0.1:{hello_port}/", None),
-            ("GET /learn/<e>/<text module>", f"{base}{player_text}", cookie),
-            ("GET /learn/<e>/<quiz module>", f"{base}{player_quiz}", cookie),
-            ("GET /home (dashboard)", f"{base}/home", cookie),
-        ]
-        rows = []
-        for label, url, jar in targets:
-            status, size, location = probe(url, jar)
-            note = f" -> {location}" if location else ""
-            log(f"{label}: HTTP {status}, {size} bytes{note}; wrk {args.duration}s ...")
-            result = run_wrk(wrk, url, jar, args)
-            rows.append({"target": label, "url": url, "status": status, "bytes": size, **result})
-    finally:
-        stop_servers()
+    rows = measure(
+        env,
+        args,
+        wrk,
+        [
+            ("GET /learn/<e>/<text module>", player_text),
+            ("GET /learn/<e>/<quiz module>", player_quiz),
+            ("GET /home (dashboard)", "/home"),
+        ],
+    )
 
     print()
     print(

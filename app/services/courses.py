@@ -391,11 +391,9 @@ def save_course(
     changed = {k: v for k, v in fields.items() if getattr(course, k) != v}
     for key, value in changed.items():
         setattr(course, key, value)
-    if checked is not None:
-        stored = files.save_checked_upload(checked, actor)
-        if stored.id != course.cover_file_id:
-            course.cover_file = stored
-            changed["cover_file_id"] = stored.id
+    new_file_id = files.attach_checked_upload(course, "cover_file", checked, actor)
+    if new_file_id is not None:
+        changed["cover_file_id"] = new_file_id
     if not changed:
         return course
     bump_version_if_published(course)

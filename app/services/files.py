@@ -179,3 +179,14 @@ def store_upload(file_storage, kind: str, actor: User | None = None) -> StoredFi
 def download_url(stored_file: StoredFile) -> str:
     """Return a short-lived download link for a stored file."""
     return get_storage().url_for_download(stored_file.key, stored_file.filename)
+
+
+def attach_checked_upload(obj, relation: str, checked, actor) -> int | None:
+    """Store a checked upload and point obj.<relation> at it; return the file id if it changed."""
+    if checked is None:
+        return None
+    stored = save_checked_upload(checked, actor)
+    if stored.id == getattr(obj, f"{relation}_id"):
+        return None
+    setattr(obj, relation, stored)
+    return stored.id

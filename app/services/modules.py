@@ -254,11 +254,9 @@ def update_module(module_id: int, data: dict, actor: User | None = None, upload=
     changed = {k: v for k, v in fields.items() if getattr(module, k) != v}
     for key, value in changed.items():
         setattr(module, key, value)
-    if checked is not None:
-        stored = files.save_checked_upload(checked, actor)
-        if stored.id != module.file_id:
-            module.file = stored
-            changed["file_id"] = stored.id
+    new_file_id = files.attach_checked_upload(module, "file", checked, actor)
+    if new_file_id is not None:
+        changed["file_id"] = new_file_id
     if not changed:
         return module
     _touch(module.course)

@@ -37,6 +37,25 @@ def _apply(obj, fields: dict[str, Any]) -> bool:
     return changed
 
 
+def _create(obj, entity: str, audit_fields: list[str], actor: User | None):
+    """Insert an org unit with its audit row, in one transaction."""
+    db.session.add(obj)
+    db.session.flush()
+    record_audit("create", entity, obj.id, after=snapshot(obj, audit_fields), actor=actor)
+    db.session.commit()
+    return obj
+
+
+def _update(obj, fields: dict[str, Any], entity: str, audit_fields: list[str], actor: User | None):
+    """Apply changed fields with an audit row; an unchanged save writes nothing."""
+    before = snapshot(obj, audit_fields)
+    if _apply(obj, fields):
+        after = snapshot(obj, audit_fields)
+        record_audit("update", entity, obj.id, before=before, after=after, actor=actor)
+        db.session.commit()
+    return obj
+
+
 # Departments ---------------------------------------------------------------------------------
 
 
@@ -64,25 +83,14 @@ def _validate_department(data: dict, department_id: int | None = None) -> dict:
 
 def create_department(data: dict, actor: User | None = None) -> Department:
     """Create a department. Raises Invalid."""
-    department = Department(**_validate_department(data))
-    db.session.add(department)
-    db.session.flush()
-    after = snapshot(department, DEPARTMENT_FIELDS)
-    record_audit("create", "department", department.id, after=after, actor=actor)
-    db.session.commit()
-    return department
+    return _create(Department(**_validate_department(data)), "department", DEPARTMENT_FIELDS, actor)
 
 
 def update_department(department_id: int, data: dict, actor: User | None = None) -> Department:
     """Rename a department or change its site. Raises NotFound, Invalid."""
     department = get_department(department_id)
     fields = _validate_department(data, department.id)
-    before = snapshot(department, DEPARTMENT_FIELDS)
-    if _apply(department, fields):
-        after = snapshot(department, DEPARTMENT_FIELDS)
-        record_audit("update", "department", department.id, before=before, after=after, actor=actor)
-        db.session.commit()
-    return department
+    return _update(department, fields, "department", DEPARTMENT_FIELDS, actor)
 
 
 def delete_department(department_id: int, actor: User | None = None) -> None:
@@ -145,24 +153,13 @@ def _validate_team(data: dict, team: Team | None = None) -> dict:
 
 def create_team(data: dict, actor: User | None = None) -> Team:
     """Create a team in a department. Raises Invalid."""
-    team = Team(**_validate_team(data))
-    db.session.add(team)
-    db.session.flush()
-    record_audit("create", "team", team.id, after=snapshot(team, TEAM_FIELDS), actor=actor)
-    db.session.commit()
-    return team
+    return _create(Team(**_validate_team(data)), "team", TEAM_FIELDS, actor)
 
 
 def update_team(team_id: int, data: dict, actor: User | None = None) -> Team:
     """Rename a team or move an empty team. Raises NotFound, Invalid."""
     team = get_team(team_id)
-    fields = _validate_team(data, team)
-    before = snapshot(team, TEAM_FIELDS)
-    if _apply(team, fields):
-        after = snapshot(team, TEAM_FIELDS)
-        record_audit("update", "team", team.id, before=before, after=after, actor=actor)
-        db.session.commit()
-    return team
+    return _update(team, _validate_team(data, team), "team", TEAM_FIELDS, actor)
 
 
 def delete_team(team_id: int, actor: User | None = None) -> None:
@@ -208,25 +205,14 @@ def _validate_job_role(data: dict, job_role_id: int | None = None) -> dict:
 
 def create_job_role(data: dict, actor: User | None = None) -> JobRole:
     """Create a job role with its risk level. Raises Invalid."""
-    job_role = JobRole(**_validate_job_role(data))
-    db.session.add(job_role)
-    db.session.flush()
-    after = snapshot(job_role, JOB_ROLE_FIELDS)
-    record_audit("create", "job_role", job_role.id, after=after, actor=actor)
-    db.session.commit()
-    return job_role
+    return _create(JobRole(**_validate_job_role(data)), "job_role", JOB_ROLE_FIELDS, actor)
 
 
 def update_job_role(job_role_id: int, data: dict, actor: User | None = None) -> JobRole:
     """Edit a job role. Raises NotFound, Invalid."""
     job_role = get_job_role(job_role_id)
     fields = _validate_job_role(data, job_role.id)
-    before = snapshot(job_role, JOB_ROLE_FIELDS)
-    if _apply(job_role, fields):
-        after = snapshot(job_role, JOB_ROLE_FIELDS)
-        record_audit("update", "job_role", job_role.id, before=before, after=after, actor=actor)
-        db.session.commit()
-    return job_role
+    return _update(job_role, fields, "job_role", JOB_ROLE_FIELDS, actor)
 
 
 def delete_job_role(job_role_id: int, actor: User | None = None) -> None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import factory
 from factory.alchemy import SQLAlchemyModelFactory
 
 from app.extensions import db
 from app.models import (
     ApiToken,
+    CompetencyRequirement,
     Course,
+    Curriculum,
     Department,
     Enrollment,
     JobRole,
@@ -128,3 +132,22 @@ class ApiTokenFactory(Base):
     prefix = "x"
     token_hash = factory.Sequence(lambda n: f"{n:064d}")
     scopes = "read"
+
+
+class CurriculumFactory(Base):
+    class Meta:
+        model = Curriculum
+
+    code = factory.Sequence(lambda n: f"P-{n:04d}")
+    title = factory.Sequence(lambda n: f"Program {n}")
+
+
+class RequirementFactory(Base):
+    class Meta:
+        model = CompetencyRequirement
+
+    job_role = factory.SubFactory(JobRoleFactory)
+    course = factory.SubFactory(CourseFactory)
+    due_days = 30
+    due_basis = "assignment"
+    effective_from = factory.LazyFunction(lambda: date(2000, 1, 1))

@@ -1,6 +1,15 @@
 """Import every model module so SQLAlchemy and Alembic see all tables."""
 
 from app.models.audit import AuditLog
+from app.models.compliance import (
+    CompetencyRequirement,
+    CompetencySubstitute,
+    ComplianceSnapshot,
+    Curriculum,
+    CurriculumCourse,
+    TrainingAssignment,
+    Waiver,
+)
 from app.models.courses import Course, Module, QuizQuestion, StoredFile
 from app.models.people import Department, JobRole, Team, User, UserRole
 from app.models.records import Certification, Enrollment, Progress, Result
@@ -10,7 +19,12 @@ __all__ = [
     "ApiToken",
     "AuditLog",
     "Certification",
+    "CompetencyRequirement",
+    "CompetencySubstitute",
+    "ComplianceSnapshot",
     "Course",
+    "Curriculum",
+    "CurriculumCourse",
     "Department",
     "Enrollment",
     "JobRole",
@@ -22,6 +36,8 @@ __all__ = [
     "Result",
     "StoredFile",
     "Team",
+    "TrainingAssignment",
     "User",
     "UserRole",
+    "Waiver",
 ]

@@ -35,6 +35,9 @@ class Enrollment(db.Model):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Best passing-relevant score (percent) once graded; drives the completion rule.
     score: Mapped[float | None] = mapped_column()
+    # A renewal's validity counts from this date (the previous expiry) when it is completed
+    # before it, so renewing early never shortens the next cycle.
+    anchor_date: Mapped[date | None] = mapped_column(Date)
 
     user = relationship("User", foreign_keys=[user_id])
     course = relationship("Course")

@@ -1,0 +1,580 @@
+"""Compliance status and the requirement engine, both set-based SQL.
+
+`status_query()` is the one derivation of "who is trained on what": every page, report, export
+and API endpoint reads compliance through it. `run_requirement_engine()` creates the
+assignments and enrollments the competency matrix calls for, in a handful of INSERT ... SELECT
+statements whatever the size of the organisation; running it twice creates nothing new.
+
+A requirement is met slot by slot: a course requirement has one slot (its course or any
+substitute), a program requirement one slot per course of the program. It is done when every
+slot has a completion; it stays valid until the earliest slot expires.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import (
+    Date,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from app.extensions import db
+from app.models import (
+    AuditLog,
+    CompetencyRequirement,
+    CompetencySubstitute,
+    Course,
+    Curriculum,
+    CurriculumCourse,
+    Enrollment,
+    TrainingAssignment,
+    User,
+    Waiver,
+)
+from app.models.base import utcnow
+from app.services.audit import _actor, _system_label
+from app.services.recertification import DUE_SOON_DAYS, valid_until_sql
+from app.services.sqldates import FOREVER, add_days, forever, json_object, utc_date
+
+R = CompetencyRequirement
+OK_STATUSES = ("compliant", "waived")
+OPEN_ENROLLMENT = ("assigned", "in_progress")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which people and requirements a status query or engine run covers (None: all)."""
+
+    user_ids: Sequence[int] | None = None
+    department_id: int | None = None
+    team_id: int | None = None
+    job_role_id: int | None = None
+    manager_id: int | None = None
+    requirement_ids: Sequence[int] | None = None
+    course_id: int | None = None
+
+    def user_filters(self) -> list:
+        out = [User.active.is_(True)]
+        if self.user_ids is not None:
+            out.append(User.id.in_(list(self.user_ids)))
+        if self.department_id is not None:
+            out.append(User.department_id == self.department_id)
+        if self.team_id is not None:
+            out.append(User.team_id == self.team_id)
+        if self.job_role_id is not None:
+            out.append(User.job_role_id == self.job_role_id)
+        if self.manager_id is not None:
+            out.append(User.manager_id == self.manager_id)
+        return out
+
+    def requirement_filters(self) -> list:
+        out = []
+        if self.requirement_ids is not None:
+            out.append(R.id.in_(list(self.requirement_ids)))
+        if self.course_id is not None:
+            covered = select(CompetencySubstitute.requirement_id).where(
+                CompetencySubstitute.course_id == self.course_id
+            )
+            in_program = select(CurriculumCourse.curriculum_id).where(
+                CurriculumCourse.course_id == self.course_id
+            )
+            out.append(
+                or_(
+                    R.course_id == self.course_id,
+                    R.id.in_(covered),
+                    R.curriculum_id.in_(in_program),
+                )
+            )
+        return out
+
+
+def effective_on(on: date):
+    return and_(R.effective_from <= on, or_(R.effective_to.is_(None), R.effective_to >= on))
+
+
+def applicable_pairs(on: date, scope: Scope = Scope()):
+    """(user_id, requirement_id) for every active person a requirement in force applies to."""
+    parts = []
+    for user_col, req_col in (
+        (User.job_role_id, R.job_role_id),
+        (User.department_id, R.department_id),
+        (User.team_id, R.team_id),
+    ):
+        parts.append(
+            select(User.id.label("user_id"), R.id.label("requirement_id"))
+            .join(R, req_col == user_col)
+            .where(effective_on(on), *scope.user_filters(), *scope.requirement_filters())
+        )
+    return union_all(*parts).cte("pairs")
+
+
+def slot_courses():
+    """(requirement_id, slot, course_id): the courses that fill each slot of a requirement."""
+    own = select(
+        R.id.label("requirement_id"), literal(0).label("slot"), R.course_id.label("course_id")
+    ).where(R.course_id.is_not(None))
+    substitutes = select(
+        CompetencySubstitute.requirement_id, literal(0), CompetencySubstitute.course_id
+    )
+    program = select(R.id, CurriculumCourse.course_id, CurriculumCourse.course_id).join(
+        CurriculumCourse, CurriculumCourse.curriculum_id == R.curriculum_id
+    )
+    return union_all(own, substitutes, program).subquery("slot_courses")
+
+
+def slot_primary():
+    """(requirement_id, slot, course_id): the course the engine enrols people in per slot."""
+    own = select(
+        R.id.label("requirement_id"), literal(0).label("slot"), R.course_id.label("course_id")
+    ).where(R.course_id.is_not(None))
+    program = select(R.id, CurriculumCourse.course_id, CurriculumCourse.course_id).join(
+        CurriculumCourse, CurriculumCourse.curriculum_id == R.curriculum_id
+    )
+    return union_all(own, program).subquery("slot_primary")
+
+
+def slot_counts():
+    primary = slot_primary()
+    return (
+        select(primary.c.requirement_id, func.count().label("slots"))
+        .group_by(primary.c.requirement_id)
+        .subquery("slot_counts")
+    )
+
+
+def _slot_best(pairs):
+    """Per (user, requirement, slot): the latest expiry and completion among completions."""
+    sc = slot_courses()
+    completed_on = utc_date(Enrollment.completed_at)
+    months = func.coalesce(
+        R.recert_months,
+        case(
+            (R.curriculum_id.is_not(None), Curriculum.validity_months),
+            else_=Course.validity_months,
+        ),
+    )
+    valid_until = valid_until_sql(
+        completed_on,
+        Enrollment.anchor_date,
+        months,
+        R.recert_mode,
+        R.recert_anchor_month,
+        R.recert_window_days,
+    )
+    return (
+        select(
+            pairs.c.user_id,
+            pairs.c.requirement_id,
+            sc.c.slot,
+            func.max(valid_until).label("valid_until"),
+            func.max(completed_on).label("completed_on"),
+        )
+        .select_from(pairs)
+        .join(R, R.id == pairs.c.requirement_id)
+        .join(sc, sc.c.requirement_id == R.id)
+        .join(
+            Enrollment,
+            and_(
+                Enrollment.user_id == pairs.c.user_id,
+                Enrollment.course_id == sc.c.course_id,
+                Enrollment.status == "completed",
+                Enrollment.completed_at.is_not(None),
+            ),
+        )
+        .join(Course, Course.id == Enrollment.course_id)
+        .outerjoin(Curriculum, Curriculum.id == R.curriculum_id)
+        .group_by(pairs.c.user_id, pairs.c.requirement_id, sc.c.slot)
+        .cte("slot_best")
+    )
+
+
+def status_query(on: date, scope: Scope = Scope()):
+    """The compliance status of every applicable (person, requirement), as one SELECT.
+
+    Columns: user_id, requirement_id, status, ok (1 when the person counts as compliant: trained
+    and unexpired, or waived), due_date, completed_on, valid_until (NULL: never expires),
+    waiver_id, cycle (latest assignment), grace_days, window_days.
+    """
+    pairs = applicable_pairs(on, scope)
+    return _status_select(on, pairs, _slot_best(pairs))
+
+
+def _status_select(on: date, pairs, best):
+    counts = slot_counts()
+    done = (
+        select(
+            best.c.user_id,
+            best.c.requirement_id,
+            func.count().label("done_slots"),
+            func.min(best.c.valid_until).label("valid_until"),
+            func.max(best.c.completed_on).label("completed_on"),
+        )
+        .group_by(best.c.user_id, best.c.requirement_id)
+        .subquery("done")
+    )
+    assigned = (
+        select(
+            pairs.c.user_id,
+            pairs.c.requirement_id,
+            func.max(TrainingAssignment.due_date).label("due_date"),
+            func.max(TrainingAssignment.cycle).label("cycle"),
+        )
+        .join(
+            TrainingAssignment,
+            and_(
+                TrainingAssignment.user_id == pairs.c.user_id,
+                TrainingAssignment.requirement_id == pairs.c.requirement_id,
+            ),
+        )
+        .group_by(pairs.c.user_id, pairs.c.requirement_id)
+        .subquery("assigned")
+    )
+    waived = (
+        select(
+            pairs.c.user_id,
+            pairs.c.requirement_id,
+            func.max(Waiver.id).label("waiver_id"),
+        )
+        .join(
+            Waiver,
+            and_(
+                Waiver.user_id == pairs.c.user_id,
+                Waiver.requirement_id == pairs.c.requirement_id,
+                Waiver.status == "approved",
+                Waiver.starts_on <= on,
+                Waiver.ends_on >= on,
+            ),
+        )
+        .group_by(pairs.c.user_id, pairs.c.requirement_id)
+        .subquery("waived")
+    )
+    is_done = and_(done.c.done_slots.is_not(None), done.c.done_slots >= counts.c.slots)
+    soon = on + timedelta(days=DUE_SOON_DAYS)
+    due = assigned.c.due_date
+    status = case(
+        (waived.c.waiver_id.is_not(None), "waived"),
+        (
+            is_done,
+            case(
+                (done.c.valid_until > soon, "compliant"),
+                (add_days(done.c.valid_until, R.grace_days) > on, "due_soon"),
+                else_="expired",
+            ),
+        ),
+        (or_(due.is_(None), due > soon), "not_started"),
+        (due >= on, "due_soon"),
+        else_="overdue",
+    )
+    ok = case(
+        (waived.c.waiver_id.is_not(None), 1),
+        (and_(is_done, add_days(done.c.valid_until, R.grace_days) > on), 1),
+        else_=0,
+    )
+    return (
+        select(
+            pairs.c.user_id,
+            pairs.c.requirement_id,
+            status.label("status"),
+            ok.label("ok"),
+            due.label("due_date"),
+            case((is_done, done.c.completed_on), else_=None).label("completed_on"),
+            case(
+                (and_(is_done, done.c.valid_until < forever()), done.c.valid_until),
+                else_=literal(None, type_=Date),
+            ).label("valid_until"),
+            waived.c.waiver_id,
+            assigned.c.cycle,
+            R.grace_days,
+            R.recert_window_days.label("window_days"),
+        )
+        .select_from(pairs)
+        .join(R, R.id == pairs.c.requirement_id)
+        .join(counts, counts.c.requirement_id == R.id)
+        .outerjoin(
+            done,
+            and_(done.c.user_id == pairs.c.user_id, done.c.requirement_id == R.id),
+        )
+        .outerjoin(
+            assigned,
+            and_(assigned.c.user_id == pairs.c.user_id, assigned.c.requirement_id == R.id),
+        )
+        .outerjoin(
+            waived,
+            and_(waived.c.user_id == pairs.c.user_id, waived.c.requirement_id == R.id),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    user_id: int
+    requirement_id: int
+    status: str
+    ok: bool
+    due_date: date | None
+    completed_on: date | None
+    valid_until: date | None
+    waiver_id: int | None
+
+
+def statuses(on: date, scope: Scope = Scope()) -> list[StatusRow]:
+    """Every status row of a (small) scope, ordered by person then requirement."""
+    q = status_query(on, scope).subquery()
+    rows = db.session.execute(select(q).order_by(q.c.user_id, q.c.requirement_id)).all()
+    return [
+        StatusRow(
+            r.user_id,
+            r.requirement_id,
+            r.status,
+            bool(r.ok),
+            r.due_date,
+            r.completed_on,
+            r.valid_until,
+            r.waiver_id,
+        )
+        for r in rows
+    ]
+
+
+# --- the engine ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EngineResult:
+    assignments: int
+    renewals: int
+    enrollments: int
+
+
+def _insert(model):
+    if db.session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
+
+
+def _audit_label(actor: User | None) -> tuple[int | None, str]:
+    who = _actor(actor)
+    if who is None:
+        return None, _system_label()
+    return who.id, f"{who.name} <{who.email}>"
+
+
+def _audit_inserted(model, entity: str, fields: list[str], now, floor_id: int, reason, actor):
+    """One audit row per row this run inserted (marked by its created_at), in one statement."""
+    actor_id, label = _audit_label(actor)
+    columns = []
+    for name in fields:
+        columns += [literal_column(f"'{name}'"), getattr(model, name)]
+    rows = select(
+        literal(now, type_=AuditLog.at.type),
+        literal(actor_id, type_=AuditLog.actor_id.type),
+        literal(label),
+        literal("create"),
+        literal(entity),
+        cast(model.id, String),
+        json_object(*columns),
+        reason,
+    ).where(model.id > floor_id, model.created_at == now)
+    db.session.execute(
+        _insert(AuditLog).from_select(
+            ["at", "actor_id", "actor_label", "action", "entity", "entity_id", "after", "reason"],
+            rows,
+        )
+    )
+
+
+def run_requirement_engine(
+    on: date | None = None,
+    scope: Scope = Scope(),
+    cause: str = "nightly run",
+    actor: User | None = None,
+) -> EngineResult:
+    """Create the assignments and enrollments the competency matrix calls for; idempotent.
+
+    1. A first assignment for every applicable (person, requirement) that has none, due N days
+       after hire or after today by the requirement's due basis.
+    2. A renewal assignment when a completion's expiry falls inside the recertification
+       window and no assignment is yet due on or after that expiry.
+    3. An enrollment in each slot's course where the slot has no valid completion (or one
+       inside the renewal window) and no enrollment still open: the next cycle, due when the
+       assignment is, anchored at the old expiry for renewals.
+    Each inserted row gets its audit row. Waived requirements get no new enrollments.
+    """
+    on = on or utcnow().date()
+    now = utcnow()
+    floor_assignment = db.session.scalar(select(func.max(TrainingAssignment.id))) or 0
+    floor_enrollment = db.session.scalar(select(func.max(Enrollment.id))) or 0
+
+    # 1. first assignments
+    pairs = applicable_pairs(on, scope)
+    due = case(
+        (
+            and_(R.due_basis == "hire", User.hire_date.is_not(None)),
+            add_days(User.hire_date, R.due_days),
+        ),
+        else_=add_days(literal(on, type_=Date), R.due_days),
+    )
+    unassigned = ~exists().where(
+        TrainingAssignment.user_id == pairs.c.user_id,
+        TrainingAssignment.requirement_id == pairs.c.requirement_id,
+    )
+    first = (
+        select(
+            pairs.c.user_id,
+            pairs.c.requirement_id,
+            literal(1),
+            due,
+            literal(cause[:40]),
+            literal(now, type_=TrainingAssignment.created_at.type),
+        )
+        .select_from(pairs)
+        .join(R, R.id == pairs.c.requirement_id)
+        .join(User, User.id == pairs.c.user_id)
+        .where(unassigned)
+    )
+    cols = ["user_id", "requirement_id", "cycle", "due_date", "reason", "created_at"]
+    created = db.session.execute(
+        _insert(TrainingAssignment)
+        .from_select(cols, first)
+        .on_conflict_do_nothing()
+        .returning(TrainingAssignment.id)
+    ).all()
+
+    # 2. renewal assignments
+    st = status_query(on, scope).subquery("st")
+    renewal = select(
+        st.c.user_id,
+        st.c.requirement_id,
+        st.c.cycle + 1,
+        st.c.valid_until,
+        literal("recertification"),
+        literal(now, type_=TrainingAssignment.created_at.type),
+    ).where(
+        st.c.valid_until.is_not(None),
+        st.c.waiver_id.is_(None),
+        st.c.cycle.is_not(None),
+        add_days(literal(on, type_=Date), st.c.window_days) >= st.c.valid_until,
+        st.c.due_date < st.c.valid_until,
+    )
+    renewed = db.session.execute(
+        _insert(TrainingAssignment)
+        .from_select(cols, renewal)
+        .on_conflict_do_nothing()
+        .returning(TrainingAssignment.id)
+    ).all()
+
+    # 3. enrollments, slot by slot
+    enrolled = _enroll_slots(on, scope, now)
+
+    reason = literal(f"requirement engine: {cause}")
+    if created or renewed:
+        _audit_inserted(
+            TrainingAssignment,
+            "assignment",
+            ["user_id", "requirement_id", "cycle", "due_date", "reason"],
+            now,
+            floor_assignment,
+            reason,
+            actor,
+        )
+    if enrolled:
+        _audit_inserted(
+            Enrollment,
+            "enrollment",
+            ["user_id", "course_id", "cycle", "source", "due_date", "status", "anchor_date"],
+            now,
+            floor_enrollment,
+            reason,
+            actor,
+        )
+    db.session.commit()
+    return EngineResult(assignments=len(created), renewals=len(renewed), enrollments=enrolled)
+
+
+def _enroll_slots(on: date, scope: Scope, now) -> int:
+    pairs = applicable_pairs(on, scope)
+    best = _slot_best(pairs)
+    primary = slot_primary()
+    sc = slot_courses()
+    st = _status_select(on, pairs, best).subquery("st")
+    slot_valid = best.c.valid_until
+    renewing = and_(
+        slot_valid.is_not(None),
+        slot_valid < literal(FOREVER, type_=Date),
+        add_days(literal(on, type_=Date), st.c.window_days) >= slot_valid,
+    )
+    needs = or_(slot_valid.is_(None), renewing)
+    open_in_slot = exists().where(
+        sc.c.requirement_id == primary.c.requirement_id,
+        sc.c.slot == primary.c.slot,
+        Enrollment.user_id == st.c.user_id,
+        Enrollment.course_id == sc.c.course_id,
+        Enrollment.status.in_(OPEN_ENROLLMENT),
+    )
+    last_cycle = (
+        select(func.coalesce(func.max(Enrollment.cycle), 0))
+        .where(Enrollment.user_id == st.c.user_id, Enrollment.course_id == primary.c.course_id)
+        .scalar_subquery()
+    )
+    renewal_due = case((renewing, slot_valid), else_=st.c.due_date)
+    candidates = (
+        select(
+            st.c.user_id,
+            primary.c.course_id,
+            last_cycle + 1,
+            literal("requirement"),
+            renewal_due,
+            case((renewing, slot_valid), else_=literal(None, type_=Date)),
+            literal("assigned"),
+            literal(now, type_=Enrollment.created_at.type),
+        )
+        .select_from(st)
+        .join(primary, primary.c.requirement_id == st.c.requirement_id)
+        .join(Course, Course.id == primary.c.course_id)
+        .outerjoin(
+            best,
+            and_(
+                best.c.user_id == st.c.user_id,
+                best.c.requirement_id == st.c.requirement_id,
+                best.c.slot == primary.c.slot,
+            ),
+        )
+        .where(
+            st.c.waiver_id.is_(None),
+            Course.status == "published",
+            needs,
+            ~open_in_slot,
+        )
+        .distinct()
+    )
+    cols = [
+        "user_id",
+        "course_id",
+        "cycle",
+        "source",
+        "due_date",
+        "anchor_date",
+        "status",
+        "created_at",
+    ]
+    rows = db.session.execute(
+        _insert(Enrollment)
+        .from_select(cols, candidates)
+        .on_conflict_do_nothing()
+        .returning(Enrollment.id)
+    ).all()
+    return len(rows)

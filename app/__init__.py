@@ -40,18 +40,25 @@ def create_app(overrides: dict | None = None) -> Flask:
     from app.web.audit import bp as audit_bp
     from app.web.auth import bp as auth_bp
     from app.web.certificates import bp as certificates_bp
+    from app.web.compliance import bp as compliance_bp
     from app.web.courses import bp as courses_bp
     from app.web.enroll import bp as enroll_bp
     from app.web.files import bp as files_bp
     from app.web.main import bp as main_bp
     from app.web.player import bp as player_bp
+    from app.web.programs import bp as programs_bp
+    from app.web.records import bp as records_bp
+    from app.web.requirements import bp as requirements_bp
     from app.web.tokens import bp as tokens_bp
+    from app.web.waivers import bp as waivers_bp
 
     for bp in (main_bp, auth_bp, admin_bp, courses_bp, audit_bp, files_bp, tokens_bp):
         app.register_blueprint(bp)
     app.register_blueprint(certificates_bp)
     app.register_blueprint(enroll_bp)
     app.register_blueprint(player_bp)
+    for bp in (requirements_bp, programs_bp, waivers_bp, compliance_bp, records_bp):
+        app.register_blueprint(bp)
     app.register_blueprint(api_bp, url_prefix="/api")
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes
 

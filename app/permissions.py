@@ -34,6 +34,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "certificate.manage": frozenset({"admin", "hr", "qa", "trainer"}),
     "certificate.issue": frozenset({"admin", "hr", "trainer"}),
     "certificate.revoke": frozenset({"admin", "hr", "qa"}),
+    # Compliance: managers see their direct reports only (the services narrow the scope).
+    "compliance.view": frozenset({"admin", "hr", "qa", "manager"}),
+    "compliance.manage": frozenset({"admin", "hr", "qa"}),
+    "program.manage": frozenset({"admin", "hr", "qa", "trainer"}),
+    "waiver.request": frozenset({"admin", "hr"}),
+    # QA decides waivers; nobody decides a waiver they requested.
+    "waiver.approve": frozenset({"qa"}),
 }
 
 # Which API token scope a permission needs on top of the role check.
@@ -56,6 +63,11 @@ PERMISSION_SCOPE: dict[str, str] = {
     "certificate.manage": "read",
     "certificate.issue": "write",
     "certificate.revoke": "write",
+    "compliance.view": "read",
+    "compliance.manage": "write",
+    "program.manage": "write",
+    "waiver.request": "write",
+    "waiver.approve": "write",
 }
 
 PUBLIC = "public"

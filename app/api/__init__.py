@@ -49,4 +49,13 @@ def json_only(response):
     return response
 
 
-from app.api import certifications, courses, openapi, users  # noqa: E402,F401  (register routes)
+from app.api import (  # noqa: E402,F401  (register routes)
+    certifications,
+    competency,
+    courses,
+    openapi,
+    programs,
+    records,
+    reports,
+    users,
+)

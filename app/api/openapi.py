@@ -336,7 +336,14 @@ def _merge_area_documents() -> None:
         DOCUMENT["components"]["schemas"].update(getattr(module, "OPENAPI_SCHEMAS", {}))
 
 
-AREA_MODULES = ("app.api.users", "app.api.certifications")
+AREA_MODULES = (
+    "app.api.users",
+    "app.api.certifications",
+    "app.api.programs",
+    "app.api.competency",
+    "app.api.reports",
+    "app.api.records",
+)
 _merge_area_documents()
 
 

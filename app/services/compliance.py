@@ -578,3 +578,84 @@ def _enroll_slots(on: date, scope: Scope, now) -> int:
         .returning(Enrollment.id)
     ).all()
     return len(rows)
+
+
+def request_engine_run(
+    cause: str,
+    user_ids: Sequence[int] | None = None,
+    requirement_ids: Sequence[int] | None = None,
+) -> None:
+    """Ask for an engine run after a change (a job with Redis, inline without it).
+
+    Call after the change is committed, so the job sees it.
+    """
+    from app.jobs import enqueue
+
+    enqueue(
+        "app.jobs.compliance.run_engine",
+        cause,
+        list(user_ids) if user_ids is not None else None,
+        list(requirement_ids) if requirement_ids is not None else None,
+        queue="compliance",
+    )
+
+
+def viewer_scope(viewer: User, scope: Scope = Scope()) -> Scope:
+    """Narrow a scope to what `viewer` may see: everyone for HR/QA/admin, else direct reports."""
+    from dataclasses import replace
+
+    from app.permissions import can
+
+    if can(viewer, "records.view_all"):
+        return scope
+    return replace(scope, manager_id=viewer.id)
+
+
+# --- snapshots (the 12-month trend) -----------------------------------------------------------
+
+
+def snapshot_counts(
+    on: date, scope: Scope = Scope()
+) -> list[tuple[int | None, int | None, int, int]]:
+    """(department_id, job_role_id, applicable, compliant) per department, per job role and
+    for the whole organisation (both NULL), as of `on`."""
+    st = status_query(on, scope).subquery("st")
+    base = (
+        select(User.department_id, User.job_role_id, st.c.ok)
+        .select_from(st)
+        .join(User, User.id == st.c.user_id)
+        .subquery("base")
+    )
+    counted = (func.count(), func.coalesce(func.sum(base.c.ok), 0))
+    applicable, compliant = db.session.execute(select(*counted)).one()
+    out = [(None, None, applicable, int(compliant))]
+    for column in (base.c.department_id, base.c.job_role_id):
+        q = select(column, *counted).where(column.is_not(None)).group_by(column)
+        for key, applicable, compliant in db.session.execute(q).all():
+            dept = key if column is base.c.department_id else None
+            role = key if column is base.c.job_role_id else None
+            out.append((dept, role, applicable, int(compliant)))
+    return out
+
+
+def take_snapshot(on: date | None = None) -> int:
+    """Store today's counts (replacing any taken earlier the same day); returns rows stored."""
+    from sqlalchemy import delete
+
+    from app.models import ComplianceSnapshot
+
+    on = on or utcnow().date()
+    rows = snapshot_counts(on)
+    db.session.execute(delete(ComplianceSnapshot).where(ComplianceSnapshot.taken_on == on))
+    db.session.add_all(
+        ComplianceSnapshot(
+            taken_on=on,
+            department_id=dept,
+            job_role_id=role,
+            applicable=applicable,
+            compliant=compliant,
+        )
+        for dept, role, applicable, compliant in rows
+    )
+    db.session.commit()
+    return len(rows)

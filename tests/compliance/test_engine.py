@@ -323,3 +323,25 @@ def test_ended_requirement_and_inactive_people_drop_out(app):
     assert status_of(person, req) is None
     assert run_requirement_engine(on=date(2026, 5, 1)).assignments == 1
     assert status_of(gone, req, on=date(2026, 5, 1)) is None
+
+
+def test_snapshot_counts_by_department_and_role(app):
+    from app.models import ComplianceSnapshot
+    from app.services.compliance import take_snapshot
+    from tests.factories import DepartmentFactory
+
+    role = JobRoleFactory()
+    dept = DepartmentFactory()
+    course = CourseFactory()
+    RequirementFactory(job_role=role, course=course)
+    done, todo = UserFactory(job_role=role, department=dept), UserFactory(job_role=role)
+    complete(done, course, date(2026, 5, 1))
+    run_requirement_engine(on=TODAY)
+    assert take_snapshot(TODAY) == 3
+    assert take_snapshot(TODAY) == 3  # same day again replaces, never doubles
+    rows = {
+        (s.department_id, s.job_role_id): (s.applicable, s.compliant)
+        for s in db.session.scalars(select(ComplianceSnapshot)).all()
+    }
+    assert rows == {(None, None): (2, 1), (dept.id, None): (1, 1), (None, role.id): (2, 1)}
+    assert todo.department_id is None

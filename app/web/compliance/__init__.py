@@ -1,0 +1,3 @@
+from app.web.compliance.routes import bp
+
+__all__ = ["bp"]

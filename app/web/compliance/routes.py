@@ -1,0 +1,7 @@
+"""Compliance pages."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("compliance", __name__)

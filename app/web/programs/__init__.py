@@ -1,0 +1,3 @@
+from app.web.programs.routes import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,7 @@
+"""Programs pages."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("programs", __name__)

@@ -1,0 +1,3 @@
+from app.web.records.routes import bp
+
+__all__ = ["bp"]

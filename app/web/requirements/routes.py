@@ -1,0 +1,7 @@
+"""Requirements pages."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("requirements", __name__)

@@ -1,0 +1,3 @@
+from app.web.waivers.routes import bp
+
+__all__ = ["bp"]

@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PORT ?= 5000
 export FLASK_APP := wsgi.py
 
-.PHONY: install run test lint format worker bench bench-grading bench-player ci clean
+.PHONY: install run test lint format worker bench bench-grading bench-player bench-compliance ci clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -35,6 +35,9 @@ worker: install
 
 bench: install
 	$(PY) bench/catalog.py
+
+bench-compliance: install
+	$(PY) bench/compliance.py
 
 bench-grading: install
 	$(PY) bench/grading.py

@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.commands import demo, scale, tokens
+    from app.commands import compliance, demo, scale, tokens
 
-    for module in (demo, scale, tokens):
+    for module in (compliance, demo, scale, tokens):
         module.register(app)

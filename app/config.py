@@ -60,6 +60,8 @@ def load_config() -> dict:
         else {},
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "RQ_QUEUE_PREFIX": os.environ.get("RQ_QUEUE_PREFIX", ""),
+        # When `clock.py` enqueues the nightly compliance run (cron syntax, UTC).
+        "NIGHTLY_CRON": os.environ.get("NIGHTLY_CRON", "30 2 * * *"),
         "S3_ENDPOINT": os.environ.get("S3_ENDPOINT") or None,
         "S3_ACCESS_KEY": os.environ.get("S3_ACCESS_KEY", ""),
         "S3_SECRET_KEY": os.environ.get("S3_SECRET_KEY", ""),

@@ -16,10 +16,11 @@ from datetime import date, timedelta
 
 import click
 from flask import Flask
-from sqlalchemy import func, insert, literal, select
+from sqlalchemy import func, insert, literal, select, text
 
 from app.extensions import db
 from app.models import (
+    CompetencyRequirement,
     Course,
     Department,
     Enrollment,
@@ -658,6 +659,60 @@ def _graded_attempt(enrollment_id, module_id, user_id, attempt_no, questions, pa
     }
 
 
+def scale_requirements_present() -> bool:
+    return (
+        db.session.scalar(
+            select(CompetencyRequirement.id).where(CompetencyRequirement.notes == SCALE_MARK)
+        )
+        is not None
+    )
+
+
+SCALE_MARK = "seed-scale"
+
+
+def seed_requirements(per_role: int, seed: int = 7) -> int | None:
+    """Give every job role `per_role` requirements on published scale courses (a mix of
+    due bases and relative/calendar recertification). None when they exist already."""
+    if per_role <= 0 or scale_requirements_present():
+        return None
+    rng = random.Random(seed + 2)
+    course_ids = db.session.scalars(
+        select(Course.id)
+        .where(Course.code.like("SC-%"), Course.status == "published")
+        .order_by(Course.id)
+    ).all()
+    if len(course_ids) < per_role:
+        raise click.UsageError(f"Need {per_role} published scale courses, found {len(course_ids)}.")
+    now = utcnow()
+    rows = []
+    for role_id in db.session.scalars(select(JobRole.id).order_by(JobRole.id)).all():
+        for course_id in rng.sample(course_ids, per_role):
+            calendar_mode = rng.random() < 0.2
+            rows.append(
+                {
+                    "job_role_id": role_id,
+                    "course_id": course_id,
+                    "due_days": rng.choice((14, 30, 60, 90)),
+                    "due_basis": rng.choice(("hire", "assignment")),
+                    "recert_months": rng.choice((None, 12, 24)),
+                    "recert_mode": "calendar" if calendar_mode else "relative",
+                    "recert_anchor_month": 1 if calendar_mode else None,
+                    "recert_window_days": 60,
+                    "grace_days": rng.choice((0, 0, 14)),
+                    "risk_level": rng.choice(("low", "medium", "high")),
+                    "effective_from": date(2020, 1, 1),
+                    "notes": SCALE_MARK,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+    for part in chunks(rows):
+        db.session.execute(insert(CompetencyRequirement), part)
+    db.session.commit()
+    return len(rows)
+
+
 def register(app: Flask) -> None:
     @app.cli.command("seed-scale")
     @click.option("--employees", default=10000, show_default=True, type=click.IntRange(20, 500000))
@@ -669,8 +724,17 @@ def register(app: Flask) -> None:
         type=click.IntRange(0, 10_000_000),
         help="Also enrol scale people in published scale courses, with progress and results.",
     )
+    @click.option(
+        "--requirements",
+        default=0,
+        show_default=True,
+        type=click.IntRange(0, 200),
+        help="Also give every job role this many competency requirements (scale courses).",
+    )
     @click.option("--seed", default=7, show_default=True, help="Random seed for repeatable data.")
-    def seed_scale_command(employees: int, courses: int, enrollments: int, seed: int) -> None:
+    def seed_scale_command(
+        employees: int, courses: int, enrollments: int, requirements: int, seed: int
+    ) -> None:
         """Bulk-generate people and courses for benchmarks (skips if scale data exists)."""
         report = seed_scale(employees, courses, seed)
         if report is None:
@@ -685,8 +749,21 @@ def register(app: Flask) -> None:
                 f"{report.courses} courses, {report.modules} modules, "
                 f"{report.questions} quiz questions."
             )
-        if not enrollments:
-            return
+        if requirements:
+            made = seed_requirements(requirements, seed)
+            click.echo(
+                "Scale requirements already present; skipping."
+                if made is None
+                else f"Scale requirements created: {made}."
+            )
+        if enrollments:
+            _seed_enrollments(enrollments, seed)
+        if db.session.get_bind().dialect.name == "postgresql":
+            # Fresh bulk rows: give the planner real statistics before anyone queries them.
+            db.session.execute(text("ANALYZE"))
+            db.session.commit()
+
+    def _seed_enrollments(enrollments: int, seed: int) -> None:
         records = seed_enrollments(enrollments, seed)
         if records is None:
             total = db.session.scalar(

@@ -104,6 +104,14 @@ def _aware(value: datetime | None) -> datetime | None:
 # --- issuing -----------------------------------------------------------------------------
 
 
+def _validity_start(enrollment: Enrollment, issued_at: datetime) -> datetime:
+    """A renewal done early counts from the previous expiry, so it never shortens the cycle."""
+    anchor = enrollment.anchor_date
+    if anchor is not None and anchor > issued_at.date():
+        return issued_at.replace(year=anchor.year, month=anchor.month, day=anchor.day)
+    return issued_at
+
+
 def issue_certificate_for_enrollment(enrollment_id: int) -> Certification | None:
     """Issue (exactly once) the certificate of a completed enrollment and render its PDF.
 
@@ -123,7 +131,7 @@ def issue_certificate_for_enrollment(enrollment_id: int) -> Certification | None
         "number": certificate_number(enrollment.id, issued_at),
         "verification_code": verification_code_for_enrollment(enrollment.id),
         "issued_at": issued_at,
-        "expires_at": add_months(issued_at, course.validity_months)
+        "expires_at": add_months(_validity_start(enrollment, issued_at), course.validity_months)
         if course.validity_months
         else None,
         "course_version": course.version,

@@ -28,6 +28,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
     union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -366,6 +367,17 @@ def _insert(model):
     return sqlite.insert(model)
 
 
+# Past this many new rows in one run, PostgreSQL's planner statistics are refreshed before the
+# next statement: after a first run over a whole organisation they would say "empty table"
+# and the planner would pick nested loops over hundreds of thousands of rows.
+ANALYZE_AFTER_ROWS = 5000
+
+
+def _refresh_statistics(inserted: int, model) -> None:
+    if inserted >= ANALYZE_AFTER_ROWS and db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text(f"ANALYZE {model.__tablename__}"))
+
+
 def _audit_label(actor: User | None) -> tuple[int | None, str]:
     who = _actor(actor)
     if who is None:
@@ -420,32 +432,7 @@ def run_requirement_engine(
     floor_enrollment = db.session.scalar(select(func.max(Enrollment.id))) or 0
 
     # 1. first assignments
-    pairs = applicable_pairs(on, scope)
-    due = case(
-        (
-            and_(R.due_basis == "hire", User.hire_date.is_not(None)),
-            add_days(User.hire_date, R.due_days),
-        ),
-        else_=add_days(literal(on, type_=Date), R.due_days),
-    )
-    unassigned = ~exists().where(
-        TrainingAssignment.user_id == pairs.c.user_id,
-        TrainingAssignment.requirement_id == pairs.c.requirement_id,
-    )
-    first = (
-        select(
-            pairs.c.user_id,
-            pairs.c.requirement_id,
-            literal(1),
-            due,
-            literal(cause[:40]),
-            literal(now, type_=TrainingAssignment.created_at.type),
-        )
-        .select_from(pairs)
-        .join(R, R.id == pairs.c.requirement_id)
-        .join(User, User.id == pairs.c.user_id)
-        .where(unassigned)
-    )
+    first = _first_assignments(on, scope, now, cause)
     cols = ["user_id", "requirement_id", "cycle", "due_date", "reason", "created_at"]
     created = db.session.execute(
         _insert(TrainingAssignment)
@@ -453,6 +440,7 @@ def run_requirement_engine(
         .on_conflict_do_nothing()
         .returning(TrainingAssignment.id)
     ).all()
+    _refresh_statistics(len(created), TrainingAssignment)
 
     # 2. renewal assignments
     st = status_query(on, scope).subquery("st")
@@ -479,6 +467,7 @@ def run_requirement_engine(
 
     # 3. enrollments, slot by slot
     enrolled = _enroll_slots(on, scope, now)
+    _refresh_statistics(enrolled, Enrollment)
 
     reason = literal(f"requirement engine: {cause}")
     if created or renewed:
@@ -505,62 +494,39 @@ def run_requirement_engine(
     return EngineResult(assignments=len(created), renewals=len(renewed), enrollments=enrolled)
 
 
-def _enroll_slots(on: date, scope: Scope, now) -> int:
+def _first_assignments(on: date, scope: Scope, now, cause: str):
+    """(person, requirement) pairs with no assignment yet, due by the requirement's basis."""
     pairs = applicable_pairs(on, scope)
-    best = _slot_best(pairs)
-    primary = slot_primary()
-    sc = slot_courses()
-    st = _status_select(on, pairs, best).subquery("st")
-    slot_valid = best.c.valid_until
-    renewing = and_(
-        slot_valid.is_not(None),
-        slot_valid < literal(FOREVER, type_=Date),
-        add_days(literal(on, type_=Date), st.c.window_days) >= slot_valid,
+    due = case(
+        (
+            and_(R.due_basis == "hire", User.hire_date.is_not(None)),
+            add_days(User.hire_date, R.due_days),
+        ),
+        else_=add_days(literal(on, type_=Date), R.due_days),
     )
-    needs = or_(slot_valid.is_(None), renewing)
-    open_in_slot = exists().where(
-        sc.c.requirement_id == primary.c.requirement_id,
-        sc.c.slot == primary.c.slot,
-        Enrollment.user_id == st.c.user_id,
-        Enrollment.course_id == sc.c.course_id,
-        Enrollment.status.in_(OPEN_ENROLLMENT),
+    unassigned = ~exists().where(
+        TrainingAssignment.user_id == pairs.c.user_id,
+        TrainingAssignment.requirement_id == pairs.c.requirement_id,
     )
-    last_cycle = (
-        select(func.coalesce(func.max(Enrollment.cycle), 0))
-        .where(Enrollment.user_id == st.c.user_id, Enrollment.course_id == primary.c.course_id)
-        .scalar_subquery()
-    )
-    renewal_due = case((renewing, slot_valid), else_=st.c.due_date)
-    candidates = (
+    first = (
         select(
-            st.c.user_id,
-            primary.c.course_id,
-            last_cycle + 1,
-            literal("requirement"),
-            renewal_due,
-            case((renewing, slot_valid), else_=literal(None, type_=Date)),
-            literal("assigned"),
-            literal(now, type_=Enrollment.created_at.type),
+            pairs.c.user_id,
+            pairs.c.requirement_id,
+            literal(1),
+            due,
+            literal(cause[:40]),
+            literal(now, type_=TrainingAssignment.created_at.type),
         )
-        .select_from(st)
-        .join(primary, primary.c.requirement_id == st.c.requirement_id)
-        .join(Course, Course.id == primary.c.course_id)
-        .outerjoin(
-            best,
-            and_(
-                best.c.user_id == st.c.user_id,
-                best.c.requirement_id == st.c.requirement_id,
-                best.c.slot == primary.c.slot,
-            ),
-        )
-        .where(
-            st.c.waiver_id.is_(None),
-            Course.status == "published",
-            needs,
-            ~open_in_slot,
-        )
-        .distinct()
+        .select_from(pairs)
+        .join(R, R.id == pairs.c.requirement_id)
+        .join(User, User.id == pairs.c.user_id)
+        .where(unassigned)
     )
+    return first
+
+
+def _enroll_slots(on: date, scope: Scope, now) -> int:
+    """Insert the enrollments slots need; returns how many."""
     cols = [
         "user_id",
         "course_id",
@@ -573,11 +539,114 @@ def _enroll_slots(on: date, scope: Scope, now) -> int:
     ]
     rows = db.session.execute(
         _insert(Enrollment)
-        .from_select(cols, candidates)
+        .from_select(cols, _enrollment_candidates(on, scope, now))
         .on_conflict_do_nothing()
         .returning(Enrollment.id)
     ).all()
     return len(rows)
+
+
+def _enrollment_candidates(on: date, scope: Scope, now):
+    """The enrollments slots need, as hash joins over CTEs (no per-row lookups but the last
+    cycle on its unique index)."""
+    pairs = applicable_pairs(on, scope)
+    best = _slot_best(pairs)
+    primary = slot_primary()
+    sc = slot_courses()
+    open_slots = (
+        select(pairs.c.user_id, sc.c.requirement_id, sc.c.slot)
+        .select_from(pairs)
+        .join(sc, sc.c.requirement_id == pairs.c.requirement_id)
+        .join(
+            Enrollment,
+            and_(
+                Enrollment.user_id == pairs.c.user_id,
+                Enrollment.course_id == sc.c.course_id,
+                Enrollment.status.in_(OPEN_ENROLLMENT),
+            ),
+        )
+        .group_by(pairs.c.user_id, sc.c.requirement_id, sc.c.slot)
+        .cte("open_slots")
+    )
+    due = (
+        select(
+            pairs.c.user_id,
+            pairs.c.requirement_id,
+            func.max(TrainingAssignment.due_date).label("due_date"),
+        )
+        .select_from(pairs)
+        .join(
+            TrainingAssignment,
+            and_(
+                TrainingAssignment.user_id == pairs.c.user_id,
+                TrainingAssignment.requirement_id == pairs.c.requirement_id,
+            ),
+        )
+        .group_by(pairs.c.user_id, pairs.c.requirement_id)
+        .cte("due")
+    )
+    waived = exists().where(
+        Waiver.user_id == pairs.c.user_id,
+        Waiver.requirement_id == pairs.c.requirement_id,
+        Waiver.status == "approved",
+        Waiver.starts_on <= on,
+        Waiver.ends_on >= on,
+    )
+    slot_valid = best.c.valid_until
+    renewing = and_(
+        slot_valid.is_not(None),
+        slot_valid < literal(FOREVER, type_=Date),
+        add_days(literal(on, type_=Date), R.recert_window_days) >= slot_valid,
+    )
+    needs = or_(slot_valid.is_(None), renewing)
+    last_cycle = (
+        select(func.coalesce(func.max(Enrollment.cycle), 0))
+        .where(Enrollment.user_id == pairs.c.user_id, Enrollment.course_id == primary.c.course_id)
+        .scalar_subquery()
+    )
+    candidates = (
+        select(
+            pairs.c.user_id,
+            primary.c.course_id,
+            last_cycle + 1,
+            literal("requirement"),
+            case((renewing, slot_valid), else_=due.c.due_date),
+            case((renewing, slot_valid), else_=literal(None, type_=Date)),
+            literal("assigned"),
+            literal(now, type_=Enrollment.created_at.type),
+        )
+        .select_from(pairs)
+        .join(R, R.id == pairs.c.requirement_id)
+        .join(primary, primary.c.requirement_id == pairs.c.requirement_id)
+        .join(Course, Course.id == primary.c.course_id)
+        .outerjoin(
+            best,
+            and_(
+                best.c.user_id == pairs.c.user_id,
+                best.c.requirement_id == pairs.c.requirement_id,
+                best.c.slot == primary.c.slot,
+            ),
+        )
+        .outerjoin(
+            open_slots,
+            and_(
+                open_slots.c.user_id == pairs.c.user_id,
+                open_slots.c.requirement_id == pairs.c.requirement_id,
+                open_slots.c.slot == primary.c.slot,
+            ),
+        )
+        .outerjoin(
+            due,
+            and_(due.c.user_id == pairs.c.user_id, due.c.requirement_id == pairs.c.requirement_id),
+        )
+        .where(
+            open_slots.c.user_id.is_(None),
+            ~waived,
+            Course.status == "published",
+            needs,
+        )
+    )
+    return candidates
 
 
 def request_engine_run(

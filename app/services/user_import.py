@@ -16,6 +16,7 @@ from app.extensions import db
 from app.models import Department, JobRole, Team, User
 from app.models.people import ROLES
 from app.services.audit import record_audit
+from app.services.compliance import request_engine_run
 from app.services.errors import Conflict, Invalid
 from app.services.users import (
     DEFAULT_ROLES,
@@ -463,4 +464,6 @@ def apply_user_import(data: bytes | str, actor: User | None = None) -> ImportRes
     except Exception:
         db.session.rollback()
         raise
+    touched = sorted(users[r.email].id for r in creates + updates)
+    request_engine_run("user import", user_ids=touched)
     return ImportResult(created=len(creates), updated=len(updates), unchanged=counts["unchanged"])

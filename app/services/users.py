@@ -17,6 +17,7 @@ from app.models.base import utcnow
 from app.models.people import ROLES, SELLER_TIERS
 from app.services import auth
 from app.services.audit import AuditFilter, list_audit, record_audit, snapshot
+from app.services.compliance import request_engine_run
 from app.services.errors import Forbidden, Invalid, NotFound
 from app.services.pagination import Page, clamp, paginate
 
@@ -36,6 +37,8 @@ EDIT_FIELDS = [
 ]
 AUDIT_FIELDS = [*EDIT_FIELDS, "active", "roles"]
 DEFAULT_ROLES = ("employee",)
+# Changing any of these can change which requirements apply or when they fall due.
+REQUIREMENT_FIELDS = frozenset({"job_role_id", "department_id", "team_id", "hire_date"})
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
 LOCALE_RE = re.compile(r"^[a-z]{2}(-[A-Z]{2})?$")
 MAX_MANAGER_DEPTH = 200
@@ -303,6 +306,7 @@ def create_user(data: dict, actor: User | None = None) -> User:
         after["password changed"] = True
     record_audit("create", "user", user.id, after=after, actor=actor)
     db.session.commit()
+    request_engine_run("hire", user_ids=[user.id])
     return user
 
 
@@ -327,6 +331,8 @@ def update_user(user_id: int, data: dict, actor: User | None = None) -> User:
         after["password changed"] = True
     record_audit("update", "user", user.id, before=before, after=after, actor=actor)
     db.session.commit()
+    if REQUIREMENT_FIELDS & changed.keys():
+        request_engine_run("role change", user_ids=[user.id])
     return user
 
 
@@ -409,6 +415,7 @@ def reactivate_user(user_id: int, actor: User | None, reason: str = "") -> User:
         actor=actor,
     )
     db.session.commit()
+    request_engine_run("reactivation", user_ids=[user.id])
     return user
 
 

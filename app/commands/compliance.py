@@ -1,0 +1,26 @@
+"""CLI: `flask compliance-run` runs the requirement engine and takes today's snapshot."""
+
+from __future__ import annotations
+
+import time
+
+import click
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("compliance-run")
+    @click.option("--no-snapshot", is_flag=True, help="Only run the requirement engine.")
+    def compliance_run_command(no_snapshot: bool) -> None:
+        """Create the assignments and enrollments the competency matrix calls for (idempotent)."""
+        from app.services.compliance import run_requirement_engine, take_snapshot
+
+        started = time.perf_counter()
+        result = run_requirement_engine(cause="nightly run")
+        took = time.perf_counter() - started
+        click.echo(
+            f"Requirement engine: {result.assignments} assignments, {result.renewals} renewals, "
+            f"{result.enrollments} enrollments in {took:.2f} s."
+        )
+        if not no_snapshot:
+            click.echo(f"Snapshot: {take_snapshot()} rows.")

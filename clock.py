@@ -1,0 +1,46 @@
+"""The clock: `python clock.py` enqueues scheduled jobs (RQ's cron scheduler) for the workers.
+
+Run exactly one next to the workers (Procfile `clock:`); a second one would only enqueue the
+same idempotent jobs twice. Without REDIS_URL there is nothing to schedule: run
+`flask compliance-run` from the system's own cron instead.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from rq.cron import CronScheduler
+
+from app import create_app, jobs
+
+NIGHTLY_JOB = "app.jobs.compliance.nightly"
+
+
+def build_scheduler(app, connection) -> CronScheduler:
+    """A cron scheduler with Cadre's scheduled jobs registered on their queues."""
+    scheduler = CronScheduler(connection=connection, name="cadre-clock")
+    with app.app_context():
+        scheduler.register(
+            jobs.run_job,
+            jobs.queue_name("compliance"),
+            args=(NIGHTLY_JOB,),
+            cron=app.config["NIGHTLY_CRON"],
+            job_timeout=3600,
+            name="compliance-nightly",
+        )
+    return scheduler
+
+
+def main() -> int:
+    app = create_app()
+    with app.app_context():
+        conn = jobs.get_redis(app)
+    if conn is None:
+        print("REDIS_URL is not set: use `flask compliance-run` from cron.", file=sys.stderr)
+        return 1
+    build_scheduler(app, conn).start()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,6 +1,280 @@
-"""/api/v1/training/records."""
+"""/api/v1/training/records: training records (one per enrollment), filtered and paginated.
+
+OPENAPI_PATHS and OPENAPI_SCHEMAS feed app/api/openapi.py.
+"""
 
 from __future__ import annotations
 
-OPENAPI_PATHS: dict = {}
-OPENAPI_SCHEMAS: dict = {}
+from typing import Any
+
+from flask import request
+
+from app.api import bp, link_header
+from app.api.auth import api_access, current_actor
+from app.models.records import ENROLLMENT_SOURCES, ENROLLMENT_STATUSES, RESULT_KINDS
+from app.services import employee_record as records
+from app.services.employee_record import iso_utc
+from app.services.pagination import clamp
+
+COLLECTION = "/v1/training/records"
+ITEM = "/v1/training/records/<int(max=2147483647):record_id>"
+
+
+def _date(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def record_json(row: records.TrainingRecord) -> dict[str, Any]:
+    """The one JSON shape of a training record."""
+    return {
+        "id": row.id,
+        "user": {"id": row.user_id, "email": row.user_email, "name": row.user_name},
+        "course": {"id": row.course_id, "code": row.course_code, "title": row.course_title},
+        "cycle": row.cycle,
+        "source": row.source,
+        "status": row.status,
+        "due_date": _date(row.due_date),
+        "created_at": iso_utc(row.created_at),
+        "started_at": iso_utc(row.started_at),
+        "completed_at": iso_utc(row.completed_at),
+        "score": row.score,
+        "certificate_id": row.certificate_id,
+    }
+
+
+def result_json(row: records.ResultLine) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "module": {"id": row.module_id, "title": row.module_title},
+        "kind": row.kind,
+        "attempt_no": row.attempt_no,
+        "status": row.status,
+        "score": row.score,
+        "max_score": row.max_score,
+        "passed": row.passed,
+        "graded_by": (
+            {"id": row.graded_by_id, "name": row.graded_by} if row.graded_by_id else None
+        ),
+        "submitted_at": iso_utc(row.submitted_at),
+        "graded_at": iso_utc(row.graded_at),
+    }
+
+
+@bp.get(COLLECTION)
+@api_access("records.view")
+def list_training_records():
+    filters = records.parse_record_filters(request.args)
+    page, per_page = clamp(request.args.get("page", 1), request.args.get("per_page", 20))
+    found = records.list_training_records(current_actor(), filters, page, per_page)
+    body = {
+        "items": [record_json(r) for r in found.items],
+        "page": found.page,
+        "per_page": found.per_page,
+        "total": found.total,
+        "pages": found.pages,
+    }
+    return body, 200, {"Link": link_header(found)}
+
+
+@bp.get(ITEM)
+@api_access("records.view")
+def get_training_record(record_id: int):
+    detail = records.get_training_record(current_actor(), record_id)
+    return {**record_json(detail.record), "results": [result_json(r) for r in detail.results]}
+
+
+# --- OpenAPI ---------------------------------------------------------------------------------
+
+
+def _problem(description: str) -> dict:
+    return {
+        "description": description,
+        "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        },
+    }
+
+
+def _json(schema: str, description: str) -> dict:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
+
+
+def _query(name: str, schema: dict, description: str) -> dict:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
+
+
+_ID = {"type": "integer", "minimum": 0, "maximum": 2147483647}
+_DATE_TIME = {"type": ["string", "null"], "format": "date-time"}
+_ACCESS = (
+    "Needs the `read` scope. HR, QA and admins (`records.view_all`) read everyone's records; "
+    "anyone else their own and those of their direct reports (the same rule as the person "
+    "pages)."
+)
+
+OPENAPI_PATHS: dict = {
+    "/api/v1/training/records": {
+        "get": {
+            "operationId": "listTrainingRecords",
+            "summary": "Training records (one per enrollment, every cycle), filtered and paginated",
+            "description": (
+                f"{_ACCESS} Ordered by id (creation order), so pages stay stable while records "
+                "are added. `from`/`to` are inclusive UTC days applied to `completed_at`, or to "
+                "`created_at` for records not completed. A `Link` header (RFC 8288) gives "
+                "first/prev/next/last."
+            ),
+            "parameters": [
+                _query(
+                    "user_id",
+                    _ID,
+                    "One person. 403 when you may not read them (404 for an unknown id, to "
+                    "those who read everyone).",
+                ),
+                _query("department", _ID, "The person's current department id."),
+                _query("course_id", _ID, "One course."),
+                _query(
+                    "status",
+                    {"type": "string", "enum": list(ENROLLMENT_STATUSES)},
+                    "Enrollment status.",
+                ),
+                _query(
+                    "from",
+                    {"type": "string", "format": "date"},
+                    "On or after this day (completed_at, else created_at).",
+                ),
+                _query(
+                    "to",
+                    {"type": "string", "format": "date"},
+                    "On or before this day (completed_at, else created_at); not before `from`.",
+                ),
+                _query("page", {"type": "integer", "minimum": 1, "default": 1}, "Page number."),
+                _query(
+                    "per_page",
+                    {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+                    "Page size; larger values are clamped to 100.",
+                ),
+            ],
+            "responses": {
+                "200": {
+                    **_json("TrainingRecordPage", "A page of training records."),
+                    "headers": {"Link": {"schema": {"type": "string"}}},
+                },
+                "401": _problem("No valid token and no session."),
+                "403": _problem(
+                    "The token lacks `read`, or `user_id` names someone you may not read."
+                ),
+                "404": _problem("`user_id` names nobody (said only to HR/QA/admin)."),
+                "422": _problem("Invalid filters; `errors` maps each parameter to its messages."),
+            },
+        }
+    },
+    "/api/v1/training/records/{record_id}": {
+        "parameters": [{"name": "record_id", "in": "path", "required": True, "schema": _ID}],
+        "get": {
+            "operationId": "getTrainingRecord",
+            "summary": "One training record with its results (quiz attempts, assignment grades)",
+            "description": _ACCESS,
+            "responses": {
+                "200": _json("TrainingRecordDetail", "The record and its results."),
+                "401": _problem("No valid token and no session."),
+                "403": _problem("Not yours, not your direct report's, and not HR/QA/admin."),
+                "404": _problem("No such record."),
+            },
+        },
+    },
+}
+
+OPENAPI_SCHEMAS: dict = {
+    "TrainingRecord": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer", "description": "The enrollment id."},
+            "user": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "email": {"type": "string"},
+                    "name": {"type": "string"},
+                },
+            },
+            "course": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "code": {"type": "string"},
+                    "title": {"type": "string"},
+                },
+            },
+            "cycle": {"type": "integer", "description": "1, then one more per recertification."},
+            "source": {"type": "string", "enum": list(ENROLLMENT_SOURCES)},
+            "status": {"type": "string", "enum": list(ENROLLMENT_STATUSES)},
+            "due_date": {"type": ["string", "null"], "format": "date"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "started_at": _DATE_TIME,
+            "completed_at": _DATE_TIME,
+            "score": {"type": ["number", "null"]},
+            "certificate_id": {
+                "type": ["integer", "null"],
+                "description": "The certificate issued for this record, if any.",
+            },
+        },
+        "required": ["id", "user", "course", "cycle", "source", "status", "created_at"],
+    },
+    "TrainingRecordResult": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "module": {
+                "type": "object",
+                "properties": {"id": {"type": "integer"}, "title": {"type": "string"}},
+            },
+            "kind": {"type": "string", "enum": list(RESULT_KINDS)},
+            "attempt_no": {"type": "integer"},
+            "status": {"type": "string", "enum": ["in_progress", "submitted", "graded"]},
+            "score": {"type": ["number", "null"]},
+            "max_score": {"type": ["number", "null"]},
+            "passed": {"type": ["boolean", "null"]},
+            "graded_by": {
+                "type": ["object", "null"],
+                "properties": {"id": {"type": "integer"}, "name": {"type": "string"}},
+                "description": "null for quizzes graded automatically, or not yet graded.",
+            },
+            "submitted_at": _DATE_TIME,
+            "graded_at": _DATE_TIME,
+        },
+    },
+    "TrainingRecordDetail": {
+        "allOf": [
+            {"$ref": "#/components/schemas/TrainingRecord"},
+            {
+                "type": "object",
+                "properties": {
+                    "results": {
+                        "type": "array",
+                        "items": {"$ref": "#/components/schemas/TrainingRecordResult"},
+                    }
+                },
+                "required": ["results"],
+            },
+        ]
+    },
+    "TrainingRecordPage": {
+        "type": "object",
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/TrainingRecord"}},
+            "page": {"type": "integer"},
+            "per_page": {"type": "integer"},
+            "total": {"type": "integer"},
+            "pages": {"type": "integer"},
+        },
+        "required": ["items", "page", "per_page", "total", "pages"],
+    },
+}

@@ -1,0 +1,364 @@
+"""Render an employee training record as an A4 (landscape) PDF: a header on every page with the
+person, the generation time and the content checksum, one table per section that continues
+across pages (column headings repeated), and "page X of Y" in the footer."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, date, datetime
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table
+from reportlab.platypus.tables import TableStyle
+
+from app.services.employee_record import SIGNATURES_NONE, EmployeeRecord
+
+INK = colors.HexColor("#1d2939")
+MUTED = colors.HexColor("#667085")
+ACCENT = colors.HexColor("#1f4e79")
+RULE = colors.HexColor("#d0d5dd")
+HEAD_BG = colors.HexColor("#eef2f7")
+
+PAGE = landscape(A4)
+MARGIN = 14 * mm
+TOP = 25 * mm
+BOTTOM = 16 * mm
+WIDTH = PAGE[0] - 2 * MARGIN
+
+CELL = ParagraphStyle("cell", fontName="Helvetica", fontSize=7.5, leading=9, textColor=INK)
+HEAD = ParagraphStyle("head", parent=CELL, fontName="Helvetica-Bold", textColor=ACCENT)
+H2 = ParagraphStyle(
+    "h2", fontName="Helvetica-Bold", fontSize=11.5, leading=14, textColor=ACCENT, spaceBefore=8
+)
+NOTE = ParagraphStyle("note", parent=CELL, fontSize=8.5, leading=11, textColor=MUTED)
+TABLE_STYLE = TableStyle(
+    [
+        ("BACKGROUND", (0, 0), (-1, 0), HEAD_BG),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.8, ACCENT),
+        ("LINEBELOW", (0, 1), (-1, -1), 0.3, RULE),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+    ]
+)
+
+
+def _safe(text: str) -> str:
+    # The standard PDF fonts cover Latin-1 (WinAnsi); other characters would print as boxes.
+    return text.encode("cp1252", "replace").decode("cp1252")
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _p(value, style: ParagraphStyle = CELL) -> Paragraph:
+    return Paragraph(escape(_safe(_fmt(value))).replace("\n", "<br/>"), style)
+
+
+def _table(headings: list[str], widths: list[float], rows: list[list]) -> Table | Paragraph:
+    """A section table: widths are shares of the page width; headings repeat on each page."""
+    if not rows:
+        return _p("None recorded.", NOTE)
+    total = sum(widths)
+    data = [[_p(h, HEAD) for h in headings]] + [[_p(v) for v in row] for row in rows]
+    table = Table(data, colWidths=[WIDTH * w / total for w in widths], repeatRows=1)
+    table.setStyle(TABLE_STYLE)
+    return table
+
+
+def _section(title: str, body) -> list:
+    # Keep a heading with the start of its table.
+    heading = Paragraph(escape(title), H2)
+    if isinstance(body, Table):
+        return [heading, body]
+    return [KeepTogether([heading, body])]
+
+
+def _score(score, max_score=None) -> str:
+    if score is None:
+        return ""
+    return f"{score:g} / {max_score:g}" if max_score else f"{score:g}%"
+
+
+def _story(record: EmployeeRecord) -> list:
+    p = record.person
+    person = Table(
+        [
+            [
+                _p("Name", HEAD),
+                _p(p.name),
+                _p("Department", HEAD),
+                _p(p.department or "-"),
+                _p("Manager", HEAD),
+                _p(f"{p.manager_name} <{p.manager_email}>" if p.manager_name else "-"),
+            ],
+            [
+                _p("Email", HEAD),
+                _p(p.email),
+                _p("Team", HEAD),
+                _p(p.team or "-"),
+                _p("Hire date", HEAD),
+                _p(p.hire_date or "-"),
+            ],
+            [
+                _p("Job role", HEAD),
+                _p(f"{p.job_role} (risk {p.risk_level})" if p.job_role else "-"),
+                _p("Account", HEAD),
+                _p("active" if p.active else f"deactivated {_fmt(p.deactivated_at)}".strip()),
+                _p("Record as of", HEAD),
+                _p(record.as_of),
+            ],
+        ],
+        colWidths=[WIDTH * w for w in (0.09, 0.24, 0.09, 0.2, 0.09, 0.29)],
+    )
+    person.setStyle(TABLE_STYLE)
+    person.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, 0), colors.white)]))
+
+    compliance = _table(
+        ["Requirement", "Applies via", "Risk", "Status", "Due", "Completed", "Valid until"],
+        [3.2, 2, 0.8, 1.1, 1, 1, 1],
+        [
+            [
+                f"{c.target_code} {c.target_title}"
+                + (" (program)" if c.target_kind != "course" else ""),
+                c.applies_via,
+                c.risk_level,
+                c.status.replace("_", " ") + (" (waiver)" if c.waiver_id else ""),
+                c.due_date,
+                c.completed_on,
+                c.valid_until or ("does not expire" if c.completed_on else ""),
+            ]
+            for c in record.compliance
+        ],
+    )
+    certs = record.certificates_by_id
+    enrollments = _table(
+        [
+            "Course",
+            "Version",
+            "Cycle",
+            "Source",
+            "Assigned by",
+            "Due",
+            "Status",
+            "Started",
+            "Completed",
+            "Score",
+            "Certificate",
+        ],
+        [3, 0.7, 0.6, 1, 1.4, 1, 1, 1.3, 1.3, 0.7, 1.5],
+        [
+            [
+                f"{e.course_code} {e.course_title}",
+                e.course_version,
+                e.cycle,
+                e.source,
+                e.assigned_by,
+                e.due_date,
+                e.status.replace("_", " "),
+                e.started_at,
+                e.completed_at,
+                _score(e.score),
+                certs[e.certificate_id].number if e.certificate_id in certs else "",
+            ]
+            for e in record.enrollments
+        ],
+    )
+    results = _table(
+        [
+            "Course",
+            "Cycle",
+            "Module",
+            "Kind",
+            "Attempt",
+            "Score",
+            "Passed",
+            "Status",
+            "Graded by",
+            "Submitted",
+            "Graded",
+        ],
+        [2.6, 0.6, 2, 0.9, 0.7, 0.9, 0.7, 0.9, 1.4, 1.3, 1.3],
+        [
+            [
+                f"{r.course_code} {r.course_title}",
+                r.cycle,
+                r.module_title,
+                r.kind,
+                r.attempt_no,
+                _score(r.score, r.max_score),
+                r.passed,
+                r.status.replace("_", " "),
+                r.graded_by or ("automatic" if r.status == "graded" else ""),
+                r.submitted_at,
+                r.graded_at,
+            ]
+            for r in record.results
+        ],
+    )
+    certificates = _table(
+        ["Number", "Course", "Version", "Issued", "Expires", "Status", "Score", "Notes"],
+        [1.6, 3, 0.7, 1.3, 1.3, 0.9, 0.7, 3.5],
+        [
+            [
+                c.number,
+                f"{c.course_code} {c.course_title}",
+                c.course_version,
+                c.issued_at,
+                c.expires_at or "does not expire",
+                c.status,
+                _score(c.score),
+                _certificate_notes(c),
+            ]
+            for c in record.certificates
+        ],
+    )
+    waivers = _table(
+        ["Requirement", "Reason", "Status", "Period", "Requested", "Decided", "Decision note"],
+        [2.4, 2.6, 0.9, 1.7, 1.8, 1.8, 2.2],
+        [
+            [
+                w.requirement,
+                w.reason,
+                w.status,
+                f"{_fmt(w.starts_on)} to {_fmt(w.ends_on)}",
+                f"{w.requested_by or 'system'}, {_fmt(w.requested_at)}",
+                f"{w.decided_by}, {_fmt(w.decided_at)}" if w.decided_by else "",
+                w.decision_note,
+            ]
+            for w in record.waivers
+        ],
+    )
+    assignments = _table(
+        ["Requirement", "Cycle", "Due", "Reason", "Created"],
+        [4, 0.7, 1.2, 2.5, 1.6],
+        [[a.requirement, a.cycle, a.due_date, a.reason, a.created_at] for a in record.assignments],
+    )
+    signatures = (
+        _table(
+            ["Signed by", "Meaning", "Record", "At"],
+            [2, 3, 3, 1.5],
+            [
+                [s.get("name"), s.get("meaning"), s.get("record"), s.get("at")]
+                for s in record.signatures
+            ],
+        )
+        if record.signatures
+        else _p(SIGNATURES_NONE, NOTE)
+    )
+    story = [
+        person,
+        Spacer(0, 3),
+        _p(
+            "Times are UTC. The checksum is the SHA-256 of the record's canonical JSON "
+            "(all of its content except the generation time): the same data as of the same day "
+            "always gives the same checksum.",
+            NOTE,
+        ),
+    ]
+    for title, body in (
+        ("Current compliance", compliance),
+        ("Enrollments (every cycle)", enrollments),
+        ("Results (quiz attempts, assignment grades)", results),
+        ("Certificates", certificates),
+        ("Waivers", waivers),
+        ("Assignments", assignments),
+        ("Electronic signatures", signatures),
+    ):
+        story += _section(title, body)
+    return story
+
+
+def _certificate_notes(c) -> str:
+    notes = []
+    if c.revoked_at:
+        notes.append(
+            f"Revoked {_fmt(c.revoked_at)}" + (f" by {c.revoked_by}" if c.revoked_by else "")
+        )
+        if c.revocation_reason:
+            notes.append(f"Reason: {c.revocation_reason}")
+    if c.enrollment_id is None:
+        notes.append("Issued by hand" + (f": {c.issue_reason}" if c.issue_reason else ""))
+    return "\n".join(notes)
+
+
+class _NumberedCanvas(Canvas):
+    """Hold every page until the end so the footer can say "page X of Y"."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._pages: list[dict] = []
+
+    def showPage(self):  # noqa: N802  (reportlab's name)
+        self._pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self):
+        total = len(self._pages)
+        for number, state in enumerate(self._pages, start=1):
+            self.__dict__.update(state)
+            self.setFont("Helvetica", 7.5)
+            self.setFillColor(MUTED)
+            self.drawRightString(PAGE[0] - MARGIN, 8 * mm, f"page {number} of {total}")
+            super().showPage()
+        super().save()
+
+
+def render_record_pdf(record: EmployeeRecord) -> bytes:
+    """Return the PDF of an employee training record."""
+    p = record.person
+    generated = f"{_fmt(record.generated_at)} UTC"
+
+    def header(canvas: Canvas, doc) -> None:
+        canvas.saveState()
+        top = PAGE[1] - 12 * mm
+        canvas.setFillColor(ACCENT)
+        canvas.setFont("Helvetica-Bold", 13)
+        canvas.drawString(MARGIN, top, "Employee training record")
+        canvas.setFillColor(INK)
+        canvas.setFont("Helvetica-Bold", 10)
+        canvas.drawRightString(PAGE[0] - MARGIN, top, _safe(f"{p.name} <{p.email}>"))
+        canvas.setFillColor(MUTED)
+        canvas.setFont("Helvetica", 8)
+        canvas.drawString(MARGIN, top - 12, f"Generated at {generated} · as of {record.as_of}")
+        canvas.setFont("Courier", 7.5)
+        canvas.drawRightString(PAGE[0] - MARGIN, top - 12, f"SHA-256 {record.checksum}")
+        canvas.setStrokeColor(ACCENT)
+        canvas.setLineWidth(0.8)
+        canvas.line(MARGIN, top - 18, PAGE[0] - MARGIN, top - 18)
+        canvas.setFont("Helvetica", 7.5)
+        canvas.drawString(MARGIN, 8 * mm, "Cadre training records")
+        canvas.restoreState()
+
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buf,
+        pagesize=PAGE,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=TOP,
+        bottomMargin=BOTTOM,
+        title=_safe(f"Training record - {p.name}"),
+        author="Cadre",
+        subject=f"SHA-256 {record.checksum}",
+    )
+    doc.build(_story(record), onFirstPage=header, onLaterPages=header, canvasmaker=_NumberedCanvas)
+    return buf.getvalue()

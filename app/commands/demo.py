@@ -17,6 +17,7 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
+from app.commands.demo_compliance import finish_demo_compliance, seed_demo_compliance
 from app.commands.demo_content import COURSES
 from app.extensions import db
 from app.models import Course, Department, JobRole, Module, QuizQuestion, Team, User, UserRole
@@ -316,10 +317,12 @@ def seed_demo() -> SeedReport:
         job_roles = _seed_job_roles(report)
         users = _seed_people(report, departments, teams, job_roles)
         _seed_courses(report, users)
+        seed_demo_compliance(report)
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
+    finish_demo_compliance()
     return report
 
 

@@ -157,7 +157,7 @@ def slot_counts():
     )
 
 
-def _slot_best(pairs):
+def _slot_best(pairs, on: date):
     """Per (user, requirement, slot): the latest expiry and completion among completions."""
     sc = slot_courses()
     completed_on = utc_date(Enrollment.completed_at)
@@ -194,6 +194,8 @@ def _slot_best(pairs):
                 Enrollment.course_id == sc.c.course_id,
                 Enrollment.status == "completed",
                 Enrollment.completed_at.is_not(None),
+                # As of `on`: a completion after that day does not count yet.
+                completed_on <= on,
             ),
         )
         .join(Course, Course.id == Enrollment.course_id)
@@ -211,7 +213,7 @@ def status_query(on: date, scope: Scope = Scope()):
     waiver_id, cycle (latest assignment), grace_days, window_days.
     """
     pairs = applicable_pairs(on, scope)
-    return _status_select(on, pairs, _slot_best(pairs))
+    return _status_select(on, pairs, _slot_best(pairs, on))
 
 
 def _status_select(on: date, pairs, best):
@@ -550,7 +552,7 @@ def _enrollment_candidates(on: date, scope: Scope, now):
     """The enrollments slots need, as hash joins over CTEs (no per-row lookups but the last
     cycle on its unique index)."""
     pairs = applicable_pairs(on, scope)
-    best = _slot_best(pairs)
+    best = _slot_best(pairs, on)
     primary = slot_primary()
     sc = slot_courses()
     open_slots = (

@@ -203,6 +203,8 @@ def reference(on: date) -> list[tuple]:
                 for e in enrollments:
                     if e.user_id != person.id or e.course_id not in slot:
                         continue
+                    if e.completed_at.astimezone(UTC).date() > on:
+                        continue
                     if req.curriculum_id:
                         months = req.recert_months or req.curriculum.validity_months
                     else:

@@ -155,7 +155,7 @@ def main() -> int:
             [
                 (
                     f"matrix, {figures['department_people']} people",
-                    f"/compliance/matrix?department={figures['department_id']}",
+                    f"/compliance/matrix?department_id={figures['department_id']}",
                 ),
                 ("compliance dashboard", "/compliance"),
             ],

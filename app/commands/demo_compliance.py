@@ -95,7 +95,8 @@ def seed_demo_compliance(report) -> None:
                 department_id=unit.id if kind == "department" else None,
                 course_id=course.id if program is None else None,
                 curriculum_id=program.id if program is not None else None,
-                effective_from=today - timedelta(days=400),
+                # Hire-based requirements came in recently (due soon for people hired before).
+                effective_from=today - timedelta(days=20 if values["due_basis"] == "hire" else 400),
                 notes=DEMO_MARK,
                 **values,
             )

@@ -94,8 +94,8 @@ class CompetencyRequirement(db.Model):
     course_id: Mapped[int | None] = mapped_column(ForeignKey("training_courses.id"))
     curriculum_id: Mapped[int | None] = mapped_column(ForeignKey("curricula.id"))
     due_days: Mapped[int] = mapped_column(Integer, default=30)
-    # "hire": due N days after the hire date; "assignment": N days after the engine assigns it
-    # (which is also what a role or team change does).
+    # "hire": due N days after the hire date (or after effective_from for people hired before
+    # it); "assignment": N days after the engine assigns it (also what a role change does).
     due_basis: Mapped[str] = mapped_column(String(20), default="assignment")
     # NULL: the course's (or program's) own validity decides; both NULL: never expires.
     recert_months: Mapped[int | None] = mapped_column(Integer)

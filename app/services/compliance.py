@@ -157,7 +157,7 @@ def slot_counts():
     )
 
 
-def _slot_best(pairs, on: date):
+def _slot_best(pairs, on: date, scope: Scope = Scope()):
     """Per (user, requirement, slot): the latest expiry and completion among completions."""
     sc = slot_courses()
     completed_on = utc_date(Enrollment.completed_at)
@@ -196,6 +196,7 @@ def _slot_best(pairs, on: date):
                 Enrollment.completed_at.is_not(None),
                 # As of `on`: a completion after that day does not count yet.
                 completed_on <= on,
+                *_for_people(Enrollment.user_id, scope),
             ),
         )
         .join(Course, Course.id == Enrollment.course_id)
@@ -213,10 +214,16 @@ def status_query(on: date, scope: Scope = Scope()):
     waiver_id, cycle (latest assignment), grace_days, window_days.
     """
     pairs = applicable_pairs(on, scope)
-    return _status_select(on, pairs, _slot_best(pairs, on))
+    return _status_select(on, pairs, _slot_best(pairs, on, scope), scope)
 
 
-def _status_select(on: date, pairs, best):
+def _for_people(column, scope: Scope) -> list:
+    """Repeat a list of people on each joined table, so PostgreSQL reads their rows by index
+    instead of hashing whole tables behind the (materialised) pairs CTE."""
+    return [column.in_(list(scope.user_ids))] if scope.user_ids is not None else []
+
+
+def _status_select(on: date, pairs, best, scope: Scope = Scope()):
     counts = slot_counts()
     done = (
         select(
@@ -241,6 +248,7 @@ def _status_select(on: date, pairs, best):
             and_(
                 TrainingAssignment.user_id == pairs.c.user_id,
                 TrainingAssignment.requirement_id == pairs.c.requirement_id,
+                *_for_people(TrainingAssignment.user_id, scope),
             ),
         )
         .group_by(pairs.c.user_id, pairs.c.requirement_id)
@@ -260,6 +268,7 @@ def _status_select(on: date, pairs, best):
                 Waiver.status == "approved",
                 Waiver.starts_on <= on,
                 Waiver.ends_on >= on,
+                *_for_people(Waiver.user_id, scope),
             ),
         )
         .group_by(pairs.c.user_id, pairs.c.requirement_id)
@@ -499,10 +508,13 @@ def run_requirement_engine(
 def _first_assignments(on: date, scope: Scope, now, cause: str):
     """(person, requirement) pairs with no assignment yet, due by the requirement's basis."""
     pairs = applicable_pairs(on, scope)
+    # "hire": N days after the hire date, or after the requirement came into force for people
+    # hired before it (nobody is overdue on day one of a new requirement because of an old hire).
+    started = case((User.hire_date > R.effective_from, User.hire_date), else_=R.effective_from)
     due = case(
         (
             and_(R.due_basis == "hire", User.hire_date.is_not(None)),
-            add_days(User.hire_date, R.due_days),
+            add_days(started, R.due_days),
         ),
         else_=add_days(literal(on, type_=Date), R.due_days),
     )
@@ -552,7 +564,7 @@ def _enrollment_candidates(on: date, scope: Scope, now):
     """The enrollments slots need, as hash joins over CTEs (no per-row lookups but the last
     cycle on its unique index)."""
     pairs = applicable_pairs(on, scope)
-    best = _slot_best(pairs, on)
+    best = _slot_best(pairs, on, scope)
     primary = slot_primary()
     sc = slot_courses()
     open_slots = (

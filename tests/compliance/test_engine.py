@@ -345,3 +345,13 @@ def test_snapshot_counts_by_department_and_role(app):
     }
     assert rows == {(None, None): (2, 1), (dept.id, None): (1, 1), (None, role.id): (2, 1)}
     assert todo.department_id is None
+
+
+def test_hire_basis_counts_from_the_requirement_for_people_hired_before_it(app):
+    role = JobRoleFactory()
+    req = RequirementFactory(
+        job_role=role, due_days=30, due_basis="hire", effective_from=date(2026, 5, 1)
+    )
+    veteran = UserFactory(job_role=role, hire_date=date(2015, 3, 1))
+    run_requirement_engine(on=TODAY)
+    assert status_of(veteran, req).due_date == date(2026, 5, 31)

@@ -4,6 +4,7 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
 from app.permissions import LOGIN, PUBLIC, access
+from app.services.compliance_reports import manager_panel
 from app.services.training_records import training_dashboard
 
 bp = Blueprint("main", __name__)
@@ -20,8 +21,14 @@ def index():
 @bp.route("/home")
 @access(LOGIN)
 def home():
-    dashboard = training_dashboard(current_user._get_current_object())
-    return render_template("main/home.html", mine=dashboard.mine, team=dashboard.team)
+    user = current_user._get_current_object()
+    dashboard = training_dashboard(user)
+    return render_template(
+        "main/home.html",
+        mine=dashboard.mine,
+        team=dashboard.team,
+        team_compliance=manager_panel(user),
+    )
 
 
 @bp.route("/healthz")

@@ -1,0 +1,288 @@
+"""Compliance pages: dashboard with SVG charts, training matrix with filters and exports, the
+overdue/expiring lists, the manager's home panel, and who may see what."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from datetime import timedelta
+
+import pytest
+
+from app.extensions import db
+from app.models import ComplianceSnapshot
+from app.services.recertification import add_months_to_date
+from tests.factories import UserFactory
+
+HTMX = {"HX-Request": "true"}
+PAGES = [
+    "/compliance",
+    "/compliance/matrix",
+    "/compliance/matrix.csv",
+    "/compliance/matrix.xlsx",
+    "/compliance/overdue",
+    "/compliance/expiring?days=60",
+]
+
+
+def text(resp) -> str:
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:500]
+    return resp.get_data(as_text=True)
+
+
+def svg(body: str, chart_id: str) -> str:
+    m = re.search(rf'<svg[^>]*id="{chart_id}".*?</svg>', body, re.S)
+    assert m, f"no SVG {chart_id}"
+    return m.group(0)
+
+
+def bar_values(chart: str) -> dict[str, str]:
+    """{unit name: value text} from a bar chart."""
+    return dict(
+        re.findall(
+            r'class="bar-label"[^>]*>([^<]+)</text>.*?class="bar-value"[^>]*>([^<]+)<', chart, re.S
+        )
+    )
+
+
+def test_employee_may_not_see_compliance_pages(org, client, auth):
+    auth.login(org.employee)
+    assert {url: client.get(url).status_code for url in PAGES} == dict.fromkeys(PAGES, 403)
+
+
+@pytest.mark.parametrize("role", ["hr", "qa", "mia"])
+def test_hr_qa_and_managers_may(org, client, auth, role):
+    auth.login(getattr(org, role))
+    assert {url: client.get(url).status_code for url in PAGES} == dict.fromkeys(PAGES, 200)
+
+
+def test_signed_out_visitors_are_sent_to_login(org, client):
+    resp = client.get("/compliance")
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+
+
+def test_dashboard_draws_percent_bars_by_department_and_job_role(org, client, auth):
+    auth.login(org.hr)
+    body = text(client.get("/compliance"))
+    assert "45% compliant" in body
+    department = svg(body, "chart-department")
+    assert bar_values(department) == {"Production": "75%", "Quality": "28%"}
+    assert "<title>Production: 75% compliant (3 of 4)</title>" in department
+    assert 'width="255.0"' in department  # 75 % of the 340-unit track
+    assert bar_values(svg(body, "chart-job-role")) == {"Analyst": "50%", "Operator": "42%"}
+    assert "style=" not in body  # CSP: no inline styles
+    assert 'role="img"' in department
+
+
+def test_dashboard_trend_has_twelve_months_with_snapshots(org, client, auth):
+    last_month = (org.today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    db.session.add(ComplianceSnapshot(taken_on=last_month, applicable=20, compliant=19))
+    db.session.commit()
+    auth.login(org.hr)
+    chart = svg(text(client.get("/compliance")), "trend-chart")
+    assert chart.count('class="trend-point') == 12
+    point = re.search(rf'data-month="{last_month:%Y-%m}">(.*?)</g>', chart, re.S).group(1)
+    assert "95% compliant (19 of 20)" in point
+    this_month = re.search(rf'data-month="{org.today:%Y-%m}">(.*?)</g>', chart, re.S).group(1)
+    assert "45%" in this_month
+
+
+def test_dashboard_lists_overdue_and_expiring(org, client, auth):
+    auth.login(org.hr)
+    body = text(client.get("/compliance"))
+    overdue = body[body.index('id="overdue-panel"') : body.index('id="expiring-panel"')]
+    assert [n for n in ("Carol Clark", "Dave Dunn", "Alice Adams") if n in overdue] == [
+        "Carol Clark",
+        "Dave Dunn",
+        "Alice Adams",
+    ]
+    assert overdue.index("Carol Clark") < overdue.index("Alice Adams")
+    expiring = body[body.index('id="expiring-panel"') :]
+    assert "Bob Brown" in expiring and "Expiring within 30 days" in expiring
+    assert "Alice Adams" not in expiring
+
+
+def test_expiring_tabs_swap_only_the_panel_for_htmx(org, client, auth):
+    auth.login(org.hr)
+    resp = client.get("/compliance?days=365", headers=HTMX)
+    body = text(resp)
+    assert body.lstrip().startswith('<section class="card" id="expiring-panel"')
+    assert "Expiring within 365 days" in body and "Alice Adams" in body
+    assert "<html" not in body
+    # Without JS the tab is a plain link to the full page.
+    full = text(client.get("/compliance?days=90"))
+    assert "<html" in full and 'aria-current="true">90 days' in full
+    assert client.get("/compliance?days=0").status_code == 422
+
+
+def test_people_link_to_their_record_when_that_page_exists(org, client, auth, app):
+    auth.login(org.hr)
+    body = text(client.get("/compliance/overdue"))
+    cell = re.search(r"<td>([^<]*(?:<a [^>]*>)?Carol Clark.*?)</td>", body, re.S).group(1)
+    if "records.person" in app.view_functions:
+        assert '<a href="' in cell and str(org.carol.id) in cell
+    else:
+        assert "<a " not in cell
+
+
+def test_matrix_shows_coloured_cells_with_status_words_and_dates(org, client, auth):
+    auth.login(org.hr)
+    body = text(client.get(f"/compliance/matrix?department_id={org.quality.id}"))
+    row = re.search(rf'id="matrix-person-{org.carol.id}">(.*?)</tr>', body, re.S).group(1)
+    due = org.today - timedelta(days=30)
+    assert re.search(
+        rf'class="cell cell-overdue"[^>]*><span class="cell-status">overdue</span>'
+        rf'<span class="cell-note">due {due}</span>',
+        row,
+    )
+    assert '<span class="cell-status">waived</span>' in row
+    assert "not applicable" in row  # Safety is an Operator requirement
+    assert "Alice Adams" not in body  # Production
+    assert 'class="matrix-person"' in body and "<thead>" in body
+    assert "style=" not in body
+
+
+def test_matrix_filters_swap_the_grid_and_keep_export_links(org, client, auth):
+    auth.login(org.hr)
+    resp = client.get("/compliance/matrix?status=overdue&q=a", headers=HTMX)
+    body = text(resp)
+    assert "<html" not in body and "HX-Request" in resp.headers.get("Vary", "")
+    assert "Alice Adams" in body and "Carol Clark" in body and "Bob Brown" not in body
+    assert "/compliance/matrix.csv?status=overdue&amp;q=a" in body
+    assert "/compliance/matrix.xlsx?status=overdue&amp;q=a" in body
+
+
+def test_matrix_paginates_people(org, client, auth):
+    auth.login(org.hr)
+    body = text(client.get("/compliance/matrix?per_page=2&page=2"))
+    assert "Page 2 of 5" in body
+    assert [n for n in ("Alice", "Bob", "Carol", "Dave") if f"{n} " in body] == ["Carol", "Dave"]
+
+
+def test_csv_export_is_every_page_of_what_the_matrix_shows(org, client, auth):
+    auth.login(org.hr)
+    resp = client.get(f"/compliance/matrix.csv?job_role_id={org.operator.id}&per_page=1")
+    assert resp.mimetype == "text/csv"
+    assert "attachment" in resp.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(text(resp))))
+    header = rows[0]
+    assert header[:5] == ["Person", "Email", "Department", "Team", "Job role"]
+    assert header[5:] == [
+        "GMP basics (GMP-1) for Operator",
+        "Safety induction (SAF-1) for Operator",
+        "SOP 7 cleaning (SOP-7) for Quality",
+    ]
+    people = {r[0]: r for r in rows[1:]}
+    assert list(people) == ["Alice Adams", "Bob Brown", "Erin Evans"]
+    alice_until = add_months_to_date(org.today - timedelta(days=40), 12)
+    assert people["Alice Adams"][5:] == [
+        f"compliant (until {alice_until})",
+        f"overdue (due {org.today - timedelta(days=15)})",
+        "n/a",
+    ]
+    assert people["Bob Brown"][5] == f"due soon (until {org.bob_valid_until})"
+    assert people["Erin Evans"][7] == f"due soon (due {org.today + timedelta(days=30)})"
+
+
+def test_csv_export_neutralises_formulas(org, client, auth):
+    UserFactory(name='=HYPERLINK("http://evil")', department=org.quality, job_role=org.analyst)
+    auth.login(org.hr)
+    rows = list(csv.reader(io.StringIO(text(client.get("/compliance/matrix.csv?q=hyperlink")))))
+    assert rows[1][0] == '\'=HYPERLINK("http://evil")'
+    book = zipfile.ZipFile(io.BytesIO(client.get("/compliance/matrix.xlsx?q=hyperlink").data))
+    sheet = book.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet  # written as text, never as a formula
+
+
+def test_xlsx_export_has_a_frozen_header_and_status_text(org, client, auth):
+    auth.login(org.hr)
+    resp = client.get(f"/compliance/matrix.xlsx?department_id={org.quality.id}")
+    assert resp.mimetype.endswith("spreadsheetml.sheet")
+    book = zipfile.ZipFile(io.BytesIO(resp.data))
+    sheet = book.read("xl/worksheets/sheet1.xml").decode()
+    strings = (
+        book.read("xl/sharedStrings.xml").decode()
+        if "xl/sharedStrings.xml" in book.namelist()
+        else sheet
+    )
+    for expected in ("Person", "Carol Clark", "Dave Dunn", "Erin Evans", "waived (waiver)"):
+        assert expected in strings
+    assert "Alice Adams" not in strings
+    assert f"expired (expired {org.dave_valid_until})" in strings
+    assert 'state="frozen"' in sheet and 'ySplit="1"' in sheet
+
+
+def test_manager_sees_only_direct_reports_everywhere(org, client, auth):
+    auth.login(org.mia)
+    dashboard = text(client.get("/compliance"))
+    assert bar_values(svg(dashboard, "chart-department")) == {"Production": "75%"}
+    assert "Carol Clark" not in dashboard and "Alice Adams" in dashboard
+    matrix = text(client.get("/compliance/matrix"))
+    assert "Alice Adams" in matrix and "Bob Brown" in matrix
+    for other in ("Carol Clark", "Dave Dunn", "Erin Evans", "Hana HR"):
+        assert other not in matrix
+    # Asking for another department finds nobody rather than leaking it.
+    assert "Carol Clark" not in text(
+        client.get(f"/compliance/matrix?department_id={org.quality.id}")
+    )
+    exported = text(client.get("/compliance/matrix.csv"))
+    assert "Alice Adams" in exported and "Carol Clark" not in exported
+    overdue = text(client.get("/compliance/overdue"))
+    assert "Alice Adams" in overdue and "Carol Clark" not in overdue
+    assert "Bob Brown" in text(client.get("/compliance/expiring"))
+
+
+def test_overdue_and_expiring_pages_paginate(org, client, auth):
+    auth.login(org.hr)
+    body = text(client.get("/compliance/overdue?per_page=2&page=2"))
+    assert "Alice Adams" in body and "Carol Clark" not in body and "Page 2 of 2" in body
+    fragment = text(client.get("/compliance/overdue?per_page=2", headers=HTMX))
+    assert "<html" not in fragment and "Carol Clark" in fragment
+    expiring = text(client.get("/compliance/expiring?days=365"))
+    assert expiring.index("Bob Brown") < expiring.index("Alice Adams")
+    assert client.get("/compliance/expiring?days=400").status_code == 422
+
+
+def _more_people(org, n):
+    for i in range(n):
+        UserFactory(name=f"Yan {i:02d}", department=org.quality, job_role=org.analyst)
+
+
+def test_matrix_and_overdue_query_counts_do_not_grow_with_rows(org, client, auth, count_queries):
+    auth.login(org.hr)
+    urls = ["/compliance/matrix", "/compliance/overdue", "/compliance/matrix.csv", "/compliance"]
+    before = {}
+    for url in urls:
+        client.get(url)
+        with count_queries() as statements:
+            text(client.get(url))
+        before[url] = len(statements)
+    _more_people(org, 12)
+    from app.services.compliance import run_requirement_engine
+
+    run_requirement_engine(on=org.today - timedelta(days=60))
+    for url in urls:
+        with count_queries() as statements:
+            body = text(client.get(url))
+        assert len(statements) == before[url], url
+        assert "Yan 11" in body or url == "/compliance"
+
+
+def test_manager_home_shows_team_compliance(org, client, auth):
+    auth.login(org.mia)
+    body = text(client.get("/home"))
+    panel = body[body.index('id="team-compliance"') :]
+    panel = panel[: panel.index("</section>")]
+    assert "75% compliant" in panel and "3 of 4" in panel
+    assert "<strong>1</strong> overdue" in panel
+    assert "Alice Adams" in panel and "Safety induction" in panel
+    assert "Carol Clark" not in panel
+    assert 'id="team-training"' in body  # the existing "My team" panel stays
+
+
+def test_employee_home_has_no_team_compliance(org, client, auth):
+    auth.login(org.employee)
+    body = text(client.get("/home"))
+    assert "team-compliance" not in body and 'id="my-training"' in body

@@ -11,9 +11,19 @@ from flask import Flask
 def register(app: Flask) -> None:
     @app.cli.command("compliance-run")
     @click.option("--no-snapshot", is_flag=True, help="Only run the requirement engine.")
-    def compliance_run_command(no_snapshot: bool) -> None:
+    @click.option(
+        "--backfill-months",
+        type=click.IntRange(0, 36),
+        default=0,
+        help="Also snapshot each past month end that has none (a new install's trend).",
+    )
+    def compliance_run_command(no_snapshot: bool, backfill_months: int) -> None:
         """Create the assignments and enrollments the competency matrix calls for (idempotent)."""
-        from app.services.compliance import run_requirement_engine, take_snapshot
+        from app.services.compliance import (
+            backfill_snapshots,
+            run_requirement_engine,
+            take_snapshot,
+        )
 
         started = time.perf_counter()
         result = run_requirement_engine(cause="nightly run")
@@ -24,3 +34,5 @@ def register(app: Flask) -> None:
         )
         if not no_snapshot:
             click.echo(f"Snapshot: {take_snapshot()} rows.")
+        if backfill_months:
+            click.echo(f"Backfilled {backfill_snapshots(backfill_months)} month ends.")

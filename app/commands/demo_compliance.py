@@ -220,16 +220,8 @@ def finish_demo_compliance() -> None:
 
     The history is "imported" from a previous system, so it carries no Cadre certificates,
     as records migrated into a new LMS would not."""
-    from app.services.compliance import run_requirement_engine, take_snapshot
+    from app.services.compliance import backfill_snapshots, run_requirement_engine, take_snapshot
 
     run_requirement_engine(cause="demo data")
-    today = utcnow().date()
-    from app.models import ComplianceSnapshot
-
-    if db.session.scalar(select(ComplianceSnapshot.id).limit(1)) is None:
-        for back in range(12, 0, -1):
-            month_end = date(today.year, today.month, 1)
-            for _ in range(back - 1):
-                month_end = (month_end - timedelta(days=1)).replace(day=1)
-            take_snapshot(month_end - timedelta(days=1))
-    take_snapshot(today)
+    backfill_snapshots(12)
+    take_snapshot()

@@ -506,7 +506,12 @@ def run_requirement_engine(
 
 
 def _first_assignments(on: date, scope: Scope, now, cause: str):
-    """(person, requirement) pairs with no assignment yet, due by the requirement's basis."""
+    """Cycle 1 for every applicable pair, due by the requirement's basis.
+
+    Pairs that have one already are skipped by the unique (user, requirement, cycle) key in
+    the INSERT's ON CONFLICT, not by an anti-join: an anti-join on the table being filled
+    degrades to a quadratic scan when its statistics still say "empty" (the first run).
+    """
     pairs = applicable_pairs(on, scope)
     # "hire": N days after the hire date, or after the requirement came into force for people
     # hired before it (nobody is overdue on day one of a new requirement because of an old hire).
@@ -517,10 +522,6 @@ def _first_assignments(on: date, scope: Scope, now, cause: str):
             add_days(started, R.due_days),
         ),
         else_=add_days(literal(on, type_=Date), R.due_days),
-    )
-    unassigned = ~exists().where(
-        TrainingAssignment.user_id == pairs.c.user_id,
-        TrainingAssignment.requirement_id == pairs.c.requirement_id,
     )
     first = (
         select(
@@ -534,7 +535,6 @@ def _first_assignments(on: date, scope: Scope, now, cause: str):
         .select_from(pairs)
         .join(R, R.id == pairs.c.requirement_id)
         .join(User, User.id == pairs.c.user_id)
-        .where(unassigned)
     )
     return first
 
@@ -742,3 +742,25 @@ def take_snapshot(on: date | None = None) -> int:
     )
     db.session.commit()
     return len(rows)
+
+
+def backfill_snapshots(months: int = 12, on: date | None = None) -> int:
+    """Take a snapshot for each of the last `months` month ends that has none (a new install's
+    trend); counts use today's organisation. Returns how many month ends were filled."""
+    from app.models import ComplianceSnapshot
+
+    on = on or utcnow().date()
+    filled = 0
+    first = on.replace(day=1)
+    for _ in range(months):
+        end = first - timedelta(days=1)
+        first = end.replace(day=1)
+        has_one = db.session.scalar(
+            select(ComplianceSnapshot.id).where(
+                ComplianceSnapshot.taken_on >= first, ComplianceSnapshot.taken_on <= end
+            )
+        )
+        if has_one is None:
+            take_snapshot(end)
+            filled += 1
+    return filled

@@ -262,11 +262,11 @@ def trend(
     """Compliance at each of the last `months` (at most 12) month ends, oldest first.
 
     Each month takes the last nightly snapshot taken in it (whole organisation, one department
-    or one job role); a month without one, or a scope snapshots do not cover (a manager's
-    reports), is computed on the fly with the status query as of the month's end, using today's
-    organisation. One query for the snapshots plus at most one grouped query per missing month,
-    each cached for ten minutes in this process. `current`, the scope's counts as of `on` when
-    the caller already has them, stands in for this month when no snapshot was taken yet.
+    or one job role); a past month without one shows as missing. Scopes snapshots do not cover
+    (a manager's reports) are computed on the fly with the status query as of each month's end,
+    using today's organisation, each cached for ten minutes in this process. `current`, the
+    scope's counts as of `on` when the caller already has them, stands in for this month when
+    no snapshot was taken yet.
     """
     on = on or today()
     months = max(1, min(MAX_TREND_MONTHS, months))
@@ -301,6 +301,11 @@ def trend(
             )
         elif end == on and current is not None:
             points.append(TrendPoint(first, on, current.applicable, current.ok, "computed"))
+        elif unit is not None and end != on:
+            # Snapshot-covered scopes never recompute the past on a page view: over a whole
+            # organisation that is a full status computation per month. The nightly run fills
+            # the months in; `flask compliance-run --backfill-months 12` fills a new install.
+            points.append(TrendPoint(first, end, 0, 0, "missing"))
         else:
             applicable, compliant = _computed(end, scope, on)
             points.append(TrendPoint(first, end, applicable, compliant, "computed"))

@@ -30,3 +30,11 @@ def test_seed_demo_builds_a_matrix_with_a_history_and_a_trend(runner):
     before = db.session.scalar(select(func.count()).select_from(CompetencyRequirement))
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     assert db.session.scalar(select(func.count()).select_from(CompetencyRequirement)) == before
+
+
+def test_compliance_run_backfills_missing_month_ends_once(runner):
+    first = runner.invoke(args=["compliance-run", "--backfill-months", "3"])
+    assert first.exit_code == 0, first.output
+    assert "Backfilled 3 month ends." in first.output
+    again = runner.invoke(args=["compliance-run", "--backfill-months", "3"])
+    assert "Backfilled 0 month ends." in again.output

@@ -62,6 +62,9 @@ def load_config() -> dict:
         "RQ_QUEUE_PREFIX": os.environ.get("RQ_QUEUE_PREFIX", ""),
         # When `clock.py` enqueues the nightly compliance run (cron syntax, UTC).
         "NIGHTLY_CRON": os.environ.get("NIGHTLY_CRON", "30 2 * * *"),
+        # How long a compliance read (dashboard, matrix, reports) may be reused while the audit
+        # trail has not moved; 0 turns the memo off.
+        "COMPLIANCE_CACHE_SECONDS": _int("COMPLIANCE_CACHE_SECONDS", 600),
         "S3_ENDPOINT": os.environ.get("S3_ENDPOINT") or None,
         "S3_ACCESS_KEY": os.environ.get("S3_ACCESS_KEY", ""),
         "S3_SECRET_KEY": os.environ.get("S3_SECRET_KEY", ""),

@@ -35,6 +35,9 @@ def _overrides() -> dict:
         "SERVER_NAME": "cadre.test",
         "RQ_QUEUE_PREFIX": f"test-{RUN_ID}-",
         "STORAGE_DIR": str(_TMP / "files"),
+        # Tests write records with factories (no audit rows), which the compliance read memo
+        # cannot see; tests/compliance/test_read_memo.py turns it on and checks it.
+        "COMPLIANCE_CACHE_SECONDS": 0,
     }
     if not os.environ.get("DATABASE_URL"):
         o["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{_TMP / 'test.db'}"

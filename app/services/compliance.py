@@ -764,3 +764,51 @@ def backfill_snapshots(months: int = 12, on: date | None = None) -> int:
             take_snapshot(end)
             filled += 1
     return filled
+
+
+# --- reads memoised until the records change -------------------------------------------------
+
+
+def records_generation() -> int:
+    """The newest audit row's id: every change that can move a compliance status (a completion,
+    an engine run, a waiver, a requirement, a person's role) writes one in its transaction, so
+    a read computed at generation N stays right until the trail moves past N."""
+    from app.models import AuditLog
+
+    return db.session.scalar(select(func.max(AuditLog.id))) or 0
+
+
+def until_records_change(fn):
+    """Memoise a compliance read per app process until the audit trail moves (or a TTL).
+
+    Full-organisation status derivations cost a second on 200k pairs; dashboards and the
+    matrix repeat the same reads far more often than training records change. Arguments must
+    be hashable (dates, frozen Scopes, ints); anything else is computed uncached.
+    """
+    import time
+    from functools import wraps
+
+    from flask import current_app
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        seconds = current_app.config.get("COMPLIANCE_CACHE_SECONDS", 600)
+        if not seconds:
+            return fn(*args, **kwargs)
+        try:
+            key = (fn.__qualname__, args, tuple(sorted(kwargs.items())))
+            hash(key)
+        except TypeError:
+            return fn(*args, **kwargs)
+        cache = current_app.extensions.setdefault("cadre_compliance_reads", {})
+        generation, now = records_generation(), time.monotonic()
+        hit = cache.get(key)
+        if hit is not None and hit[0] == generation and now - hit[1] < seconds:
+            return hit[2]
+        value = fn(*args, **kwargs)
+        if len(cache) >= 512:
+            cache.clear()
+        cache[key] = (generation, now, value)
+        return value
+
+    return wrapper

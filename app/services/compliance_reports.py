@@ -31,7 +31,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.models.compliance import COMPLIANCE_STATUSES
-from app.services.compliance import Scope, status_query, viewer_scope
+from app.services.compliance import Scope, status_query, until_records_change, viewer_scope
 from app.services.csv_export import to_csv
 from app.services.errors import Invalid
 from app.services.pagination import MAX_PER_PAGE, Page
@@ -128,6 +128,7 @@ def _counts(row) -> Counts:
     )
 
 
+@until_records_change
 def summaries(on: date, scope: Scope = Scope()) -> dict[str, list[UnitRow]]:
     """Compliance per department and per job role, both from one grouped query.
 
@@ -180,6 +181,7 @@ def overall(rows: Iterable[Counts]) -> Counts:
     return total
 
 
+@until_records_change
 def totals(on: date, scope: Scope = Scope()) -> Counts:
     """Counts for the whole scope in one query."""
     st = status_query(on, scope).subquery("st")
@@ -397,6 +399,7 @@ def _as_date(value) -> date | None:
     return date.fromisoformat(str(value)[:10])  # SQLite returns CASE dates as text
 
 
+@until_records_change
 def overdue(on: date, scope: Scope = Scope(), page: int = 1, per_page: int = 20) -> Page:
     """Requirements people are late on, most late first: overdue (past the due date, never done)
     and expired (the completion lapsed, grace included). One query per page."""
@@ -428,6 +431,7 @@ def check_days(value, default: int = 30) -> int:
     return days
 
 
+@until_records_change
 def expiring(
     on: date, days: int = 30, scope: Scope = Scope(), page: int = 1, per_page: int = 20
 ) -> Page:
@@ -683,6 +687,7 @@ def _person(r) -> MatrixPerson:
     return MatrixPerson(r.user_id, r.name, r.email, r.department, r.team, r.job_role)
 
 
+@until_records_change
 def training_matrix(
     on: date,
     filters: MatrixFilters = MatrixFilters(),

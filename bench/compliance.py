@@ -74,6 +74,7 @@ with app.app_context():
         from app.services.compliance_reports import summary
     except ImportError:
         summary = None
+    app.config["COMPLIANCE_CACHE_SECONDS"] = 0  # cold: the status derivation itself
     for by in ("department", "job_role"):
         times = []
         for _ in range(5):
@@ -90,6 +91,12 @@ with app.app_context():
             times.append(time.perf_counter() - started)
         out[f"summary_{by}_ms"] = statistics.median(times) * 1000
         out[f"summary_{by}_rows"] = len(rows)
+    app.config["COMPLIANCE_CACHE_SECONDS"] = 600  # warm: reused until the audit trail moves
+    if summary is not None:
+        summary(today, by="department")
+        started = time.perf_counter()
+        summary(today, by="department")
+        out["summary_warm_ms"] = (time.perf_counter() - started) * 1000
     # What the nightly run leaves behind: today's snapshot and the months before it.
     from app.services.compliance import backfill_snapshots, take_snapshot
     started = time.perf_counter()
@@ -183,7 +190,8 @@ def main() -> int:
     )
     print(
         f"Compliance summary: by department {figures['summary_department_ms']:.0f} ms, "
-        f"by job role {figures['summary_job_role_ms']:.0f} ms   target < 300 ms"
+        f"by job role {figures['summary_job_role_ms']:.0f} ms (computed), "
+        f"{figures.get('summary_warm_ms', float('nan')):.1f} ms reused   target < 300 ms"
     )
     print(f"Nightly snapshot (all departments and job roles): {figures['snapshot_s']:.2f} s")
     print()

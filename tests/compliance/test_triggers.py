@@ -14,6 +14,7 @@ from app.services.certificates import issue_certificate_for_enrollment
 from app.services.user_import import apply_user_import
 from app.services.users import create_user, update_user
 from tests.factories import CourseFactory, JobRoleFactory, RequirementFactory, UserFactory
+from tests.jobs_helper import run_queued_jobs
 
 
 def requirement_enrollments(user_id: int) -> list[Enrollment]:
@@ -36,6 +37,7 @@ def test_creating_a_person_in_a_role_assigns_their_training(app):
         },
         actor=admin,
     )
+    run_queued_jobs(app)  # with Redis the engine runs on a worker
     [enrollment] = requirement_enrollments(person.id)
     assert enrollment.course_id == req.course_id
     assert enrollment.due_date == hired + timedelta(days=10)
@@ -51,6 +53,7 @@ def test_changing_a_persons_role_assigns_the_new_roles_training(app):
         {"email": person.email, "name": person.name, "job_role_id": new.id},
         actor=UserFactory(),
     )
+    run_queued_jobs(app)
     assert [e.course_id for e in requirement_enrollments(person.id)] == [req.course_id]
 
 
@@ -60,6 +63,7 @@ def test_importing_people_assigns_their_training(app):
     apply_user_import(
         "email,name,job role\npacker@example.com,Pat Packer,Packer\n", actor=UserFactory()
     )
+    run_queued_jobs(app)
     person = db.session.scalar(select(Enrollment.user_id).where(Enrollment.source == "requirement"))
     assert person is not None
     assert [e.course_id for e in requirement_enrollments(person)] == [req.course_id]

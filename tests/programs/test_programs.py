@@ -18,6 +18,7 @@ from tests.factories import (
     RequirementFactory,
     UserFactory,
 )
+from tests.jobs_helper import run_queued_jobs
 
 MANAGERS = {"admin", "hr", "qa", "trainer"}
 HX = {"HX-Request": "true"}
@@ -101,6 +102,7 @@ def test_adding_a_course_to_a_required_program_enrols_people(app):
     extra = CourseFactory()
 
     svc.add_program_course(program.id, extra.id)
+    run_queued_jobs(app)  # with Redis the engine runs on a worker
 
     courses = db.session.scalars(
         db.select(Enrollment.course_id).where(Enrollment.user_id == person.id)

@@ -18,6 +18,7 @@ from tests.factories import (
     RequirementFactory,
     UserFactory,
 )
+from tests.jobs_helper import run_queued_jobs
 
 URL = "/api/v1/training/competency"
 EDITORS = {"admin", "hr", "qa"}
@@ -74,7 +75,7 @@ def test_create_validation_is_a_422_problem(client):
     assert client.post(URL, data="nope", headers=h).status_code == 400
 
 
-def test_create_runs_the_engine_and_returns_the_row(client):
+def test_create_runs_the_engine_and_returns_the_row(app, client):
     role, course = JobRoleFactory(name="Operator"), CourseFactory(code="SOP-9")
     person = UserFactory(job_role_id=role.id)
     resp = client.post(
@@ -92,6 +93,7 @@ def test_create_runs_the_engine_and_returns_the_row(client):
     )
     body = resp.json
     assert resp.status_code == 201
+    run_queued_jobs(app)  # with Redis the engine runs on a worker
     assert (body["scope_kind"], body["scope_name"], body["target_code"]) == (
         "job_role",
         "Operator",

@@ -10,6 +10,7 @@ from tests.api.conftest import ROLES
 from tests.compliance_factories import audit_rows, count
 from tests.conftest import csrf
 from tests.factories import CourseFactory, JobRoleFactory, RequirementFactory, UserFactory
+from tests.jobs_helper import run_queued_jobs
 
 HX = {"HX-Request": "true"}
 EDITORS = {"admin", "hr", "qa"}
@@ -77,7 +78,7 @@ def test_manager_cannot_post_changes(client, auth, req):
     assert db.session.get(CompetencyRequirement, req.id).due_days == 30
 
 
-def test_add_requirement_assigns_people_in_scope(client, auth):
+def test_add_requirement_assigns_people_in_scope(app, client, auth):
     role = JobRoleFactory(name="Packer")
     course = CourseFactory(title="Line Clearance")
     person = UserFactory(job_role_id=role.id)
@@ -97,6 +98,7 @@ def test_add_requirement_assigns_people_in_scope(client, auth):
     }
     resp = client.post("/requirements/new", data=data)
     assert resp.status_code == 302
+    run_queued_jobs(app)  # with Redis the engine runs on a worker
     body = client.get("/requirements").get_data(as_text=True)
     assert "Requirement added: Packer must hold Line Clearance" in body
     enrollment = db.session.scalar(db.select(Enrollment).where(Enrollment.user_id == person.id))

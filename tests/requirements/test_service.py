@@ -21,6 +21,7 @@ from tests.factories import (
     TeamFactory,
     UserFactory,
 )
+from tests.jobs_helper import run_queued_jobs
 
 
 @pytest.fixture
@@ -48,6 +49,7 @@ def test_create_with_defaults_audits_and_runs_the_engine(app, role, course):
     UserFactory()  # not in the job role
 
     req = svc.create_requirement(_data(role, course, substitutes=[CourseFactory().id]))
+    run_queued_jobs(app)  # with Redis the engine runs on a worker
 
     assert (req.due_days, req.due_basis, req.recert_mode, req.risk_level) == (
         30,
@@ -146,6 +148,7 @@ def test_moving_the_scope_assigns_the_new_people(app, role, course):
     member = UserFactory(team_id=team.id)
 
     svc.update_requirement(req.id, {"team_id": team.id})
+    run_queued_jobs(app)
 
     req = svc.get_requirement(req.id)
     assert (req.job_role_id, req.team_id) == (None, team.id)

@@ -52,7 +52,6 @@ from app.services.recertification import DUE_SOON_DAYS, valid_until_sql
 from app.services.sqldates import FOREVER, add_days, forever, json_object, utc_date
 
 R = CompetencyRequirement
-OK_STATUSES = ("compliant", "waived")
 OPEN_ENROLLMENT = ("assigned", "in_progress")
 
 

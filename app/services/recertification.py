@@ -52,9 +52,6 @@ class RecertPolicy:
         base = anchor if anchor is not None and anchor > completed_on else completed_on
         return add_months_to_date(base, self.months)
 
-    def renewal_opens(self, valid_until: date) -> date:
-        return valid_until - timedelta(days=self.window_days)
-
 
 def derive_status(
     on: date,

@@ -2,10 +2,57 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from flask import Flask, session
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from itsdangerous import BadSignature
 
 from app.extensions import login_manager
 from app.services import auth
+
+# An unchanged session cookie is re-signed (pushing the idle timeout back) at most this often,
+# not on every request: signing and sending it is work on the busiest pages, and the timeout
+# only moves by this much. Never more than a thirtieth of the timeout itself.
+REFRESH_AT_MOST_EVERY = timedelta(seconds=60)
+
+
+class IdleSession(SecureCookieSession):
+    """A signed-cookie session that knows when its cookie was signed."""
+
+    signed_at: datetime | None = None
+
+
+class IdleSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, re-sent when changed or when the cookie is getting old."""
+
+    session_class = IdleSession
+
+    def open_session(self, app: Flask, request) -> IdleSession | None:
+        serializer = self.get_signing_serializer(app)
+        if serializer is None:
+            return None
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value:
+            return self.session_class()
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        try:
+            data, signed_at = serializer.loads(value, max_age=max_age, return_timestamp=True)
+        except BadSignature:
+            return self.session_class()
+        opened = self.session_class(data)
+        opened.signed_at = signed_at
+        return opened
+
+    def should_set_cookie(self, app: Flask, session: IdleSession) -> bool:
+        if session.modified:
+            return True
+        if not (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]):
+            return False
+        if session.signed_at is None:
+            return True
+        every = min(REFRESH_AT_MOST_EVERY, app.permanent_session_lifetime / 30)
+        return datetime.now(UTC) - session.signed_at >= every
 
 
 def init_app(app: Flask) -> None:
@@ -13,6 +60,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "Please sign in to continue."
     login_manager.login_message_category = "info"
     login_manager.session_protection = None  # our server-side sessions do the real work
+    app.session_interface = IdleSessionInterface()
 
     @login_manager.user_loader
     def load_user(user_id: str):
@@ -20,5 +68,7 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def keep_session_permanent():
-        # Permanent sessions expire after PERMANENT_SESSION_LIFETIME of inactivity.
-        session.permanent = True
+        # Permanent sessions expire after PERMANENT_SESSION_LIFETIME of inactivity. Setting the
+        # flag marks the session changed (a new cookie), so only set it when it is not set yet.
+        if not session.permanent:
+            session.permanent = True

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import current_app
+from redis.exceptions import RedisError
 from sqlalchemy import func, or_, select
 
 from app.extensions import db
@@ -42,6 +46,7 @@ SORTS = {
 }
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 _LANG = re.compile(r"^[a-z]{2}(-[A-Z]{2})?$")
+T = TypeVar("T")
 
 
 def normalise_tags(value: Any) -> str:
@@ -278,6 +283,25 @@ class CatalogQuery:
             per_page=per_page,
         )
 
+    def to_args(self, **changes: Any) -> dict[str, str]:
+        """The query string of this search in canonical form (defaults left out), with
+        `changes` (say page=2) applied: for links and as a cache key."""
+        values = {**self.__dict__, **changes}
+        flags = {True: "1", False: "0", None: ""}
+        args = {
+            "q": values["q"],
+            "category": values["category"],
+            "level": values["level"],
+            "language": values["language"],
+            "mandatory": flags[values["mandatory"]],
+            "onboarding": flags[values["onboarding"]],
+            "status": values["status"],
+            "sort": "" if values["sort"] == "title" else values["sort"],
+            "per_page": "" if values["per_page"] == 20 else str(values["per_page"]),
+            "page": "" if values["page"] == 1 else str(values["page"]),
+        }
+        return {k: v for k, v in args.items() if v}
+
 
 def _like_escape(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -318,34 +342,127 @@ def search_catalog(query: CatalogQuery, include_unpublished: bool = False) -> Pa
     return paginate(q, query.page, query.per_page)
 
 
-FACETS_TTL_SECONDS = 60
+CATALOG_CACHE_TTL_SECONDS = 30
+CATALOG_CACHE_MAX_ENTRIES = 256
+_GENERATION_KEY = "cadre:catalog-generation"
+_FINGERPRINT = select(func.count(Course.id), func.max(Course.updated_at))
 
 
-def catalog_facets(include_unpublished: bool = False) -> dict[str, list[str]]:
+class _CatalogCache:
+    """Per-process values computed for one catalog generation (an LRU, dropped when it moves)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.local = 0  # bumped by this process's own course changes
+        self.generation: str | None = None
+        self.entries: OrderedDict[tuple, tuple[float, Any]] = OrderedDict()
+
+
+def _catalog_cache() -> _CatalogCache:
+    cache = current_app.extensions.get("cadre_catalog_cache")
+    if cache is None:
+        cache = current_app.extensions.setdefault("cadre_catalog_cache", _CatalogCache())
+    return cache
+
+
+def _generation_key() -> str:
+    return current_app.config.get("RQ_QUEUE_PREFIX", "") + _GENERATION_KEY
+
+
+def catalog_generation() -> str:
+    """Return a token that changes whenever a course changes, in this process or any other.
+
+    Read it once per request, before the data it guards. Its parts: the Redis counter that
+    `_catalog_changed()` bumps after each commit (when Redis is configured; exact across
+    processes and hosts), a fingerprint of the courses table (row count and latest
+    `updated_at`, which every ORM write of a course moves: it also catches other processes
+    without Redis, seed commands and factories), and this process's own change counter.
+    """
+    from app.jobs import get_redis
+
+    cache = _catalog_cache()
+    shared = "-"
+    conn = get_redis()
+    if conn is not None:
+        try:
+            shared = (conn.get(_generation_key()) or b"0").decode()
+        except RedisError:
+            shared = "?"  # the fingerprint and the short TTL still hold
+    # Core on the session's connection: a third cheaper than the ORM path, on every request.
+    count, latest = db.session.connection().execute(_FINGERPRINT).one()
+    stamp = latest.isoformat() if latest is not None else ""
+    return f"{cache.local}/{shared}/{count}/{stamp}"
+
+
+def catalog_cached(generation: str, key: tuple, build: Callable[[], T]) -> T:
+    """Return `build()` for `key`, computed at most once per catalog generation in this process.
+
+    Entries also expire after CATALOG_CACHE_TTL_SECONDS, which bounds how long a change that
+    slipped past the generation (two edits committing out of timestamp order without Redis)
+    can stay hidden. Cache only what every viewer of `key` may see: nothing per user.
+    """
+    cache = _catalog_cache()
+    now = time.monotonic()
+    with cache.lock:
+        if cache.generation != generation:
+            cache.generation = generation
+            cache.entries.clear()
+        hit = cache.entries.get(key)
+        if hit is not None and hit[0] > now:
+            cache.entries.move_to_end(key)
+            return hit[1]
+    value = build()
+    with cache.lock:
+        if cache.generation == generation:
+            cache.entries[key] = (now + CATALOG_CACHE_TTL_SECONDS, value)
+            cache.entries.move_to_end(key)
+            while len(cache.entries) > CATALOG_CACHE_MAX_ENTRIES:
+                cache.entries.popitem(last=False)
+    return value
+
+
+def catalog_facets(
+    include_unpublished: bool = False, generation: str | None = None
+) -> dict[str, list[str]]:
     """Distinct categories, levels and languages for the filter menus.
 
-    Kept per process for a minute (and dropped at once on a course change in this process):
-    the menus change rarely and the catalog is the busiest page.
+    Cached per process for the current catalog generation (see `catalog_generation()`).
     """
-    cache = current_app.extensions.setdefault("cadre_catalog_facets", {})
-    hit = cache.get(include_unpublished)
-    if hit is not None and time.monotonic() - hit[0] < FACETS_TTL_SECONDS:
-        return hit[1]
+    if generation is None:
+        generation = catalog_generation()
+    return catalog_cached(
+        generation, ("facets", include_unpublished), lambda: _facets(include_unpublished)
+    )
+
+
+def _facets(include_unpublished: bool) -> dict[str, list[str]]:
     base = select(Course.category, Course.language)
     if not include_unpublished:
         base = base.where(Course.status == "published")
     rows = db.session.execute(base.distinct()).all()
-    facets = {
+    return {
         "categories": sorted({r[0] for r in rows}),
         "languages": sorted({r[1] for r in rows}),
         "levels": list(COURSE_LEVELS),
     }
-    cache[include_unpublished] = (time.monotonic(), facets)
-    return facets
 
 
 def _catalog_changed() -> None:
-    current_app.extensions.pop("cadre_catalog_facets", None)
+    """Move the catalog generation after a committed course change, here and (via Redis) in
+    every other process, so no cached catalog page or menu outlives the change."""
+    from app.jobs import get_redis
+
+    cache = _catalog_cache()
+    with cache.lock:
+        cache.local += 1
+        cache.generation = None
+        cache.entries.clear()
+    conn = get_redis()
+    if conn is not None:
+        try:
+            conn.incr(_generation_key())
+        except RedisError:
+            current_app.logger.warning("catalog generation not bumped in Redis", exc_info=True)
 
 
 def save_course(

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
+from markupsafe import Markup
 
 from app.permissions import access, can
 from app.services import files
 from app.services.courses import (
     CatalogQuery,
+    catalog_cached,
     catalog_facets,
+    catalog_generation,
     delete_course,
     get_catalog_course,
     get_course,
@@ -64,6 +75,21 @@ def _status(form) -> int:
 # --- catalog ------------------------------------------------------------------------------
 
 
+def _shared_fragment(generation: str, key: tuple, template: str, **context) -> Markup:
+    """Render `template` once per catalog generation and `key` in this process.
+
+    Only for fragments that hold nothing per user (no CSRF token, no name): everyone whose
+    request maps to the same key gets the same markup. Callables in `context` are called on a
+    miss only, so a hit runs no query.
+    """
+
+    def build() -> str:
+        values = {k: v() if callable(v) else v for k, v in context.items()}
+        return render_template(template, **values)
+
+    return Markup(catalog_cached(generation, key, build))  # noqa: S704  (autoescaped template)
+
+
 @bp.route("/courses")
 @access("catalog.view")
 def catalog():
@@ -71,16 +97,32 @@ def catalog():
     manager = can(current_user, "course.manage")
     # Authors see published courses unless they pick a status ("any" = every status).
     include = manager and bool(query.status)
-    page = search_catalog(query, include_unpublished=include)
-    facets = None if is_htmx() else catalog_facets(include_unpublished=manager)
-    return render(
-        "courses/catalog.html",
+    generation = catalog_generation()
+    search = tuple(sorted(query.to_args().items()))
+    results = _shared_fragment(
+        generation,
+        ("results", include, search),
         "courses/_catalog_results.html",
-        results=page,
+        results=lambda: search_catalog(query, include_unpublished=include),
         query=query,
-        facets=facets,
-        manager=manager,
     )
+    if is_htmx():
+        response = make_response(results)
+    else:
+        filters = _shared_fragment(
+            generation,
+            ("filters", manager, search),
+            "courses/_catalog_filters.html",
+            facets=lambda: catalog_facets(include_unpublished=manager, generation=generation),
+            query=query,
+            manager=manager,
+        )
+        page = render_template(
+            "courses/catalog.html", filters_html=filters, results_html=results, manager=manager
+        )
+        response = make_response(page)
+    response.headers.add("Vary", "HX-Request")
+    return response
 
 
 @bp.route("/courses/<int:course_id>")

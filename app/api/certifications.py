@@ -12,6 +12,7 @@ from flask import url_for
 
 from app.api import bp, json_object
 from app.api.auth import api_access, current_actor
+from app.api.openapi_parts import problem as _problem
 from app.models import Certification
 from app.services import certificates as cert_service
 from app.services.errors import Invalid
@@ -101,15 +102,6 @@ def create_certification():
 @api_access("certificate.view")
 def get_certification(cert_id: int):
     return certification_json(cert_service.get_viewable_certificate(cert_id, current_actor()))
-
-
-def _problem(description: str) -> dict:
-    return {
-        "description": description,
-        "content": {
-            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
-        },
-    }
 
 
 def _json(description: str) -> dict:

@@ -6,18 +6,11 @@ from copy import deepcopy
 
 from app.api import bp
 from app.api.auth import api_access
+from app.api.openapi_parts import problem as _problem
+from app.api.openapi_parts import query_param as _query
 from app.models.courses import COURSE_LEVELS, COURSE_STATUSES, MODULE_KINDS
 from app.models.security import TOKEN_SCOPES
 from app.permissions import PUBLIC
-
-
-def _problem(description: str) -> dict:
-    return {
-        "description": description,
-        "content": {
-            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
-        },
-    }
 
 
 def _json(schema_ref: str, description: str) -> dict:
@@ -58,16 +51,6 @@ _STD = {
     "401": _problem("No valid token and no session."),
     "403": _problem("Role or token scope does not allow this."),
 }
-
-
-def _query(name: str, schema: dict, description: str) -> dict:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "schema": schema,
-        "description": description,
-    }
 
 
 DOCUMENT = {

@@ -11,6 +11,9 @@ from flask import request, url_for
 
 from app.api import bp, json_object, link_header
 from app.api.auth import api_access, current_actor
+from app.api.openapi_parts import json_response as _json
+from app.api.openapi_parts import problem as _problem
+from app.api.openapi_parts import query_param as _query
 from app.models import Curriculum
 from app.models.compliance import CURRICULUM_STATUSES
 from app.services import programs as program_service
@@ -89,32 +92,6 @@ def delete_program(program_id: int):
 
 
 # --- OpenAPI ---------------------------------------------------------------------------------
-
-
-def _problem(description: str) -> dict:
-    return {
-        "description": description,
-        "content": {
-            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
-        },
-    }
-
-
-def _json(schema: str, description: str) -> dict:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
-    }
-
-
-def _query(name: str, schema: dict, description: str) -> dict:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "schema": schema,
-        "description": description,
-    }
 
 
 _STD = {

@@ -11,6 +11,9 @@ from flask import request
 
 from app.api import bp, link_header
 from app.api.auth import api_access, current_actor
+from app.api.openapi_parts import json_response as _json
+from app.api.openapi_parts import problem as _problem
+from app.api.openapi_parts import query_param as _query
 from app.models.records import ENROLLMENT_SOURCES, ENROLLMENT_STATUSES, RESULT_KINDS
 from app.services import employee_record as records
 from app.services.employee_record import iso_utc
@@ -84,32 +87,6 @@ def get_training_record(record_id: int):
 
 
 # --- OpenAPI ---------------------------------------------------------------------------------
-
-
-def _problem(description: str) -> dict:
-    return {
-        "description": description,
-        "content": {
-            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
-        },
-    }
-
-
-def _json(schema: str, description: str) -> dict:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
-    }
-
-
-def _query(name: str, schema: dict, description: str) -> dict:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "schema": schema,
-        "description": description,
-    }
 
 
 _ID = {"type": "integer", "minimum": 0, "maximum": 2147483647}

@@ -13,6 +13,8 @@ from flask import request
 
 from app.api import bp, link_header
 from app.api.auth import api_access, current_actor
+from app.api.openapi_parts import problem as _problem
+from app.api.openapi_parts import query_param as _query
 from app.services import compliance_reports as reports
 from app.services.compliance import Scope, viewer_scope
 from app.services.errors import Invalid
@@ -116,25 +118,6 @@ def expiring_report():
 
 
 # --- OpenAPI ------------------------------------------------------------------------------------
-
-
-def _problem(description: str) -> dict:
-    return {
-        "description": description,
-        "content": {
-            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
-        },
-    }
-
-
-def _query(name: str, schema: dict, description: str) -> dict:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "schema": schema,
-        "description": description,
-    }
 
 
 def _ok(schema: str, description: str, paged: bool = False) -> dict:

@@ -12,6 +12,8 @@ from flask import request
 
 from app.api import bp, json_object, link_header
 from app.api.auth import api_access, current_actor
+from app.api.openapi_parts import json_response as _json
+from app.api.openapi_parts import problem as _problem
 from app.models.records import ENROLLMENT_SOURCES, PROGRESS_STATUSES
 from app.services import enrollments as enrollment_service
 from app.services import training_records
@@ -162,22 +164,6 @@ def list_results(user_id: int):
 
 
 # --- OpenAPI ---------------------------------------------------------------------------------
-
-
-def _problem(description: str) -> dict:
-    return {
-        "description": description,
-        "content": {
-            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
-        },
-    }
-
-
-def _json(schema: str, description: str) -> dict:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
-    }
 
 
 def _body(schema: str) -> dict:

@@ -3,6 +3,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 5000
 export FLASK_APP := wsgi.py
+# pytest's JUnit XML of the last `make test`: the run `flask validation-report` reports on.
+JUNIT_XML ?= $(or $(VALIDATION_JUNIT_PATH),instance/test-results.xml)
 
 .PHONY: install run test lint format worker bench bench-grading bench-player bench-compliance ci clean
 
@@ -20,7 +22,8 @@ run: install
 	$(VENV)/bin/flask run --host 127.0.0.1 --port $(PORT)
 
 test: install lint
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	mkdir -p $(dir $(JUNIT_XML))
+	$(PY) -m pytest -q --junitxml=$(JUNIT_XML) $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -6,6 +6,9 @@ import logging
 
 from flask import Flask
 
+# The release this code is; the validation report and inspection exports name it.
+__version__ = "0.5.0"
+
 
 def create_app(overrides: dict | None = None) -> Flask:
     """Build the app: config, extensions, blueprints, error handlers, CLI."""
@@ -42,8 +45,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     from app.web.certificates import bp as certificates_bp
     from app.web.compliance import bp as compliance_bp
     from app.web.courses import bp as courses_bp
+    from app.web.documents import bp as documents_bp
     from app.web.enroll import bp as enroll_bp
     from app.web.files import bp as files_bp
+    from app.web.inspection import bp as inspection_bp
     from app.web.main import bp as main_bp
     from app.web.player import bp as player_bp
     from app.web.programs import bp as programs_bp
@@ -59,16 +64,34 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(player_bp)
     for bp in (requirements_bp, programs_bp, waivers_bp, compliance_bp, records_bp):
         app.register_blueprint(bp)
+    app.register_blueprint(documents_bp)
+    app.register_blueprint(inspection_bp)
     app.register_blueprint(api_bp, url_prefix="/api")
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes
 
     errors.init_app(app)
     cli.init_app(app)
+    _seal_audit_rows_at_the_end(app)
     app.jinja_env.globals["can"] = _can
     from app.web import filters
 
     filters.init_app(app)
     return app
+
+
+def _seal_audit_rows_at_the_end(app: Flask) -> None:
+    """Chain the audit rows a request, job or command wrote, once it has committed them."""
+    from app.services.audit_chain import seal_if_written
+
+    @app.teardown_request
+    def seal_after_request(exc):
+        if exc is None:
+            seal_if_written()
+
+    @app.teardown_appcontext
+    def seal_after_context(exc):
+        if exc is None:
+            seal_if_written()
 
 
 def _can(permission: str) -> bool:

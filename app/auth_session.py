@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from flask import Flask, session
+from flask import Flask, Response, flash, redirect, request, session, url_for
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask_login import current_user
 from itsdangerous import BadSignature
 
 from app.extensions import login_manager
@@ -72,3 +73,19 @@ def init_app(app: Flask) -> None:
         # flag marks the session changed (a new cookie), so only set it when it is not set yet.
         if not session.permanent:
             session.permanent = True
+
+    @app.before_request
+    def require_password_change():
+        # Accounts whose password an admin chose may do nothing else until they pick their own.
+        if request.blueprint == "api" or request.endpoint in _ALLOWED_BEFORE_CHANGE:
+            return None
+        if not (current_user.is_authenticated and current_user.must_change_password):
+            return None
+        target = url_for("auth.change_password", next=request.full_path.rstrip("?"))
+        if request.headers.get("HX-Request"):
+            return Response(status=204, headers={"HX-Redirect": target})
+        flash("Choose your own password before you go on.", "info")
+        return redirect(target)
+
+
+_ALLOWED_BEFORE_CHANGE = {"auth.change_password", "auth.logout", "auth.login", "static", None}

@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.commands import compliance, demo, scale, tokens
+    from app.commands import audit, compliance, demo, scale, tokens, validation
 
-    for module in (compliance, demo, scale, tokens):
+    for module in (audit, compliance, demo, scale, tokens, validation):
         module.register(app)

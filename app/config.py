@@ -83,14 +83,19 @@ def load_config() -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
         "SESSION_COOKIE_NAME": "cadre_session",
-        "PERMANENT_SESSION_LIFETIME": timedelta(minutes=_int("IDLE_TIMEOUT_MINUTES", 30)),
+        "PERMANENT_SESSION_LIFETIME": timedelta(minutes=_int("IDLE_TIMEOUT_MINUTES", 15)),
         "SESSION_REFRESH_EACH_REQUEST": True,
         "REMEMBER_COOKIE_DURATION": timedelta(seconds=0),
         "WTF_CSRF_TIME_LIMIT": None,
         "LOGIN_MAX_FAILURES_PER_ACCOUNT": _int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5),
         "LOGIN_MAX_FAILURES_PER_ADDRESS": _int("LOGIN_MAX_FAILURES_PER_ADDRESS", 20),
         "LOGIN_FAILURE_WINDOW_SECONDS": _int("LOGIN_FAILURE_WINDOW_SECONDS", 900),
+        "PASSWORD_MIN_LENGTH": _int("PASSWORD_MIN_LENGTH", 12),
         # argon2 cost; tests lower it through CADRE_ARGON2_FAST so the suite stays quick.
         "ARGON2_FAST": os.environ.get("CADRE_ARGON2_FAST") == "1",
         "PREFERRED_URL_SCHEME": "https" if production else "http",
+        # pytest's JUnit XML that `flask validation-report` reads (relative paths: the repo root).
+        "VALIDATION_JUNIT_PATH": os.environ.get(
+            "VALIDATION_JUNIT_PATH", "instance/test-results.xml"
+        ),
     }

@@ -41,6 +41,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "waiver.request": frozenset({"admin", "hr"}),
     # QA decides waivers; nobody decides a waiver they requested.
     "waiver.approve": frozenset({"qa"}),
+    # Controlled documents: QA alone classifies and approves versions (e-signed).
+    "document.view": frozenset({"admin", "hr", "qa", "trainer", "manager"}),
+    "document.manage": frozenset({"admin", "qa"}),
+    "document.approve": frozenset({"qa"}),
+    # GxP evidence for inspectors: exports of training records, the validation report.
+    "inspection.export": frozenset({"admin", "qa"}),
+    "validation.view": frozenset({"admin", "qa"}),
 }
 
 # Which API token scope a permission needs on top of the role check.
@@ -68,6 +75,11 @@ PERMISSION_SCOPE: dict[str, str] = {
     "program.manage": "write",
     "waiver.request": "write",
     "waiver.approve": "write",
+    "document.view": "read",
+    "document.manage": "write",
+    "document.approve": "write",
+    "inspection.export": "write",
+    "validation.view": "read",
 }
 
 PUBLIC = "public"

@@ -24,6 +24,7 @@ from sqlalchemy import text  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
+from tests import audit_guard  # noqa: E402
 
 RUN_ID = secrets.token_hex(3)
 BACKEND = "postgresql" if os.environ.get("DATABASE_URL") else "sqlite"
@@ -94,6 +95,7 @@ class FreshContextClient(FlaskClient):
 def app(_schema):
     app = create_app(_overrides())
     app.test_client_class = FreshContextClient
+    app.before_request(audit_guard.note_route)
     ctx = app.app_context()
     ctx.push()
     try:
@@ -172,3 +174,36 @@ def count_queries(app):
             event.remove(engine, "before_cursor_execute", before)
 
     return counter
+
+
+# --- audit completeness (see tests/audit_guard.py) ------------------------------------------
+
+audit_guard.install()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """A whole-suite run fails when a state-changing route was never exercised (so never
+    checked for its audit rows)."""
+    if not audit_guard.whole_suite(session):
+        return
+    missing = audit_guard.unexercised_routes(create_app(_overrides()))
+    if missing:
+        print("\nState-changing routes no test exercised (their audit rows are unchecked):")
+        for endpoint, method, rule in missing:
+            print(f"  {method} {rule}  ({endpoint})")
+        session.exitstatus = 1
+
+
+@pytest.fixture(autouse=True)
+def _audit_complete():
+    """Every request or job in every test must audit the training records it changes."""
+    audit_guard.violations.clear()
+    yield
+    found = list(audit_guard.violations)
+    audit_guard.violations.clear()
+    if os.environ.get("AUDIT_GUARD_REPORT"):
+        with open(os.environ["AUDIT_GUARD_REPORT"], "a") as fh:
+            for v in found:
+                fh.write(f"{v}\n")
+        return
+    assert not found, "unaudited changes:\n" + "\n".join(map(str, found))

@@ -53,6 +53,8 @@ from app.api import (  # noqa: E402,F401  (register routes)
     certifications,
     competency,
     courses,
+    documents,
+    inspection,
     openapi,
     programs,
     records,

@@ -91,8 +91,15 @@ def create_certification():
     expires_at = _moment(errors, "expires_at", data.get("expires_at"))
     if errors:
         raise Invalid("Some certification fields are not valid.", errors)
+    password = data.get("signature_password")
     cert = cert_service.issue_certificate_manual(
-        user_id, course_id, current_actor(), reason, issued_at=issued_at, expires_at=expires_at
+        user_id,
+        course_id,
+        current_actor(),
+        reason,
+        issued_at=issued_at,
+        expires_at=expires_at,
+        password=password if isinstance(password, str) else None,
     )
     location = url_for("api.get_certification", cert_id=cert.id, _external=True)
     return certification_json(cert), 201, {"Location": location}

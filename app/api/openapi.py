@@ -326,6 +326,8 @@ AREA_MODULES = (
     "app.api.competency",
     "app.api.reports",
     "app.api.records",
+    "app.api.documents",
+    "app.api.inspection",
 )
 _merge_area_documents()
 

@@ -24,6 +24,7 @@ from app.models import (
     Waiver,
 )
 from app.models.base import utcnow
+from app.services.signatures import local_time, sign
 
 DEMO_MARK = "demo"
 
@@ -186,20 +187,34 @@ def _waivers(today: date, report) -> None:
     if len(rows) < 2 or hr is None or qa is None:
         return
     approved, pending = rows[3 % len(rows)], rows[17 % len(rows)]
-    db.session.add(
-        Waiver(
-            user_id=approved[0],
-            requirement_id=approved[1],
-            reason="Equivalent training completed at previous employer (certificate on file).",
-            status="approved",
-            starts_on=today - timedelta(days=30),
-            ends_on=today + timedelta(days=150),
-            requested_by_id=hr.id,
-            decided_by_id=qa.id,
-            decided_at=utcnow() - timedelta(days=29),
-            decision_note="Certificate checked against the course content.",
-        )
+    waiver = Waiver(
+        user_id=approved[0],
+        requirement_id=approved[1],
+        reason="Equivalent training completed at previous employer (certificate on file).",
+        status="approved",
+        starts_on=today - timedelta(days=30),
+        ends_on=today + timedelta(days=150),
+        requested_by_id=hr.id,
+        decided_by_id=qa.id,
+        decided_at=utcnow() - timedelta(days=29),
+        decision_note="Certificate checked against the course content.",
     )
+    db.session.add(waiver)
+    db.session.flush()
+    # QA's approval carries its electronic signature, as one made on the page would.
+    sig = sign(
+        signer=qa,
+        password=None,
+        checked=True,
+        meaning="approved",
+        entity="waiver",
+        entity_id=waiver.id,
+        statement=f"I approve the waiver of requirement #{waiver.requirement_id} (demo data).",
+        reason=waiver.decision_note,
+    )
+    # Signed when it was decided (the demo's history), not when the demo was seeded.
+    sig.signed_at = waiver.decided_at
+    sig.timezone, sig.local_time = local_time(waiver.decided_at, qa.timezone)
     db.session.add(
         Waiver(
             user_id=pending[0],

@@ -10,14 +10,18 @@ def run_engine(
 ) -> dict:
     """Create the assignments and enrollments the competency matrix calls for (idempotent)."""
     from app.services.compliance import Scope, run_requirement_engine
+    from app.services.documents import assign_current_versions
 
     scope = Scope(user_ids=user_ids, requirement_ids=requirement_ids)
     result = run_requirement_engine(scope=scope, cause=cause)
-    return {
+    out = {
         "assignments": result.assignments,
         "renewals": result.renewals,
         "enrollments": result.enrollments,
     }
+    if requirement_ids is None:  # people changed (hire, role change, import) or nightly
+        out["document_enrollments"] = assign_current_versions(user_ids)
+    return out
 
 
 def nightly() -> dict:

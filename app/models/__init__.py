@@ -11,11 +11,25 @@ from app.models.compliance import (
     Waiver,
 )
 from app.models.courses import Course, Module, QuizQuestion, StoredFile
+from app.models.gxp import (
+    ControlledDocument,
+    DocumentAudience,
+    DocumentVersion,
+    ESignature,
+    InspectionExport,
+    ValidationReport,
+)
 from app.models.people import Department, JobRole, Team, User, UserRole
 from app.models.records import Certification, Enrollment, Progress, Result
 from app.models.security import ApiToken, LoginAttempt, LoginSession
 
 __all__ = [
+    "ValidationReport",
+    "InspectionExport",
+    "ESignature",
+    "DocumentVersion",
+    "DocumentAudience",
+    "ControlledDocument",
     "ApiToken",
     "AuditLog",
     "Certification",

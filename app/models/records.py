@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -21,6 +21,15 @@ class Enrollment(db.Model):
         UniqueConstraint("user_id", "course_id", "cycle"),
         Index("ix_training_enrollments_course_status", "course_id", "status"),
         Index("ix_training_enrollments_user_status", "user_id", "status"),
+        # Read-and-understand training: one enrollment per person and document version.
+        Index(
+            "uq_training_enrollments_user_document_version",
+            "user_id",
+            "document_version_id",
+            unique=True,
+            postgresql_where=text("document_version_id IS NOT NULL"),
+            sqlite_where=text("document_version_id IS NOT NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -38,6 +47,8 @@ class Enrollment(db.Model):
     # A renewal's validity counts from this date (the previous expiry) when it is completed
     # before it, so renewing early never shortens the next cycle.
     anchor_date: Mapped[date | None] = mapped_column(Date)
+    # The controlled-document version this read-and-understand enrollment is for.
+    document_version_id: Mapped[int | None] = mapped_column(ForeignKey("document_versions.id"))
 
     user = relationship("User", foreign_keys=[user_id])
     course = relationship("Course")

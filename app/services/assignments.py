@@ -17,6 +17,7 @@ from app.services.audit import record_audit
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.modules import enrollment_module, pass_mark
 from app.services.pagination import Page, paginate
+from app.services.signatures import check_signer, sign, signed_content
 
 MAX_TEXT = 50_000
 DEFAULT_RUBRIC = [{"criterion": "Overall quality", "points": 10}]
@@ -116,9 +117,7 @@ def submit_assignment(
         )
         db.session.add(result)
         action = "create"
-    if enrollment.status == "assigned":
-        enrollment.status = "in_progress"
-        enrollment.started_at = now
+    enrollments.mark_started(enrollment, user, now)
     db.session.flush()
     record_audit(
         action,
@@ -129,6 +128,7 @@ def submit_assignment(
             "module_id": module.id,
             "attempt_no": result.attempt_no,
             "status": "submitted",
+            "submitted_at": result.submitted_at.isoformat(),
             "submission_file_id": result.submission_file_id,
             "text_length": len(text),
         },
@@ -196,13 +196,30 @@ def _score(value: Any, limit: float, key: str, errors: dict) -> float:
     return number
 
 
+GRADE_SIGNED = ["id", "enrollment_id", "user_id", "score", "max_score", "passed", "comment"]
+
+
+@signed_content("result")
+def _signed(result_id: str) -> dict | None:
+    result = db.session.get(Result, int(result_id)) if result_id.isdigit() else None
+    if result is None or result.status != "graded":
+        return None
+    return {**{k: getattr(result, k) for k in GRADE_SIGNED}, "rubric": result.rubric_scores}
+
+
 def grade_assignment(
-    result_id: int, scores: dict[str, Any], comment: str | None, actor: User
+    result_id: int,
+    scores: dict[str, Any],
+    comment: str | None,
+    actor: User,
+    password: str | None = None,
 ) -> Result:
-    """Grade a submission against the rubric; a pass completes the module.
+    """Grade a submission against the rubric, signed by the trainer; a pass completes the
+    module.
 
     `scores` maps criterion index ("0", "1", ...) to points. Raises NotFound, Invalid (missing or
-    out-of-range scores, comment too long), Conflict (already graded, own submission).
+    out-of-range scores, comment too long, signature password), Conflict (already graded, own
+    submission), RateLimited (locked out).
     """
     result = get_submission(result_id)
     if result.status != "submitted":
@@ -220,6 +237,7 @@ def grade_assignment(
         errors["comment"] = ["At most 10000 characters."]
     if errors:
         raise Invalid("Some scores are not valid.", errors)
+    check_signer(actor, password)
     score = round(sum(given.values()), 2)
     max_score = sum(c.points for c in criteria)
     percent = score * 100.0 / max_score
@@ -260,8 +278,20 @@ def grade_assignment(
         reason="graded by trainer",
         actor=actor,
     )
-    db.session.commit()
     db.session.expire(result)
+    sign(
+        signer=actor,
+        password=None,
+        checked=True,
+        meaning="trainer_signoff",
+        entity="result",
+        entity_id=result.id,
+        statement=(
+            f"I grade {result.user.name}'s submission for {result.module.title}: "
+            f"{score:g} of {max_score:g} points, {'pass' if passed else 'not passed'}."
+        ),
+    )
+    db.session.commit()
     if passed:
         enrollments.evaluate_completion(result.enrollment_id, actor=actor)
     return result

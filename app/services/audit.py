@@ -66,6 +66,7 @@ def record_audit(
         row.request_id = g.get("request_id")
         row.ip = request.remote_addr
     db.session.add(row)
+    g.cadre_audit_written = True  # sealed into the hash chain when the request or job ends
     return row
 
 
@@ -165,6 +166,44 @@ def parse_audit_filter(args) -> AuditFilter:
         date_from=day("date_from"),
         date_to=day("date_to"),
     )
+
+
+@dataclass
+class Change:
+    field: str
+    before: Any
+    after: Any
+
+
+@dataclass
+class HistoryEntry:
+    row: AuditLog
+    changes: list[Change]
+
+
+def _changes(before: dict | None, after: dict | None) -> list[Change]:
+    """Field-level differences; a create shows every field, a delete every old value."""
+    before, after = before or {}, after or {}
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return []
+    names = sorted(set(before) | set(after))
+    return [
+        Change(n, before.get(n), after.get(n))
+        for n in names
+        if before.get(n) != after.get(n) or n not in before or n not in after
+    ]
+
+
+def record_history(entity: str, entity_id: str, page: int = 1, per_page: int = 100) -> Page:
+    """Every audit entry about one record, oldest first, with its field-level changes."""
+    q = (
+        select(AuditLog)
+        .where(AuditLog.entity == entity, AuditLog.entity_id == str(entity_id))
+        .order_by(AuditLog.id)
+    )
+    result = paginate(q, page, per_page)
+    result.items = [HistoryEntry(r, _changes(r.before, r.after)) for r in result.items]
+    return result
 
 
 def audit_entities() -> list[str]:

@@ -60,7 +60,8 @@ def _dummy_hash() -> str:
     return _dummy_hashes[fast]
 
 
-def _check_rate_limit(email: str, ip: str | None) -> None:
+def check_not_locked(email: str, ip: str | None) -> None:
+    """Raise RateLimited while the account or the address has too many recent failures."""
     cfg = current_app.config
     window = cfg["LOGIN_FAILURE_WINDOW_SECONDS"]
     since = utcnow() - timedelta(seconds=window)
@@ -83,7 +84,7 @@ def record_failed_attempt(email: str, ip: str | None) -> None:
 def authenticate(email: str, password: str, ip: str | None) -> User | None:
     """Return the user for valid credentials, else None; raise RateLimited when locked out."""
     email = (email or "").strip().lower()
-    _check_rate_limit(email, ip)
+    check_not_locked(email, ip)
     user = db.session.scalar(select(User).where(User.email == email))
     ok = check_password(user, password or "") and user is not None and user.active
     db.session.add(LoginAttempt(email=email, ip=ip, success=bool(ok)))
@@ -160,3 +161,48 @@ def prune_login_attempts(days: int = 90) -> int:
     )
     db.session.commit()
     return result.rowcount or 0
+
+
+def change_own_password(
+    user: User, current: str | None, new: str | None, confirm: str | None, ip: str | None
+) -> None:
+    """A person replaces their password; wrong current passwords count toward the lockout.
+
+    Raises RateLimited (locked out) or Invalid (field errors). Clears a forced change.
+    """
+    from app.services.audit import record_audit
+    from app.services.errors import Invalid
+    from app.services.passwords import password_problems
+
+    check_not_locked(user.email, ip)
+    if not check_password(user, current or ""):
+        record_failed_attempt(user.email, ip)
+        message = "Not correct. Failed tries count toward the sign-in lockout."
+        raise Invalid("The current password is not correct.", {"current_password": [message]})
+    new = new or ""
+    errors: dict[str, list[str]] = {}
+    problems = password_problems(new, email=user.email)
+    if problems:
+        errors["new_password"] = problems
+    elif new != (confirm or ""):
+        errors["confirm_password"] = ["Does not match the new password."]
+    elif check_password(user, new):
+        errors["new_password"] = ["Choose a password different from the current one."]
+    if errors:
+        raise Invalid("Some fields are not valid.", errors)
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    user.password_changed_at = utcnow()
+    record_audit(
+        "update",
+        "user",
+        user.id,
+        after={
+            "password changed": True,
+            "must_change_password": False,
+            "password_changed_at": user.password_changed_at.isoformat(),
+        },
+        reason="changed own password",
+        actor=user,
+    )
+    db.session.commit()

@@ -22,12 +22,14 @@ from app.permissions import can
 from app.services.audit import record_audit, snapshot
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.pagination import Page, paginate
+from app.services.signatures import check_signer, sign, signed_content
 
 CERT_AUDIT = [
     "user_id",
     "course_id",
     "enrollment_id",
     "number",
+    "verification_code",
     "issued_at",
     "expires_at",
     "revoked_at",
@@ -249,10 +251,13 @@ def issue_certificate_manual(
     reason: str,
     issued_at: datetime | None = None,
     expires_at: datetime | None = None,
+    password: str | None = None,
 ) -> Certification:
-    """Issue a certificate by hand (trainer, HR, admin), not tied to an enrollment.
+    """Issue a certificate by hand (trainer, HR, admin), not tied to an enrollment, signed
+    electronically by the issuer.
 
-    Raises Forbidden (role), Invalid (unknown person or course, missing reason, bad dates).
+    Raises Forbidden (role), Invalid (unknown person or course, missing reason, bad dates,
+    signature password), RateLimited (locked out).
     """
     if actor is None or not can(actor, "certificate.issue"):
         raise Forbidden("Only trainers, HR and admins issue certificates by hand.")
@@ -275,6 +280,7 @@ def issue_certificate_manual(
         errors["expires_at"] = ["The expiry must come after the issue date."]
     if errors:
         raise Invalid("Some certificate fields are not valid.", errors)
+    check_signer(actor, password)
     cert = Certification(
         user_id=user.id,
         course_id=course.id,
@@ -301,9 +307,36 @@ def issue_certificate_manual(
         reason=text,
         actor=actor,
     )
+    sign(
+        signer=actor,
+        password=None,
+        checked=True,
+        meaning="issued",
+        entity="certification",
+        entity_id=cert.id,
+        statement=f"I issue certificate {cert.number} for {course.title} to {user.name}.",
+        reason=text,
+    )
     db.session.commit()
     ensure_certificate_pdf(cert.id)
     return _load(cert.id)
+
+
+# What an issuer's signature covers: the certificate as issued (revocation comes later and is a
+# separate, audited act, so it does not invalidate the issue signature).
+SIGNED_FIELDS = ["id", "number", "user_id", "course_id", "issued_at", "expires_at", "reason"]
+
+
+@signed_content("certification")
+def _signed(cert_id: str) -> dict | None:
+    cert = db.session.get(Certification, int(cert_id)) if cert_id.isdigit() else None
+    if cert is None:
+        return None
+    out = snapshot(cert, SIGNED_FIELDS)
+    for key in ("issued_at", "expires_at"):  # one spelling whatever the database returns
+        value = _aware(getattr(cert, key))
+        out[key] = value.isoformat() if value else None
+    return out
 
 
 def revoke_certificate(cert_id: int, actor: User | None, reason: str) -> Certification:

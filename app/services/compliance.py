@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from flask import g
 from sqlalchemy import (
     Date,
     String,
@@ -417,6 +418,7 @@ def _audit_inserted(model, entity: str, fields: list[str], now, floor_id: int, r
             rows,
         )
     )
+    g.cadre_audit_written = True  # sealed into the hash chain when the job ends
 
 
 def run_requirement_engine(

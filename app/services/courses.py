@@ -37,7 +37,14 @@ COURSE_FIELDS = [
     "is_onboarding",
     "self_enroll",
 ]
-AUDIT_FIELDS = ["status", "version", *COURSE_FIELDS, "cover_file_id"]
+AUDIT_FIELDS = [
+    "status",
+    "version",
+    *COURSE_FIELDS,
+    "cover_file_id",
+    "published_at",
+    "retired_at",
+]
 SORTS = {
     "title": (Course.title.asc(), Course.id.asc()),
     "newest": (Course.created_at.desc(), Course.id.desc()),

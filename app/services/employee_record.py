@@ -29,6 +29,7 @@ from app.models import (
     Curriculum,
     Department,
     Enrollment,
+    ESignature,
     JobRole,
     Module,
     Result,
@@ -292,8 +293,47 @@ def employee_record(
             for a in assignments
         ],
     )
+    record = replace(record, signatures=_signatures(user_id, record))
     checksum = record_checksum(record.content())
     return replace(record, checksum=checksum)
+
+
+def _signatures(user_id: int, record: EmployeeRecord) -> list[dict]:
+    """Signatures the person gave, and signatures others put on the person's records."""
+    from app.services.signatures import manifestations
+
+    on_records = {
+        "enrollment": [e.id for e in record.enrollments],
+        "result": [r.id for r in record.results],
+        "certification": [c.id for c in record.certificates],
+        "waiver": [w.id for w in record.waivers],
+    }
+    where = ESignature.user_id == user_id
+    for entity, ids in on_records.items():
+        if ids:
+            ids_text = [str(i) for i in ids]
+            where = where | ((ESignature.entity == entity) & ESignature.entity_id.in_(ids_text))
+    rows = db.session.scalars(select(ESignature).where(where).order_by(ESignature.id)).all()
+    by_entity: dict[str, set[str]] = {}
+    for r in rows:
+        by_entity.setdefault(r.entity, set()).add(r.entity_id)
+    valid = {}
+    for entity, ids in by_entity.items():
+        for shown in manifestations(entity, ids).values():
+            for m in shown:
+                valid[m.id] = m.valid
+    return [
+        {
+            "name": r.printed_name,
+            "meaning": r.meaning_label,
+            "statement": r.statement,
+            "record": f"{r.entity} #{r.entity_id}",
+            "at": f"{r.local_time} ({r.signed_at.strftime('%Y-%m-%d %H:%M:%S')} UTC)",
+            "content_hash": r.content_hash,
+            "status": {True: "valid", False: "signature invalid"}.get(valid.get(r.id), "n/a"),
+        }
+        for r in rows
+    ]
 
 
 def _person(user_id: int) -> PersonHeader:

@@ -254,10 +254,16 @@ def _story(record: EmployeeRecord) -> list:
     )
     signatures = (
         _table(
-            ["Signed by", "Meaning", "Record", "At"],
-            [2, 3, 3, 1.5],
+            ["Signed by", "Meaning", "Record", "At", "Status"],
+            [2, 3.5, 1.8, 2.2, 1.3],
             [
-                [s.get("name"), s.get("meaning"), s.get("record"), s.get("at")]
+                [
+                    s.get("name"),
+                    f"{s.get('meaning')}: {s.get('statement')}",
+                    s.get("record"),
+                    s.get("at"),
+                    s.get("status"),
+                ]
                 for s in record.signatures
             ],
         )

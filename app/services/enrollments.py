@@ -19,10 +19,38 @@ from app.permissions import can
 from app.services.audit import record_audit, snapshot
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 
-ENROLLMENT_AUDIT = ["user_id", "course_id", "cycle", "source", "due_date", "status", "score"]
+ENROLLMENT_AUDIT = [
+    "user_id",
+    "course_id",
+    "cycle",
+    "source",
+    "due_date",
+    "status",
+    "score",
+    "started_at",
+    "completed_at",
+]
 PROGRESS_AUDIT = ["enrollment_id", "module_id", "status", "percent"]
 # Enrollments a learner is still working on; a new enrollment is never made beside one of these.
 OPEN_STATUSES = ("assigned", "in_progress")
+
+
+def mark_started(enrollment: Enrollment, actor: User | None = None, now=None) -> None:
+    """The learner's first step: assigned -> in progress, audited (the caller commits)."""
+    if enrollment.status != "assigned":
+        return
+    before = snapshot(enrollment, ENROLLMENT_AUDIT)
+    enrollment.status = "in_progress"
+    enrollment.started_at = now or utcnow()
+    record_audit(
+        "update",
+        "enrollment",
+        enrollment.id,
+        before=before,
+        after=snapshot(enrollment, ENROLLMENT_AUDIT),
+        reason="started",
+        actor=actor,
+    )
 
 
 def get_enrollment(enrollment_id: int) -> Enrollment:
@@ -147,8 +175,8 @@ def record_progress(
         or not 0 <= time_spent_seconds <= 86400
     ):
         errors["time_spent_seconds"] = ["Whole seconds from 0 to 86400."]
-    if module.kind in ("quiz", "assignment") and (status == "completed" or percent == 100):
-        errors["status"] = ["Quizzes and assignments complete when they are graded."]
+    if module.kind in ("quiz", "assignment", "sop") and (status == "completed" or percent == 100):
+        errors["status"] = ["Quizzes and assignments complete when graded, SOPs when signed."]
     if errors:
         raise Invalid("Some progress fields are not valid.", errors)
     if enrollment.status in ("waived", "expired"):
@@ -166,9 +194,7 @@ def record_progress(
         _complete_progress(row)
     elif row.status == "not_started" and (status == "in_progress" or row.percent > 0 or position):
         row.status = "in_progress"
-    if enrollment.status == "assigned":
-        enrollment.status = "in_progress"
-        enrollment.started_at = utcnow()
+    mark_started(enrollment, actor)
     db.session.flush()
     after = snapshot(row, PROGRESS_AUDIT)
     # Audit the moves that matter for the record (started, completed), not every video tick.
@@ -199,9 +225,7 @@ def complete_module(enrollment_id: int, module_id: int, actor: User | None = Non
     module = db.session.get(Module, module_id)
     row = _progress_row(enrollment, module)
     _complete_progress(row)
-    if enrollment.status == "assigned":
-        enrollment.status = "in_progress"
-        enrollment.started_at = utcnow()
+    mark_started(enrollment, actor)
 
 
 def evaluate_completion(enrollment_id: int, actor: User | None = None) -> bool:

@@ -185,9 +185,7 @@ def start_attempt(enrollment_id: int, module_id: int, user: User) -> Result:
         deadline_at=now + timedelta(minutes=int(limit)) if limit else None,
     )
     db.session.add(result)
-    if enrollment.status == "assigned":
-        enrollment.status = "in_progress"
-        enrollment.started_at = now
+    enrollments.mark_started(enrollment, user, now)
     try:
         db.session.flush()
     except IntegrityError as exc:

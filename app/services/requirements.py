@@ -35,6 +35,8 @@ from app.services.errors import Conflict, Invalid, NotFound
 from app.services.inputs import to_choice, to_date, to_id, to_id_list, to_int, to_text
 from app.services.pagination import Page, clamp, paginate
 
+NO_REASON = object()  # update_requirement called without a reason (API clients may omit it)
+
 R = CompetencyRequirement
 SCOPE_FIELDS = ("job_role_id", "department_id", "team_id")
 TARGET_FIELDS = ("course_id", "curriculum_id")
@@ -260,12 +262,26 @@ def _widens(before: dict, after: dict) -> bool:
 
 
 def update_requirement(
-    requirement_id: int, data: dict, actor: User | None = None
+    requirement_id: int, data: dict, actor: User | None = None, reason: Any = NO_REASON
 ) -> CompetencyRequirement:
-    """Change a matrix row (fields not sent keep their value), audited; an unchanged save
-    writes nothing. Runs the engine when the change can widen who must train on what.
-    Raises NotFound, Invalid."""
+    """Change a matrix row (fields not sent keep their value), audited with the reason for the
+    correction; an unchanged save writes nothing. Runs the engine when the change can widen
+    who must train on what. Raises NotFound, Invalid (the page's form must give a reason; API
+    clients may)."""
     req = get_requirement(requirement_id)
+    why = None
+    if reason is not NO_REASON:
+        errors: dict[str, list[str]] = {}
+        why = to_text(errors, "reason", reason, 2000, required=True)
+        if errors:
+            message = "Say why you change this requirement; it is kept in the audit trail."
+            try:
+                validate_requirement(data, req)
+            except Invalid as exc:
+                raise Invalid(exc.detail, {**exc.errors, "reason": [message]}) from None
+            raise Invalid("A reason is required.", {"reason": [message]})
+    elif isinstance(data.get("reason"), str):
+        why = data["reason"].strip()[:2000] or None
     clean = validate_requirement(data, req)
     before = requirement_snapshot(req)
     subs = clean.pop("substitutes")
@@ -277,7 +293,9 @@ def update_requirement(
     if after == before:
         db.session.rollback()
         return req
-    record_audit("update", "requirement", req.id, before=before, after=after, actor=actor)
+    record_audit(
+        "update", "requirement", req.id, before=before, after=after, reason=why, actor=actor
+    )
     db.session.commit()
     if _widens(_current_from(before), _current_from(after)):
         request_engine_run(ENGINE_CAUSE_CHANGED, requirement_ids=[req.id])

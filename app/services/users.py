@@ -20,6 +20,7 @@ from app.services.audit import AuditFilter, list_audit, record_audit, snapshot
 from app.services.compliance import request_engine_run
 from app.services.errors import Forbidden, Invalid, NotFound
 from app.services.pagination import Page, clamp, paginate
+from app.services.passwords import password_problems
 
 EDIT_FIELDS = [
     "email",
@@ -35,7 +36,7 @@ EDIT_FIELDS = [
     "shop_name",
     "seller_tier",
 ]
-AUDIT_FIELDS = [*EDIT_FIELDS, "active", "roles"]
+AUDIT_FIELDS = [*EDIT_FIELDS, "active", "deactivated_at", "must_change_password", "roles"]
 DEFAULT_ROLES = ("employee",)
 # Changing any of these can change which requirements apply or when they fall due.
 REQUIREMENT_FIELDS = frozenset({"job_role_id", "department_id", "team_id", "hire_date"})
@@ -247,8 +248,10 @@ def validate_user_data(data: dict, user: User | None = None) -> dict[str, Any]:
     out["seller_tier"] = seller_tier
 
     password = data.get("password") or ""
-    if password and not 8 <= len(password) <= 200:
-        errors["password"] = ["Between 8 and 200 characters."]
+    if password:
+        problems = password_problems(password, email=out.get("email"))
+        if problems:
+            errors["password"] = problems
 
     if errors:
         raise Invalid("Some fields are not valid.", errors)
@@ -296,7 +299,9 @@ def create_user(data: dict, actor: User | None = None) -> User:
         check_may_grant(actor)
     user = User(**fields, active=True)
     if data.get("password"):
+        # Whoever chose it, the person picks their own at first sign-in.
         user.password_hash = auth.hash_password(data["password"])
+        user.must_change_password = True
     db.session.add(user)
     db.session.flush()
     for role in roles:
@@ -328,6 +333,7 @@ def update_user(user_id: int, data: dict, actor: User | None = None) -> User:
     after = user_snapshot(user)
     if password:
         user.password_hash = auth.hash_password(password)
+        user.must_change_password = actor is None or actor.id != user.id
         after["password changed"] = True
     record_audit("update", "user", user.id, before=before, after=after, actor=actor)
     db.session.commit()

@@ -23,6 +23,7 @@ from app.services.audit import record_audit, snapshot
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.inputs import blank, to_date, to_id, to_text
 from app.services.pagination import Page, clamp, paginate
+from app.services.signatures import sign, signed_content
 
 R = CompetencyRequirement
 WAIVER_FIELDS = [
@@ -39,6 +40,15 @@ WAIVER_FIELDS = [
 ]
 MAX_SPAN_DAYS = 731  # two years, a leap day included
 DECISIONS = {"approve": "approved", "reject": "rejected"}
+# What a QA decision signature covers: the waiver as decided (decided_at is the signature's own
+# time, so it is left out).
+SIGNED_FIELDS = [f for f in WAIVER_FIELDS if f != "decided_at"] + ["id"]
+
+
+@signed_content("waiver")
+def _signed(waiver_id: str) -> dict | None:
+    waiver = db.session.get(Waiver, int(waiver_id)) if waiver_id.isdigit() else None
+    return snapshot(waiver, SIGNED_FIELDS) if waiver is not None else None
 
 
 def _options() -> list:
@@ -161,8 +171,32 @@ def request_waiver(data: dict, actor: User) -> Waiver:
     return get_waiver(waiver.id)
 
 
-def _transition(waiver: Waiver, status: str, action: str, actor: User, note: str | None):
+def _transition(
+    waiver: Waiver,
+    status: str,
+    action: str,
+    actor: User,
+    note: str | None,
+    password: str | None = None,
+):
     before = snapshot(waiver, WAIVER_FIELDS)
+    if action != "withdraw":
+        decided = before | {"id": waiver.id, "status": status}
+        decided |= {"decided_by_id": actor.id, "decision_note": note}
+        verb = "approve" if action == "approve" else "reject"
+        sign(
+            signer=actor,
+            password=password,
+            meaning="approved" if action == "approve" else "reviewed",
+            entity="waiver",
+            entity_id=waiver.id,
+            statement=(
+                f'I {verb} the waiver of "{waiver.requirement.target_title}" for {waiver.user.name}'
+                f" from {waiver.starts_on.isoformat()} to {waiver.ends_on.isoformat()}."
+            ),
+            content={k: decided[k] for k in SIGNED_FIELDS},
+            reason=note,
+        )
     waiver.status = status
     if action != "withdraw":
         waiver.decided_by_id = actor.id
@@ -181,11 +215,14 @@ def _transition(waiver: Waiver, status: str, action: str, actor: User, note: str
     return get_waiver(waiver.id)
 
 
-def decide_waiver(waiver_id: int, decision: str, note: Any, actor: User) -> Waiver:
-    """Approve or reject a pending waiver (QA); a rejection needs a note.
+def decide_waiver(
+    waiver_id: int, decision: str, note: Any, actor: User, password: str | None = None
+) -> Waiver:
+    """Approve or reject a pending waiver (QA) with an electronic signature; a rejection needs
+    a note.
 
-    Raises NotFound, Invalid, Forbidden (not QA, the requester, or the waived person),
-    Conflict (not pending).
+    Raises NotFound, Invalid (fields, or the signature password), Forbidden (not QA, the
+    requester, or the waived person), Conflict (not pending), RateLimited (locked out).
     """
     waiver = get_waiver(waiver_id)
     errors: dict[str, list[str]] = {}
@@ -204,7 +241,7 @@ def decide_waiver(waiver_id: int, decision: str, note: Any, actor: User) -> Waiv
         raise Conflict(f"This waiver is already {waiver.status}.")
     if errors:
         raise Invalid("Some decision fields are not valid.", errors)
-    return _transition(waiver, DECISIONS[decision], decision, actor, text)
+    return _transition(waiver, DECISIONS[decision], decision, actor, text, password)
 
 
 def withdraw_waiver(waiver_id: int, actor: User) -> Waiver:

@@ -60,7 +60,8 @@ def test_create_user_stores_lower_case_email_and_audits_without_password(admin, 
         ({"seller_tier": "diamond", "is_seller": True}, "seller_tier", "One of"),
         ({"hire_date": "01/02/2024"}, "hire_date", "YYYY-MM-DD"),
         ({"manager_email": "nobody@example.com"}, "manager_email", "No person"),
-        ({"password": "short"}, "password", "Between 8"),
+        ({"password": "short"}, "password", "Between 12"),
+        ({"password": "Password1234"}, "password", "too common"),
         ({"shop_name": "Shop"}, "is_seller", "Marketplace seller"),
     ],
 )
@@ -179,7 +180,9 @@ def test_admin_cannot_drop_own_admin_role(admin):
 def test_hr_cannot_take_over_an_admin_account(admin, hr):
     with pytest.raises(Forbidden):
         svc.update_user(
-            admin.id, {"email": admin.email, "name": admin.name, "password": "hijacked!!"}, hr
+            admin.id,
+            {"email": admin.email, "name": admin.name, "password": "hijacked-account!!"},
+            hr,
         )
     with pytest.raises(Forbidden):
         svc.deactivate_user(admin.id, hr, "bye")

@@ -17,7 +17,13 @@ READERS = {"admin", "hr", "qa", "trainer"}
 
 
 def _body(learner, course, **extra):
-    return {"user_id": learner.id, "course_id": course.id, "reason": "External course", **extra}
+    return {
+        "user_id": learner.id,
+        "course_id": course.id,
+        "reason": "External course",
+        "signature_password": "password",
+        **extra,
+    }
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -138,3 +144,11 @@ def test_read_unknown_is_404(client):
     resp = client.get("/api/training/certifications/424242", headers=bearer(token))
     assert resp.status_code == 404
     assert resp.mimetype == "application/problem+json"
+
+
+def test_create_without_the_signers_password_is_a_422_and_writes_nothing(client, learner, course):
+    token = make_token(UserFactory(roles=["hr"]), ("read", "write"))
+    body = {**_body(learner, course), "signature_password": "wrong"}
+    resp = client.post("/api/training/certifications", json=body, headers=bearer(token))
+    assert resp.status_code == 422 and "password" in resp.json["errors"]
+    assert count(Certification) == 0

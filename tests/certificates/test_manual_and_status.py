@@ -34,7 +34,9 @@ NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 def test_trainer_hr_admin_issue_by_hand_with_a_reason_that_is_audited(app, learner, course, role):
     actor = UserFactory(roles=[role])
 
-    cert = issue_certificate_manual(learner.id, course.id, actor, "External GMP course, 2025")
+    cert = issue_certificate_manual(
+        learner.id, course.id, actor, "External GMP course, 2025", password="password"
+    )
 
     assert cert.enrollment_id is None
     assert cert.number == f"CAD-M-{cert.id:07d}"
@@ -73,7 +75,13 @@ def test_manual_issue_checks_person_course_and_dates(app, course):
 def test_manual_issue_uses_given_dates(app, learner, course):
     trainer = UserFactory(roles=["trainer"])
     cert = issue_certificate_manual(
-        learner.id, course.id, trainer, "why", issued_at=NOW, expires_at=NOW + timedelta(days=90)
+        learner.id,
+        course.id,
+        trainer,
+        "why",
+        issued_at=NOW,
+        expires_at=NOW + timedelta(days=90),
+        password="password",
     )
     assert cert.issued_at == NOW and cert.expires_at == NOW + timedelta(days=90)
 

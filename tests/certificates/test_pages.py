@@ -194,6 +194,7 @@ def test_issue_by_hand_through_the_form(client, auth, learner, course):
             "course_id": course.id,
             "reason": "Classroom session on 3 May",
             "issued_on": "2025-05-03",
+            "signature_password": "password",
         },
     )
     assert resp.status_code == 302
@@ -202,6 +203,8 @@ def test_issue_by_hand_through_the_form(client, auth, learner, course):
     assert cert.user_id == learner.id and cert.issued_at.date().isoformat() == "2025-05-03"
     assert cert.reason == "Classroom session on 3 May"
     assert audit_count("certification", "create") == 1
+    page = client.get(f"/certificates/{cert.id}").get_data(as_text=True)
+    assert f"<strong>{trainer.name}</strong> · Issued" in page
 
 
 @pytest.mark.parametrize(
@@ -210,6 +213,8 @@ def test_issue_by_hand_through_the_form(client, auth, learner, course):
         ({"reason": ""}, "Give a reason"),
         ({"person": "nobody@example.com"}, "No active person has this email"),
         ({"expires_on": "2020-01-01"}, "The expiry must come after the issue date"),
+        ({"signature_password": "wrong"}, "password is not correct"),
+        ({"signature_password": ""}, "Enter your password to sign"),
     ],
 )
 def test_issue_form_errors_rerender_with_422_and_write_nothing(
@@ -222,6 +227,7 @@ def test_issue_form_errors_rerender_with_422_and_write_nothing(
         "course_id": course.id,
         "reason": "why",
         "issued_on": "2025-05-03",
+        "signature_password": "password",
         **change,
     }
     resp = client.post("/certificates/issue", data=data)

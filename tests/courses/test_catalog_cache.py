@@ -135,8 +135,8 @@ def test_each_viewer_gets_their_own_nav_and_token_around_the_shared_results(app,
 
     for name, page in pages.items():
         assert _titles(page) == ["Live"]
-        assert f">{name}</span>" in page
-        assert all(f">{other}</span>" not in page for other in pages if other != name)
+        assert f">{name}</a>" in page
+        assert all(f">{other}</a>" not in page for other in pages if other != name)
     # Each page carries its own session's CSRF token, which that session can post with.
     tokens = {n: re.search(r'"X-CSRFToken": "([^"]+)"', p).group(1) for n, p in pages.items()}
     resp = browsers["Ben Baker"].post("/logout", data={"csrf_token": tokens["Ben Baker"]})

@@ -123,6 +123,7 @@ def test_the_trainer_grades_and_the_learner_sees_the_grade(
             "score-0": "5",
             "score-1": "3.5",
             "comment": "Good CAPA; name the owner next time.",
+            "signature_password": "password",
         },
     )
     assert resp.status_code == 302
@@ -152,7 +153,9 @@ def test_a_failing_grade_lets_the_learner_submit_again(
     app, learner, trainer, enrollment, assignment
 ):
     first = assignments.submit_assignment(enrollment.id, assignment.id, learner, "Thin answer")
-    assignments.grade_assignment(first.id, {"0": "1", "1": "1"}, "Too thin.", trainer)
+    assignments.grade_assignment(
+        first.id, {"0": "1", "1": "1"}, "Too thin.", trainer, password="password"
+    )
 
     second = assignments.submit_assignment(enrollment.id, assignment.id, learner, "Better")
 
@@ -165,7 +168,7 @@ def test_passing_the_only_assignment_completes_the_enrollment(app, learner, trai
     enrollment = EnrollmentFactory(user=learner, course=course)
     result = assignments.submit_assignment(enrollment.id, only.id, learner, "Answer")
 
-    assignments.grade_assignment(result.id, {"0": "6", "1": "4"}, "", trainer)
+    assignments.grade_assignment(result.id, {"0": "6", "1": "4"}, "", trainer, password="password")
 
     db.session.expire_all()
     assert db.session.get(Enrollment, enrollment.id).status == "completed"
@@ -193,7 +196,7 @@ def test_bad_scores_are_form_errors(
 
 def test_grading_twice_is_a_conflict(app, learner, trainer, enrollment, assignment):
     result = assignments.submit_assignment(enrollment.id, assignment.id, learner, "Answer")
-    assignments.grade_assignment(result.id, {"0": "6", "1": "4"}, "", trainer)
+    assignments.grade_assignment(result.id, {"0": "6", "1": "4"}, "", trainer, password="password")
     from app.services.errors import Conflict
 
     with pytest.raises(Conflict):
@@ -264,3 +267,20 @@ def test_trainers_cannot_grade_their_own_submission(app, trainer, course, assign
     result = assignments.submit_assignment(enrollment.id, assignment.id, trainer, "Mine")
     with pytest.raises(Conflict):
         assignments.grade_assignment(result.id, {"0": "6", "1": "4"}, "", trainer)
+
+
+def test_grading_is_signed_by_the_trainer(client, auth, learner, trainer, enrollment, assignment):
+    from app.services.signatures import manifestations_for
+
+    result = assignments.submit_assignment(enrollment.id, assignment.id, learner, "Answer")
+    auth.login(trainer)
+    token = csrf(client, f"/grading/{result.id}")
+    data = {"csrf_token": token, "score-0": "6", "score-1": "4", "signature_password": "nope"}
+    resp = client.post(f"/grading/{result.id}", data=data)
+    assert resp.status_code == 422 and "password is not correct" in resp.get_data(as_text=True)
+    assert _submissions(enrollment)[0].status == "submitted"
+    data["signature_password"] = "password"
+    assert client.post(f"/grading/{result.id}", data=data).status_code == 302
+    db.session.expire_all()
+    (sig,) = manifestations_for("result", result.id)
+    assert sig.printed_name == trainer.name and sig.meaning == "Trainer sign-off" and sig.valid

@@ -31,7 +31,7 @@ PANEL_MARKERS = {
     "quiz": "Start the quiz",
     "assignment": "Hand in",
     "scenario": "Coming soon",
-    "sop": "Coming soon",
+    "sop": "not linked to an effective version of a controlled document",
 }
 
 

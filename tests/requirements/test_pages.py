@@ -42,6 +42,7 @@ def _form(req, **change) -> dict:
         "effective_from": "2000-01-01",
         "effective_to": "",
         "notes": "",
+        "reason": "Matrix review Q4",
     }
     data.update(change)
     return data
@@ -261,3 +262,23 @@ def test_row_describes_calendar_recertification_and_substitutes(client, auth):
     body = client.get("/requirements").get_data(as_text=True)
     assert "Every 12 months, due 1 January" in body and "or External GMP" in body
     assert "How due dates and recertification work" in body
+
+
+def test_an_edit_asks_why_and_keeps_the_reason_in_the_audit_trail(client, auth):
+    from sqlalchemy import select
+
+    from app.models import AuditLog
+
+    req = RequirementFactory()
+    auth.login(UserFactory(roles=["qa"]))
+    token = csrf(client, f"/requirements/{req.id}/edit")
+    data = {**_form(req, due_days="12", reason=" "), "csrf_token": token}
+    resp = client.post(f"/requirements/{req.id}/edit", data=data)
+    assert resp.status_code == 422 and "Say why you change this requirement" in resp.text
+    data["reason"] = "Due period was entered in weeks, not days"
+    assert client.post(f"/requirements/{req.id}/edit", data=data).status_code == 302
+    row = db.session.scalar(
+        select(AuditLog).where(AuditLog.entity == "requirement", AuditLog.action == "update")
+    )
+    assert row.reason == "Due period was entered in weeks, not days"
+    assert (row.before["due_days"], row.after["due_days"]) == (30, 12)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from app.extensions import db
 from app.models import Waiver
@@ -64,12 +65,12 @@ def test_approval_makes_the_status_waived(setting, hr, qa):
     waiver = _request(person, req, hr)
     assert waiver.status == "pending" and _status(person, req).status == "due_soon"
 
-    svc.decide_waiver(waiver.id, "approve", "Certificate checked", qa)
+    svc.decide_waiver(waiver.id, "approve", "Certificate checked", qa, password="password")
 
     row = _status(person, req)
     assert (row.status, row.ok, row.waiver_id) == ("waived", True, waiver.id)
     actions = [a.action for a in audit_rows("waiver", waiver.id)]
-    assert actions == ["create", "approve"]
+    assert actions == ["create", "sign", "approve"]
     approve = audit_rows("waiver", waiver.id, "approve")[0]
     assert approve.before["status"] == "pending" and approve.after["status"] == "approved"
     assert approve.after["decided_by_id"] == qa.id
@@ -117,14 +118,14 @@ def test_who_may_decide(setting, hr, qa):
     person, req = setting
     waiver = _request(person, req, hr)
     with pytest.raises(Forbidden):
-        svc.decide_waiver(waiver.id, "approve", "", hr)  # HR cannot approve
+        svc.decide_waiver(waiver.id, "approve", "", hr, password="password")  # HR cannot approve
     qa_hr = UserFactory(roles=["qa", "hr"])
     own = _request(person, RequirementFactory(), qa_hr)
     with pytest.raises(Forbidden, match="requested"):
-        svc.decide_waiver(own.id, "approve", "", qa_hr)  # requester cannot self-approve
+        svc.decide_waiver(own.id, "approve", "", qa_hr, password="password")  # own request
     mine = WaiverFactory(user=qa, requested_by_id=hr.id)
     with pytest.raises(Forbidden, match="own"):
-        svc.decide_waiver(mine.id, "approve", "", qa)  # nobody decides their own waiver
+        svc.decide_waiver(mine.id, "approve", "", qa, password="password")  # own waiver
     assert audit_rows("waiver", waiver.id, "approve") == []
 
 
@@ -132,12 +133,12 @@ def test_reject_needs_a_note_and_transitions_are_one_way(setting, hr, qa):
     person, req = setting
     waiver = _request(person, req, hr)
     with pytest.raises(Invalid) as exc:
-        svc.decide_waiver(waiver.id, "reject", " ", qa)
+        svc.decide_waiver(waiver.id, "reject", " ", qa, password="password")
     assert "note" in exc.value.errors
-    rejected = svc.decide_waiver(waiver.id, "reject", "No evidence", qa)
+    rejected = svc.decide_waiver(waiver.id, "reject", "No evidence", qa, password="password")
     assert (rejected.status, rejected.decision_note) == ("rejected", "No evidence")
     with pytest.raises(Conflict):
-        svc.decide_waiver(waiver.id, "approve", "", qa)
+        svc.decide_waiver(waiver.id, "approve", "", qa, password="password")
     with pytest.raises(Conflict):
         svc.withdraw_waiver(waiver.id, hr)
     assert _status(person, req).status != "waived"
@@ -233,11 +234,31 @@ def test_qa_approves_on_the_page(client, auth, setting, hr, qa):
     assert bad.status_code == 422 and "Required when rejecting" in bad.get_data(as_text=True)
     resp = client.post(
         f"/waivers/{waiver.id}/decide",
-        data={"decision": "approve", "note": "OK", "csrf_token": token},
+        data={"decision": "approve", "note": "OK", "csrf_token": token, "signature_password": "x"},
+    )
+    assert resp.status_code == 422 and "password is not correct" in resp.get_data(as_text=True)
+    assert db.session.get(Waiver, waiver.id).status == "pending"
+    resp = client.post(
+        f"/waivers/{waiver.id}/decide",
+        data={
+            "decision": "approve",
+            "note": "OK",
+            "csrf_token": token,
+            "signature_password": "password",
+        },
     )
     assert resp.status_code == 302
-    assert "Waiver approved." in client.get(f"/waivers/{waiver.id}").get_data(as_text=True)
+    page = client.get(f"/waivers/{waiver.id}").get_data(as_text=True)
+    assert "Waiver approved." in page and f"<strong>{qa.name}</strong> · Approved" in page
+    assert "signature invalid" not in page
     assert _status(person, req).status == "waived"
+    # A change behind the application's back shows on the signature.
+    db.session.execute(
+        text("UPDATE training_waivers SET ends_on = :d WHERE id = :id"),
+        {"d": date(2099, 1, 1), "id": waiver.id},
+    )
+    db.session.commit()
+    assert "signature invalid" in client.get(f"/waivers/{waiver.id}").get_data(as_text=True)
 
 
 def test_hr_cannot_post_a_decision_and_requester_sees_no_form(client, auth, setting, hr):

@@ -42,7 +42,8 @@ class UserForm(FlaskForm):
     )
     password = PasswordField(
         "New password",
-        validators=[Optional(), Length(min=8, max=200)],
+        validators=[Optional(), Length(max=200)],
+        description="Set by you, the person must change it at first sign-in.",
         render_kw={"autocomplete": "new-password"},
     )
     roles = MultiCheckboxField("Roles", choices=[(r, r) for r in ROLES], default=["employee"])

@@ -1,15 +1,17 @@
 """Browse and export the audit trail (admin, QA)."""
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from app.permissions import access
-from app.services import audit
+from app.services import audit, audit_chain
 from app.services.pagination import clamp
 from app.web.htmx import render
+from app.web.waivers.forms import ActionForm
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
-ACTIONS = ("create", "update", "delete", "grant", "revoke", "import", "sign")
+ACTIONS = ("create", "update", "delete", "grant", "revoke", "import", "sign", "verify")
 
 
 @bp.route("/")
@@ -38,3 +40,36 @@ def export():
         mimetype="text/csv",
         headers={"Content-Disposition": "attachment; filename=audit-trail.csv"},
     )
+
+
+@bp.route("/chain")
+@access("audit.view")
+def chain():
+    return render_template(
+        "audit/chain.html",
+        last=audit_chain.last_verification(),
+        counts=audit_chain.chain_counts(),
+        form=ActionForm(),
+    )
+
+
+@bp.route("/chain/verify", methods=["POST"])
+@access("audit.view")
+def verify_chain():
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    report = audit_chain.verify_and_record(current_user._get_current_object())
+    if report.intact:
+        flash(f"The audit trail is intact: {report.checked} chained entries verified.", "success")
+    else:
+        flash(f"The audit trail is broken at entry #{report.broken_id}: {report.problem}.", "error")
+    return redirect(url_for(".chain"))
+
+
+@bp.route("/history/<entity>/<entity_id>")
+@access("audit.view")
+def history(entity: str, entity_id: str):
+    page, per_page = clamp(request.args.get("page", 1), request.args.get("per_page", 100), 200)
+    result = audit.record_history(entity, entity_id, page, per_page)
+    return render_template("audit/history.html", result=result, entity=entity, entity_id=entity_id)

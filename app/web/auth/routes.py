@@ -9,8 +9,8 @@ from flask_login import current_user, login_user, logout_user
 
 from app.permissions import LOGIN, PUBLIC, access
 from app.services import auth
-from app.services.errors import RateLimited
-from app.web.auth.forms import LoginForm
+from app.services.errors import Invalid, RateLimited
+from app.web.auth.forms import LoginForm, PasswordChangeForm
 
 bp = Blueprint("auth", __name__)
 
@@ -67,3 +67,31 @@ def logout():
     session.clear()
     flash("You have been signed out.", "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@access(LOGIN)
+def change_password():
+    form = PasswordChangeForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            auth.change_own_password(
+                current_user,
+                form.current_password.data,
+                form.new_password.data,
+                form.confirm_password.data,
+                request.remote_addr,
+            )
+        except RateLimited as exc:
+            form.form_errors.append(exc.detail)
+            status = 429
+        except Invalid as exc:
+            form.apply_errors(exc.errors)
+            status = 422
+        else:
+            flash("Your password has been changed.", "success")
+            return redirect(safe_next(request.args.get("next")))
+    elif form.is_submitted():
+        status = 400
+    return render_template("auth/password.html", form=form), status

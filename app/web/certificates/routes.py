@@ -20,8 +20,9 @@ from app.services.certificates import (
     verification_link,
     verify_certificate,
 )
-from app.services.errors import Conflict, Invalid
+from app.services.errors import Conflict, Invalid, RateLimited
 from app.services.pagination import clamp
+from app.services.signatures import manifestations_for
 from app.web.certificates.forms import IssueForm, RevokeForm, start_of_day
 from app.web.htmx import render
 
@@ -47,7 +48,12 @@ def index():
 @access(LOGIN)
 def detail(cert_id: int):
     cert = get_viewable_certificate(cert_id, _actor())
-    return render_template("certificates/detail.html", cert=cert, form=RevokeForm())
+    return render_template(
+        "certificates/detail.html",
+        cert=cert,
+        form=RevokeForm(),
+        signatures=manifestations_for("certification", cert.id),
+    )
 
 
 @bp.route("/certificates/<int:cert_id>/pdf")
@@ -84,6 +90,7 @@ def manage():
 def issue():
     form = IssueForm(person=request.args.get("email", ""))
     form.course_id.choices = issuable_courses()
+    sign_errors = None
     if form.validate_on_submit():
         try:
             person = find_person(form.person.data)
@@ -94,14 +101,20 @@ def issue():
                 form.reason.data,
                 issued_at=start_of_day(form.issued_on.data),
                 expires_at=start_of_day(form.expires_on.data),
+                password=request.form.get("signature_password"),
             )
         except Invalid as exc:
-            form.apply_errors(exc.errors, IssueForm.ALIASES)
+            sign_errors = exc.errors.get("password")
+            form.apply_errors(
+                {k: v for k, v in exc.errors.items() if k != "password"}, IssueForm.ALIASES
+            )
+        except RateLimited as exc:
+            form.form_errors.append(exc.detail)
         else:
             flash(f"Certificate {cert.number} issued to {cert.user.name}.", "success")
             return redirect(url_for("certificates.detail", cert_id=cert.id))
     status = 422 if form.is_submitted() else 200
-    return render_template("certificates/issue.html", form=form), status
+    return render_template("certificates/issue.html", form=form, sign_errors=sign_errors), status
 
 
 @bp.route("/certificates/<int:cert_id>/revoke", methods=["POST"])

@@ -26,3 +26,7 @@ class AssignmentForm(ServiceErrorsMixin, FlaskForm):
 
 class GradeForm(ServiceErrorsMixin, FlaskForm):
     comment = TextAreaField("Comment for the learner")
+
+
+class SopForm(FlaskForm):
+    """The read-and-understood signature; the password field comes from _signature.html."""

@@ -8,11 +8,11 @@ from flask_login import current_user
 from app.errors import problem
 from app.permissions import LOGIN, access
 from app.services import assignments, files, player, quizzes
-from app.services.errors import Conflict, Invalid
+from app.services.errors import Conflict, Invalid, RateLimited
 from app.services.pagination import clamp
 from app.web.courses.forms import KIND_LABELS
 from app.web.htmx import is_htmx, render
-from app.web.player.forms import AssignmentForm, GradeForm
+from app.web.player.forms import AssignmentForm, GradeForm, SopForm
 
 bp = Blueprint("player", __name__)
 
@@ -49,6 +49,8 @@ def _context(enrollment_id: int, module_id: int, **extra) -> dict:
     elif view.module.kind == "assignment":
         ctx["submissions"] = assignments.submissions(enrollment_id, module_id)
         ctx["form"] = AssignmentForm(formdata=None)
+    elif view.module.kind == "sop":
+        ctx["sop"] = player.sop_panel(view)
     ctx.update(extra)
     return ctx
 
@@ -97,6 +99,25 @@ def progress(enrollment_id: int, module_id: int):
     except Invalid as exc:
         return problem(422, exc.title, exc.detail, exc.errors)
     return jsonify(status=row.status, percent=row.percent, position=row.position)
+
+
+@bp.route("/learn/<int:enrollment_id>/<int:module_id>/sop", methods=["POST"])
+@access(LOGIN)
+def sop_sign(enrollment_id: int, module_id: int):
+    if SopForm().validate_on_submit():
+        password = request.form.get("signature_password")
+        try:
+            player.sign_sop(enrollment_id, module_id, _me(), password)
+        except Invalid as exc:
+            errors = exc.errors.get("password") or [exc.detail]
+            return _page(422, **_context(enrollment_id, module_id, sop_errors=errors))
+        except RateLimited as exc:
+            return _page(429, **_context(enrollment_id, module_id, sop_errors=[exc.detail]))
+        except Conflict as exc:
+            flash(exc.detail, "error")
+        else:
+            flash("Signed: you have read and understood this SOP.", "success")
+    return redirect(_module_url(enrollment_id, module_id))
 
 
 # --- quizzes ------------------------------------------------------------------------------
@@ -185,10 +206,18 @@ def grade(result_id: int):
     if form.validate_on_submit():
         scores = {k[6:]: v for k, v in request.form.items() if k.startswith("score-")}
         try:
-            assignments.grade_assignment(result_id, scores, form.comment.data, _me())
+            assignments.grade_assignment(
+                result_id,
+                scores,
+                form.comment.data,
+                _me(),
+                password=request.form.get("signature_password"),
+            )
         except Invalid as exc:
             errors = exc.errors
             form.apply_errors({k: v for k, v in errors.items() if k == "comment"})
+        except RateLimited as exc:
+            flash(exc.detail, "error")
         except Conflict as exc:
             flash(exc.detail, "error")
             return redirect(url_for(".grading_queue"))

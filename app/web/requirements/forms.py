@@ -54,6 +54,8 @@ class RequirementForm(ServiceForm):
     effective_from = _date("Effective from")
     effective_to = _date("Effective to")
     notes = TextAreaField("Notes", render_kw={"rows": 2})
+    # Asked on edits only: why an existing matrix row is corrected (kept in the audit trail).
+    reason = TextAreaField("Reason for the change", render_kw={"rows": 2})
 
     # Service errors about the whole scope or target land on the first menu of each.
     ALIASES = {"scope": "job_role_id", "target": "course_id"}

@@ -109,7 +109,7 @@ def edit(requirement_id: int):
     form = _filled(RequirementForm.for_requirement(req))
     if form.validate_on_submit():
         try:
-            req = update_requirement(req.id, form.to_data(), _actor())
+            req = update_requirement(req.id, form.to_data(), _actor(), reason=form.reason.data)
         except Invalid as exc:
             form.apply_errors(exc.errors, RequirementForm.ALIASES)
         else:

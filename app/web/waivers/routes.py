@@ -8,7 +8,8 @@ from flask_login import current_user
 from app.models.base import utcnow
 from app.permissions import access
 from app.services import waivers as svc
-from app.services.errors import Conflict, Forbidden, Invalid
+from app.services.errors import Conflict, Forbidden, Invalid, RateLimited
+from app.services.signatures import manifestations_for
 from app.web.htmx import render
 from app.web.waivers.forms import ActionForm, DecisionForm, RequestForm
 
@@ -55,11 +56,18 @@ def new():
     return render_template("waivers/new.html", form=form), status
 
 
-def _detail(waiver_id: int, form: DecisionForm | None = None, status: int = 200):
+def _detail(
+    waiver_id: int,
+    form: DecisionForm | None = None,
+    status: int = 200,
+    sign_errors: list[str] | None = None,
+):
     waiver = svc.get_viewable_waiver(waiver_id, _actor())
     page = render_template(
         "waivers/detail.html",
         waiver=waiver,
+        signatures=manifestations_for("waiver", waiver.id),
+        sign_errors=sign_errors,
         form=form or DecisionForm(formdata=None),
         action_form=ActionForm(formdata=None),
         active=svc.is_active(waiver),
@@ -80,11 +88,17 @@ def decide(waiver_id: int):
     if form.validate_on_submit():
         decision = request.form.get("decision", "")
         try:
-            waiver = svc.decide_waiver(waiver_id, decision, form.note.data, _actor())
+            waiver = svc.decide_waiver(
+                waiver_id,
+                decision,
+                form.note.data,
+                _actor(),
+                password=request.form.get("signature_password"),
+            )
         except Invalid as exc:
-            form.apply_errors(exc.errors)
-            return _detail(waiver_id, form, 422)
-        except (Conflict, Forbidden) as exc:
+            form.apply_errors({k: v for k, v in exc.errors.items() if k != "password"})
+            return _detail(waiver_id, form, 422, exc.errors.get("password"))
+        except (Conflict, Forbidden, RateLimited) as exc:
             flash(exc.detail, "error")
         else:
             flash(f"Waiver {waiver.status}.", "success")

@@ -1,0 +1,19 @@
+"""Controlled-document jobs: read-and-understand training on a new effective version."""
+
+from __future__ import annotations
+
+
+def assign_training(version_id: int) -> dict:
+    """Enrol every affected person in an effective version that trains; close open training
+    on the versions it superseded (idempotent)."""
+    from app.services.documents import assign_training as run
+
+    result = run(version_id)
+    return {"assigned": result.assigned, "closed": result.closed}
+
+
+def assign_current(user_ids: list[int] | None = None, document_ids: list[int] | None = None) -> int:
+    """Give people newly in a document's audience its current effective version (idempotent)."""
+    from app.services.documents import assign_current_versions
+
+    return assign_current_versions(user_ids, document_ids)

@@ -1,0 +1,3 @@
+from app.web.documents.routes import bp
+
+__all__ = ["bp"]

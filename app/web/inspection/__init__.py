@@ -1,0 +1,3 @@
+from app.web.inspection.routes import bp
+
+__all__ = ["bp"]

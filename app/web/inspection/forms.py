@@ -1,0 +1,30 @@
+"""Inspection forms: they only shape the input; the services validate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wtforms import SelectField, StringField
+
+from app.web.courses.forms import ServiceForm
+
+
+class ExportForm(ServiceForm):
+    person = StringField("Person (email)", render_kw={"autocomplete": "off"})
+    department_id = SelectField("Department", choices=[], validate_choice=False)
+    date_from = StringField("From", render_kw={"type": "date"})
+    date_to = StringField("To", render_kw={"type": "date"})
+
+    ALIASES = {"user_id": "person"}
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "person": self.person.data,
+            "department_id": self.department_id.data,
+            "date_from": self.date_from.data,
+            "date_to": self.date_to.data,
+        }
+
+
+class ActionForm(ServiceForm):
+    """A bare form for buttons (download, build): only the CSRF token."""

@@ -1,0 +1,163 @@
+"""The audit trail's hash chain: sealing, verification, the first broken link, history view."""
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+
+from app.extensions import db
+from app.models import AuditLog
+from app.services.audit import record_audit
+from app.services.audit_chain import GENESIS, seal_pending, verify_chain
+from tests.conftest import BACKEND, csrf
+from tests.factories import UserFactory
+
+
+def _rows(n: int) -> list[int]:
+    ids = []
+    for i in range(n):
+        row = record_audit("update", "course", i + 1, before={"title": f"t{i}"}, after={"n": i})
+        db.session.flush()
+        ids.append(row.id)
+    db.session.commit()
+    return ids
+
+
+class _Tampering:
+    """What a DBA with table access could do: PostgreSQL's guard trigger is switched off."""
+
+    def __enter__(self):
+        if BACKEND == "postgresql":
+            db.session.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change"))
+        return self
+
+    def run(self, sql: str, **params):
+        db.session.execute(text(sql), params)
+
+    def __exit__(self, *exc):
+        if BACKEND == "postgresql":
+            db.session.execute(text("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_change"))
+        db.session.commit()
+
+
+def test_sealing_links_each_row_to_the_previous(app):
+    ids = _rows(3)
+    assert seal_pending() == 3
+    rows = db.session.scalars(select(AuditLog).order_by(AuditLog.chain_seq)).all()
+    assert [r.id for r in rows] == ids and [r.chain_seq for r in rows] == [1, 2, 3]
+    assert rows[0].prev_hash == GENESIS
+    assert rows[1].prev_hash == rows[0].row_hash and rows[2].prev_hash == rows[1].row_hash
+    assert seal_pending() == 0  # nothing twice
+    report = verify_chain()
+    assert report.intact and report.checked == 3
+
+
+def test_a_request_that_writes_audit_rows_leaves_them_chained(client, auth):
+    admin = UserFactory(roles=["admin"])
+    auth.login(admin)
+    resp = client.post("/audit/chain/verify", data={"csrf_token": csrf(client, "/audit/chain")})
+    assert resp.status_code == 302
+    assert db.session.scalar(select(AuditLog).where(AuditLog.row_hash.is_(None))) is None
+    assert db.session.scalar(select(AuditLog).where(AuditLog.entity == "audit_chain")) is not None
+
+
+@pytest.mark.parametrize(
+    ("sql", "problem"),
+    [
+        ("UPDATE audit_log SET reason = 'edited' WHERE id = :id", "was changed"),
+        ("UPDATE audit_log SET after = NULL WHERE id = :id", "was changed"),
+        ("DELETE FROM audit_log WHERE id = :id", "missing"),
+    ],
+)
+def test_verification_names_the_first_broken_link(app, sql, problem):
+    ids = _rows(4)
+    seal_pending()
+    with _Tampering() as t:
+        t.run(sql, id=ids[1])
+    report = verify_chain()
+    assert not report.intact and problem in report.problem
+    assert report.broken_seq == 2
+    assert report.checked == 1
+
+
+def test_rewriting_the_chain_from_a_row_on_is_still_caught(app):
+    """Recomputing one row's hash to hide an edit breaks the next row's link."""
+    from app.services.audit_chain import _COLUMNS, _content, row_hash
+
+    ids = _rows(3)
+    seal_pending()
+    with _Tampering() as t:
+        t.run("UPDATE audit_log SET reason = 'edited' WHERE id = :id", id=ids[0])
+        row = db.session.execute(select(*_COLUMNS).where(AuditLog.id == ids[0])).one()
+        t.run(
+            "UPDATE audit_log SET row_hash = :h WHERE id = :id",
+            h=row_hash(_content(row), 1, GENESIS),
+            id=ids[0],
+        )
+    report = verify_chain()
+    assert not report.intact and report.broken_id == ids[1] and "previous-row" in report.problem
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="the guard trigger is PostgreSQL's")
+def test_postgresql_allows_sealing_once_and_nothing_else(app):
+    (first,) = _rows(1)
+    with pytest.raises(DBAPIError, match="append-only"):
+        db.session.execute(
+            text("UPDATE audit_log SET row_hash = 'x', reason = 'sneaky' WHERE id = :id"),
+            {"id": first},
+        )
+    db.session.rollback()
+    seal_pending()
+    with pytest.raises(DBAPIError, match="append-only"):
+        db.session.execute(
+            text("UPDATE audit_log SET row_hash = 'y' WHERE id = :id"), {"id": first}
+        )
+    db.session.rollback()
+
+
+def test_cli_verify_reports_intact_then_broken(app, runner):
+    ids = _rows(2)
+    ok = runner.invoke(args=["audit", "verify"])
+    assert ok.exit_code == 0 and "intact" in ok.output
+    with _Tampering() as t:
+        t.run("UPDATE audit_log SET actor_label = 'someone else' WHERE id = :id", id=ids[0])
+    bad = runner.invoke(args=["audit", "verify"])
+    assert bad.exit_code == 1 and f"BROKEN at entry #{ids[0]}" in bad.output
+
+
+@pytest.mark.parametrize("role", ["admin", "qa", "hr", "employee"])
+def test_integrity_page_role_matrix(client, auth, role):
+    auth.login(UserFactory(roles=[role]))
+    assert client.get("/audit/chain").status_code == (200 if role in {"admin", "qa"} else 403)
+
+
+def test_integrity_page_shows_the_last_verdict(client, auth):
+    ids = _rows(2)
+    auth.login(UserFactory(roles=["qa"]))
+    token = csrf(client, "/audit/chain")
+    client.post("/audit/chain/verify", data={"csrf_token": token})
+    assert "intact" in client.get("/audit/chain").get_data(as_text=True)
+    with _Tampering() as t:
+        t.run("UPDATE audit_log SET entity_id = '99' WHERE id = :id", id=ids[1])
+    page = client.post(
+        "/audit/chain/verify", data={"csrf_token": token}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert f"First broken link: entry #{ids[1]}" in page
+
+
+def test_record_history_shows_changes_in_order_with_reasons(client, auth):
+    record_audit("create", "requirement", 5, after={"due_days": 30, "risk_level": "low"})
+    record_audit(
+        "update",
+        "requirement",
+        5,
+        before={"due_days": 30, "risk_level": "low"},
+        after={"due_days": 14, "risk_level": "low"},
+        reason="Wrong due period entered",
+    )
+    record_audit("update", "requirement", 6, after={"due_days": 1})
+    db.session.commit()
+    auth.login(UserFactory(roles=["qa"]))
+    page = client.get("/audit/history/requirement/5").get_data(as_text=True)
+    assert page.index("create") < page.index("Wrong due period entered")
+    assert "<td>due_days</td><td>30</td><td>14</td>" in page.replace("\n", "")
+    assert "risk_level</td><td>low</td><td>low" not in page.split("Wrong due period")[1]

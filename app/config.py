@@ -94,6 +94,16 @@ def load_config() -> dict:
         # argon2 cost; tests lower it through CADRE_ARGON2_FAST so the suite stays quick.
         "ARGON2_FAST": os.environ.get("CADRE_ARGON2_FAST") == "1",
         "PREFERRED_URL_SCHEME": "https" if production else "http",
+        # Email over SMTP; with no SMTP_HOST, emails are written to the log instead.
+        "SMTP_HOST": os.environ.get("SMTP_HOST") or None,
+        "SMTP_PORT": _int("SMTP_PORT", 25),
+        "SMTP_USER": os.environ.get("SMTP_USER") or None,
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD") or None,
+        "SMTP_STARTTLS": os.environ.get("SMTP_STARTTLS", "false").lower() == "true",
+        "SMTP_TIMEOUT": _int("SMTP_TIMEOUT", 10),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "Cadre <cadre@localhost>"),
+        # When `clock.py` enqueues the daily reminder sweep (cron syntax, UTC).
+        "SWEEP_CRON": os.environ.get("SWEEP_CRON", "0 6 * * *"),
         # pytest's JUnit XML that `flask validation-report` reads (relative paths: the repo root).
         "VALIDATION_JUNIT_PATH": os.environ.get(
             "VALIDATION_JUNIT_PATH", "instance/test-results.xml"

@@ -19,11 +19,25 @@ from app.models.gxp import (
     InspectionExport,
     ValidationReport,
 )
+from app.models.notifications import CalendarFeed, Notification, NotificationPreference
 from app.models.people import Department, JobRole, Team, User, UserRole
 from app.models.records import Certification, Enrollment, Progress, Result
 from app.models.security import ApiToken, LoginAttempt, LoginSession
+from app.models.sessions import (
+    SessionInstructor,
+    SessionRegistration,
+    SessionSeries,
+    TrainingSession,
+)
 
 __all__ = [
+    "TrainingSession",
+    "SessionSeries",
+    "SessionRegistration",
+    "SessionInstructor",
+    "NotificationPreference",
+    "Notification",
+    "CalendarFeed",
     "ValidationReport",
     "InspectionExport",
     "ESignature",

@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
-from app.models import Course, Module, QuizQuestion, User
+from app.models import Course, Module, Progress, QuizQuestion, Result, User
 from app.models.base import utcnow
 from app.models.courses import MODULE_KINDS, QUESTION_KINDS
 from app.services import files
@@ -284,9 +284,23 @@ def _close_gap(course_id: int, position: int) -> None:
 
 
 def delete_module(module_id: int, actor: User | None = None) -> Course:
-    """Delete a module and close the gap in the order; return its course. Raises NotFound."""
+    """Delete a module and close the gap in the order; return its course.
+
+    Raises NotFound, Conflict (learners have progress or results on it: training records are
+    never deleted, so such a module stays; make it optional or retire the course instead).
+    """
     module = get_module(module_id)
     course = module.course
+    used = db.session.scalar(
+        select(func.count()).select_from(Progress).where(Progress.module_id == module.id)
+    ) or db.session.scalar(
+        select(func.count()).select_from(Result).where(Result.module_id == module.id)
+    )
+    if used:
+        raise Conflict(
+            "Learners have progress or results on this module, and training records are never "
+            "deleted. Make the module optional, or retire the course and publish a new one."
+        )
     before = _module_snapshot(module)
     position = module.position
     record_audit("delete", "module", module.id, before=before, actor=actor)

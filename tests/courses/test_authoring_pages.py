@@ -210,6 +210,19 @@ def test_delete_module_via_htmx_and_plain_post(client, as_trainer, trainer):
     assert _titles(course.id) == ["Charlie"]
 
 
+def test_a_module_with_learner_progress_is_never_deleted(client, as_trainer, trainer):
+    from app.models import Progress
+
+    course, ids = _three_modules(trainer)
+    enrollment = EnrollmentFactory(course=course)
+    db.session.add(Progress(enrollment_id=enrollment.id, module_id=ids[0], status="completed"))
+    db.session.commit()
+    url = f"/authoring/modules/{ids[0]}/delete"
+    resp = client.post(url, data={"csrf_token": as_trainer}, follow_redirects=True)
+    assert "training records are never deleted" in resp.get_data(as_text=True)
+    assert _titles(course.id) == ["Alpha", "Bravo", "Charlie"]
+
+
 def test_publish_without_modules_shows_the_conflict(client, as_trainer):
     course = CourseFactory(status="draft")
     resp = client.post(

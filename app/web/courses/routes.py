@@ -267,7 +267,11 @@ def module_move(module_id: int):
 @bp.route("/authoring/modules/<int:module_id>/delete", methods=["POST"])
 @access("course.manage")
 def module_delete(module_id: int):
-    course = delete_module(module_id, _actor())
+    try:
+        course = delete_module(module_id, _actor())
+    except Conflict as exc:
+        flash(exc.detail, "error")
+        return _module_list(get_module(module_id).course_id)
     if not is_htmx():
         flash("Module deleted.", "success")
     return _module_list(course.id)

@@ -6,7 +6,7 @@ export FLASK_APP := wsgi.py
 # pytest's JUnit XML of the last `make test`: the run `flask validation-report` reports on.
 JUNIT_XML ?= $(or $(VALIDATION_JUNIT_PATH),instance/test-results.xml)
 
-.PHONY: install run test lint format worker bench bench-grading bench-player bench-compliance ci clean
+.PHONY: install run test lint format worker bench bench-grading bench-player bench-compliance bench-sweep ci clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -47,6 +47,9 @@ bench-grading: install
 
 bench-player: install
 	$(PY) bench/player.py
+
+bench-sweep: install
+	$(PY) bench/sweep.py
 
 ci:
 	bash .ci/run

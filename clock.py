@@ -2,7 +2,7 @@
 
 Run exactly one next to the workers (Procfile `clock:`); a second one would only enqueue the
 same idempotent jobs twice. Without REDIS_URL there is nothing to schedule: run
-`flask compliance-run` from the system's own cron instead.
+`flask compliance-run` and `flask notifications-sweep` from the system's own cron instead.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from rq.cron import CronScheduler
 from app import create_app, jobs
 
 NIGHTLY_JOB = "app.jobs.compliance.nightly"
+SWEEP_JOB = "app.jobs.notifications.daily_sweep"
 
 
 def build_scheduler(app, connection) -> CronScheduler:
@@ -28,6 +29,14 @@ def build_scheduler(app, connection) -> CronScheduler:
             job_timeout=3600,
             name="compliance-nightly",
         )
+        scheduler.register(
+            jobs.run_job,
+            jobs.queue_name("notifications"),
+            args=(SWEEP_JOB,),
+            cron=app.config["SWEEP_CRON"],
+            job_timeout=1800,
+            name="notifications-daily-sweep",
+        )
     return scheduler
 
 
@@ -36,7 +45,11 @@ def main() -> int:
     with app.app_context():
         conn = jobs.get_redis(app)
     if conn is None:
-        print("REDIS_URL is not set: use `flask compliance-run` from cron.", file=sys.stderr)
+        print(
+            "REDIS_URL is not set: use `flask compliance-run` and `flask notifications-sweep`"
+            " from cron.",
+            file=sys.stderr,
+        )
         return 1
     build_scheduler(app, conn).start()
     return 0

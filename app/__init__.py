@@ -50,10 +50,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     from app.web.files import bp as files_bp
     from app.web.inspection import bp as inspection_bp
     from app.web.main import bp as main_bp
+    from app.web.notifications import bp as notifications_bp
     from app.web.player import bp as player_bp
     from app.web.programs import bp as programs_bp
     from app.web.records import bp as records_bp
     from app.web.requirements import bp as requirements_bp
+    from app.web.sessions import bp as sessions_bp
     from app.web.tokens import bp as tokens_bp
     from app.web.waivers import bp as waivers_bp
 
@@ -66,6 +68,11 @@ def create_app(overrides: dict | None = None) -> Flask:
         app.register_blueprint(bp)
     app.register_blueprint(documents_bp)
     app.register_blueprint(inspection_bp)
+    app.register_blueprint(notifications_bp)
+    app.register_blueprint(sessions_bp)
+    from app.web.calendar import bp as calendar_bp
+
+    app.register_blueprint(calendar_bp)
     app.register_blueprint(api_bp, url_prefix="/api")
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes
 

@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.commands import audit, compliance, demo, scale, tokens, validation
+    from app.commands import audit, compliance, demo, notifications, scale, tokens, validation
 
-    for module in (audit, compliance, demo, scale, tokens, validation):
+    for module in (audit, compliance, demo, notifications, scale, tokens, validation):
         module.register(app)

@@ -48,6 +48,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # GxP evidence for inspectors: exports of training records, the validation report.
     "inspection.export": frozenset({"admin", "qa"}),
     "validation.view": frozenset({"admin", "qa"}),
+    # Instructor-led sessions: everyone sees and books themself; managers book their direct
+    # reports only (app.services.sessions narrows it).
+    "session.view": ANY,
+    "session.register": ANY,
+    "session.manage": frozenset({"admin", "trainer", "hr"}),
+    "session.register_others": frozenset({"admin", "hr", "trainer", "manager"}),
 }
 
 # Which API token scope a permission needs on top of the role check.
@@ -80,6 +86,10 @@ PERMISSION_SCOPE: dict[str, str] = {
     "document.approve": "write",
     "inspection.export": "write",
     "validation.view": "read",
+    "session.view": "read",
+    "session.register": "write",
+    "session.manage": "write",
+    "session.register_others": "write",
 }
 
 PUBLIC = "public"

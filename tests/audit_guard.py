@@ -34,8 +34,12 @@ from app.models import (
     JobRole,
     Module,
     Result,
+    SessionInstructor,
+    SessionRegistration,
+    SessionSeries,
     Team,
     TrainingAssignment,
+    TrainingSession,
     User,
     UserRole,
     Waiver,
@@ -64,6 +68,10 @@ AUDITED: dict[type, set[str]] = {
     DocumentAudience: {"document"},
     DocumentVersion: {"document_version", "document"},
     InspectionExport: {"inspection_export"},
+    TrainingSession: {"training_session"},
+    SessionRegistration: {"session_registration", "training_session"},
+    SessionSeries: {"training_session"},
+    SessionInstructor: {"training_session"},
 }
 # Columns that are bookkeeping, not record content: changing them alone needs no audit row.
 IGNORED_COLUMNS = {"updated_at", "last_used_at", "file_id", "progress", "total"}

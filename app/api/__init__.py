@@ -39,6 +39,20 @@ def link_header(page) -> str:
     return ", ".join(links)
 
 
+def page_body(page, items: list, **extra) -> tuple[dict, int, dict]:
+    """The answer to a paginated list: `extra` fields, the items, where the page stands, and
+    the Link header."""
+    body = {
+        **extra,
+        "items": items,
+        "page": page.page,
+        "per_page": page.per_page,
+        "total": page.total,
+        "pages": page.pages,
+    }
+    return body, 200, {"Link": link_header(page)}
+
+
 @bp.after_request
 def json_only(response):
     # Bodyless answers (204, Flask's automatic OPTIONS) must not claim to be HTML.
@@ -59,5 +73,6 @@ from app.api import (  # noqa: E402,F401  (register routes)
     programs,
     records,
     reports,
+    sessions,
     users,
 )

@@ -12,6 +12,7 @@ from flask import url_for
 
 from app.api import bp, json_object
 from app.api.auth import api_access, current_actor
+from app.api.openapi_parts import DATE_TIME_OR_NULL, auth_errors, json_response, path_id
 from app.api.openapi_parts import problem as _problem
 from app.models import Certification
 from app.services import certificates as cert_service
@@ -111,18 +112,7 @@ def get_certification(cert_id: int):
     return certification_json(cert_service.get_viewable_certificate(cert_id, current_actor()))
 
 
-def _json(description: str) -> dict:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Certification"}}},
-    }
-
-
-_STD = {
-    "401": _problem("No valid token and no session."),
-    "403": _problem("Role or token scope does not allow this."),
-}
-_DATE_TIME = {"type": ["string", "null"], "format": "date-time"}
+_STD = auth_errors()
 
 OPENAPI_PATHS: dict = {
     "/api/training/certifications": {
@@ -144,7 +134,7 @@ OPENAPI_PATHS: dict = {
             },
             "responses": {
                 "201": {
-                    **_json("Issued."),
+                    **json_response("Certification", "Issued."),
                     "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}},
                 },
                 "400": _problem("The body is not a JSON object, or the CSRF header is missing."),
@@ -154,14 +144,7 @@ OPENAPI_PATHS: dict = {
         }
     },
     "/api/training/certifications/{cert_id}": {
-        "parameters": [
-            {
-                "name": "cert_id",
-                "in": "path",
-                "required": True,
-                "schema": {"type": "integer", "minimum": 0, "maximum": 2147483647},
-            }
-        ],
+        "parameters": [path_id("cert_id")],
         "get": {
             "operationId": "getCertification",
             "summary": "One certification",
@@ -170,7 +153,7 @@ OPENAPI_PATHS: dict = {
                 "anyone else gets 403."
             ),
             "responses": {
-                "200": _json("The certification."),
+                "200": json_response("Certification", "The certification."),
                 **_STD,
                 "404": _problem("No such certification."),
             },
@@ -186,11 +169,11 @@ OPENAPI_SCHEMAS: dict = {
             "course_id": {"type": "integer"},
             "reason": {"type": "string", "minLength": 1, "maxLength": 2000},
             "issued_at": {
-                **_DATE_TIME,
+                **DATE_TIME_OR_NULL,
                 "description": "ISO 8601 date or date-time; default now.",
             },
             "expires_at": {
-                **_DATE_TIME,
+                **DATE_TIME_OR_NULL,
                 "description": "ISO 8601; default from the course's validity months.",
             },
         },
@@ -213,8 +196,8 @@ OPENAPI_SCHEMAS: dict = {
             },
             "status": {"type": "string", "enum": ["active", "expiring", "expired", "revoked"]},
             "issued_at": {"type": "string", "format": "date-time"},
-            "expires_at": {**_DATE_TIME, "description": "null: never expires."},
-            "revoked_at": _DATE_TIME,
+            "expires_at": {**DATE_TIME_OR_NULL, "description": "null: never expires."},
+            "revoked_at": DATE_TIME_OR_NULL,
             "score": {"type": ["number", "null"]},
             "issued_by_id": {"type": ["integer", "null"]},
             "reason": {"type": ["string", "null"]},

@@ -9,22 +9,26 @@ from typing import Any
 
 from flask import request
 
-from app.api import bp, link_header
+from app.api import bp, page_body
 from app.api.auth import api_access
+from app.api.openapi_parts import (
+    DATE_TIME_OR_NULL,
+    auth_errors,
+    page_response,
+    page_schema,
+    paging_params,
+    path_id,
+)
 from app.api.openapi_parts import json_response as _json
 from app.api.openapi_parts import problem as _problem
 from app.api.openapi_parts import query_param as _query
 from app.models import ControlledDocument, DocumentVersion
 from app.models.gxp import CHANGE_CLASSES, DOCUMENT_VERSION_STATUSES
 from app.services import documents as svc
-from app.services.employee_record import iso_utc
+from app.services.employee_record import iso_date, iso_utc
 
 COLLECTION = "/v1/documents"
 ITEM = "/v1/documents/<int(max=2147483647):document_id>"
-
-
-def _date(value) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def document_json(
@@ -59,7 +63,7 @@ def document_json(
             {
                 "id": current.id,
                 "version": current.version,
-                "effective_date": _date(current.effective_date),
+                "effective_date": iso_date(current.effective_date),
             }
             if current
             else None
@@ -76,7 +80,7 @@ def version_json(v: DocumentVersion) -> dict[str, Any]:
         "id": v.id,
         "version": v.version,
         "status": v.status,
-        "effective_date": _date(v.effective_date),
+        "effective_date": iso_date(v.effective_date),
         "checksum": v.checksum,
         "filename": v.file.filename if v.file else None,
         "content_type": v.file.content_type if v.file else None,
@@ -96,17 +100,13 @@ def version_json(v: DocumentVersion) -> dict[str, Any]:
 def list_documents():
     query = svc.DocumentQuery.from_args(request.args)
     found = svc.list_documents(query)
-    body = {
-        "items": [
+    return page_body(
+        found,
+        [
             document_json(r.document, r.current, r.drafts, r.trained, r.affected)
             for r in found.items
         ],
-        "page": found.page,
-        "per_page": found.per_page,
-        "total": found.total,
-        "pages": found.pages,
-    }
-    return body, 200, {"Link": link_header(found)}
+    )
 
 
 @bp.get(ITEM)
@@ -123,8 +123,6 @@ def get_document(document_id: int):
 
 # --- OpenAPI ---------------------------------------------------------------------------------
 
-_ID = {"type": "integer", "minimum": 0, "maximum": 2147483647}
-_DATE_TIME = {"type": ["string", "null"], "format": "date-time"}
 _NAMED = {
     "type": "object",
     "properties": {"id": {"type": "integer"}, "name": {"type": "string"}},
@@ -144,33 +142,23 @@ OPENAPI_PATHS: dict = {
             ),
             "parameters": [
                 _query("q", {"type": "string", "maxLength": 100}, "Part of the number or title."),
-                _query("page", {"type": "integer", "minimum": 1, "default": 1}, "Page number."),
-                _query(
-                    "per_page",
-                    {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
-                    "Page size; larger values are clamped to 100.",
-                ),
+                *paging_params(),
             ],
             "responses": {
-                "200": {
-                    **_json("DocumentPage", "A page of documents."),
-                    "headers": {"Link": {"schema": {"type": "string"}}},
-                },
-                "401": _problem("No valid token and no session."),
-                "403": _problem("Role or token scope does not allow this."),
+                "200": page_response("DocumentPage", "A page of documents."),
+                **auth_errors(),
             },
         }
     },
     "/api/v1/documents/{document_id}": {
-        "parameters": [{"name": "document_id", "in": "path", "required": True, "schema": _ID}],
+        "parameters": [path_id("document_id")],
         "get": {
             "operationId": "getDocument",
             "summary": "One controlled document with every version, newest first",
             "description": _ACCESS,
             "responses": {
                 "200": _json("DocumentDetail", "The document and its versions."),
-                "401": _problem("No valid token and no session."),
-                "403": _problem("Role or token scope does not allow this."),
+                **auth_errors(),
                 "404": _problem("No such document."),
             },
         },
@@ -226,9 +214,9 @@ OPENAPI_SCHEMAS: dict = {
                 "description": "What changed, shown first to learners (significant changes).",
             },
             "created_at": {"type": "string", "format": "date-time"},
-            "classified_at": _DATE_TIME,
-            "made_effective_at": _DATE_TIME,
-            "superseded_at": _DATE_TIME,
+            "classified_at": DATE_TIME_OR_NULL,
+            "made_effective_at": DATE_TIME_OR_NULL,
+            "superseded_at": DATE_TIME_OR_NULL,
         },
         "required": ["id", "version", "status"],
     },
@@ -247,15 +235,5 @@ OPENAPI_SCHEMAS: dict = {
             },
         ]
     },
-    "DocumentPage": {
-        "type": "object",
-        "properties": {
-            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Document"}},
-            "page": {"type": "integer"},
-            "per_page": {"type": "integer"},
-            "total": {"type": "integer"},
-            "pages": {"type": "integer"},
-        },
-        "required": ["items", "page", "per_page", "total", "pages"],
-    },
+    "DocumentPage": page_schema("Document"),
 }

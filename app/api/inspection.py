@@ -13,20 +13,17 @@ from flask import request, url_for
 
 from app.api import bp, json_object
 from app.api.auth import api_access, current_actor
+from app.api.openapi_parts import DATE_TIME_OR_NULL, auth_errors, path_id
 from app.api.openapi_parts import json_response as _json
 from app.api.openapi_parts import problem as _problem
 from app.models import InspectionExport
 from app.models.gxp import EXPORT_STATUSES
 from app.services import inspection as svc
-from app.services.employee_record import iso_utc
+from app.services.employee_record import iso_date, iso_utc
 
 COLLECTION = "/v1/training/records/exports"
 ITEM = "/v1/training/records/exports/<int(max=2147483647):export_id>"
 DOWNLOAD_SECONDS = 300
-
-
-def _user(user) -> dict | None:
-    return {"id": user.id, "email": user.email, "name": user.name} if user else None
 
 
 def export_json(export: InspectionExport) -> dict[str, Any]:
@@ -38,16 +35,16 @@ def export_json(export: InspectionExport) -> dict[str, Any]:
         "progress": export.progress,
         "total": export.total,
         "scope": {
-            "user": _user(export.user),
+            "user": svc.user_ref(export.user),
             "department": (
                 {"id": export.department.id, "name": export.department.name}
                 if export.department
                 else None
             ),
-            "date_from": export.date_from.isoformat() if export.date_from else None,
-            "date_to": export.date_to.isoformat() if export.date_to else None,
+            "date_from": iso_date(export.date_from),
+            "date_to": iso_date(export.date_to),
         },
-        "requested_by": _user(export.requested_by),
+        "requested_by": svc.user_ref(export.requested_by),
         "created_at": iso_utc(export.created_at),
         "finished_at": iso_utc(export.finished_at),
         "error": export.error,
@@ -97,9 +94,8 @@ def download_inspection_export(export_id: int):
 # --- OpenAPI ---------------------------------------------------------------------------------
 
 _ID = {"type": "integer", "minimum": 1, "maximum": 2147483647}
-_PATH_ID = {"name": "export_id", "in": "path", "required": True, "schema": _ID}
+_PATH_ID = path_id("export_id", _ID)
 _DATE = {"type": ["string", "null"], "format": "date"}
-_DATE_TIME = {"type": ["string", "null"], "format": "date-time"}
 _USER = {
     "type": ["object", "null"],
     "properties": {
@@ -114,10 +110,7 @@ _ACCESS = (
     "against schemas/inspection-export.schema.json, shipped in the ZIP too) and manifest.json "
     "(SHA-256 of every file)."
 )
-_STD = {
-    "401": _problem("No valid token and no session."),
-    "403": _problem("Not QA or admin, or the token lacks `write`."),
-}
+_STD = auth_errors("Not QA or admin, or the token lacks `write`.")
 
 OPENAPI_PATHS: dict = {
     "/api/v1/training/records/exports": {
@@ -209,7 +202,7 @@ OPENAPI_SCHEMAS: dict = {
             },
             "requested_by": _USER,
             "created_at": {"type": "string", "format": "date-time"},
-            "finished_at": _DATE_TIME,
+            "finished_at": DATE_TIME_OR_NULL,
             "error": {"type": ["string", "null"], "description": "Why a failed export failed."},
             "file": {
                 "type": ["object", "null"],

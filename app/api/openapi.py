@@ -328,6 +328,7 @@ AREA_MODULES = (
     "app.api.records",
     "app.api.documents",
     "app.api.inspection",
+    "app.api.sessions",
 )
 _merge_area_documents()
 

@@ -9,8 +9,15 @@ from typing import Any
 
 from flask import request, url_for
 
-from app.api import bp, json_object, link_header
+from app.api import bp, json_object, page_body
 from app.api.auth import api_access, current_actor
+from app.api.openapi_parts import (
+    auth_errors,
+    page_response,
+    page_schema,
+    paging_params,
+    path_id,
+)
 from app.api.openapi_parts import json_response as _json
 from app.api.openapi_parts import problem as _problem
 from app.api.openapi_parts import query_param as _query
@@ -54,14 +61,7 @@ def _body() -> dict:
 @api_access("catalog.view")
 def list_programs():
     page = program_service.list_programs(program_service.ProgramQuery.from_args(request.args))
-    body = {
-        "items": [program_json(p) for p in page.items],
-        "page": page.page,
-        "per_page": page.per_page,
-        "total": page.total,
-        "pages": page.pages,
-    }
-    return body, 200, {"Link": link_header(page)}
+    return page_body(page, [program_json(p) for p in page.items])
 
 
 @bp.post(COLLECTION)
@@ -94,10 +94,7 @@ def delete_program(program_id: int):
 # --- OpenAPI ---------------------------------------------------------------------------------
 
 
-_STD = {
-    "401": _problem("No valid token and no session."),
-    "403": _problem("Role or token scope does not allow this."),
-}
+_STD = auth_errors()
 _WRITE = {
     "400": _problem("The body is not a JSON object, or the CSRF header is missing."),
     **_STD,
@@ -107,12 +104,7 @@ _BODY = {
     "required": True,
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ProgramInput"}}},
 }
-_ID = {
-    "name": "program_id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "integer", "minimum": 0, "maximum": 2147483647},
-}
+_ID = path_id("program_id")
 
 OPENAPI_PATHS: dict = {
     "/api/v1/training/programs": {
@@ -123,18 +115,10 @@ OPENAPI_PATHS: dict = {
             "parameters": [
                 _query("q", {"type": "string"}, "Words in the title or code."),
                 _query("status", {"type": "string", "enum": list(CURRICULUM_STATUSES)}, "Status."),
-                _query("page", {"type": "integer", "minimum": 1, "default": 1}, "Page number."),
-                _query(
-                    "per_page",
-                    {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
-                    "Page size; larger values are clamped to 100.",
-                ),
+                *paging_params(),
             ],
             "responses": {
-                "200": {
-                    **_json("ProgramPage", "A page of programs."),
-                    "headers": {"Link": {"schema": {"type": "string"}}},
-                },
+                "200": page_response("ProgramPage", "A page of programs."),
                 **_STD,
             },
         },
@@ -232,15 +216,5 @@ OPENAPI_SCHEMAS: dict = {
         },
         "required": ["id", "code", "title", "status", "course_ids", "courses"],
     },
-    "ProgramPage": {
-        "type": "object",
-        "properties": {
-            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Program"}},
-            "page": {"type": "integer"},
-            "per_page": {"type": "integer"},
-            "total": {"type": "integer"},
-            "pages": {"type": "integer"},
-        },
-        "required": ["items", "page", "per_page", "total", "pages"],
-    },
+    "ProgramPage": page_schema("Program"),
 }

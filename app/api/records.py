@@ -9,22 +9,27 @@ from typing import Any
 
 from flask import request
 
-from app.api import bp, link_header
+from app.api import bp, page_body
 from app.api.auth import api_access, current_actor
+from app.api.openapi_parts import (
+    DATE_TIME_OR_NULL,
+    ID,
+    auth_errors,
+    page_response,
+    page_schema,
+    paging_params,
+    path_id,
+)
 from app.api.openapi_parts import json_response as _json
 from app.api.openapi_parts import problem as _problem
 from app.api.openapi_parts import query_param as _query
 from app.models.records import ENROLLMENT_SOURCES, ENROLLMENT_STATUSES, RESULT_KINDS
 from app.services import employee_record as records
-from app.services.employee_record import iso_utc
+from app.services.employee_record import iso_date, iso_utc
 from app.services.pagination import clamp
 
 COLLECTION = "/v1/training/records"
 ITEM = "/v1/training/records/<int(max=2147483647):record_id>"
-
-
-def _date(value) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def record_json(row: records.TrainingRecord) -> dict[str, Any]:
@@ -36,7 +41,7 @@ def record_json(row: records.TrainingRecord) -> dict[str, Any]:
         "cycle": row.cycle,
         "source": row.source,
         "status": row.status,
-        "due_date": _date(row.due_date),
+        "due_date": iso_date(row.due_date),
         "created_at": iso_utc(row.created_at),
         "started_at": iso_utc(row.started_at),
         "completed_at": iso_utc(row.completed_at),
@@ -69,14 +74,7 @@ def list_training_records():
     filters = records.parse_record_filters(request.args)
     page, per_page = clamp(request.args.get("page", 1), request.args.get("per_page", 20))
     found = records.list_training_records(current_actor(), filters, page, per_page)
-    body = {
-        "items": [record_json(r) for r in found.items],
-        "page": found.page,
-        "per_page": found.per_page,
-        "total": found.total,
-        "pages": found.pages,
-    }
-    return body, 200, {"Link": link_header(found)}
+    return page_body(found, [record_json(r) for r in found.items])
 
 
 @bp.get(ITEM)
@@ -89,8 +87,6 @@ def get_training_record(record_id: int):
 # --- OpenAPI ---------------------------------------------------------------------------------
 
 
-_ID = {"type": "integer", "minimum": 0, "maximum": 2147483647}
-_DATE_TIME = {"type": ["string", "null"], "format": "date-time"}
 _ACCESS = (
     "Needs the `read` scope. HR, QA and admins (`records.view_all`) read everyone's records; "
     "anyone else their own and those of their direct reports (the same rule as the person "
@@ -111,12 +107,12 @@ OPENAPI_PATHS: dict = {
             "parameters": [
                 _query(
                     "user_id",
-                    _ID,
+                    ID,
                     "One person. 403 when you may not read them (404 for an unknown id, to "
                     "those who read everyone).",
                 ),
-                _query("department", _ID, "The person's current department id."),
-                _query("course_id", _ID, "One course."),
+                _query("department", ID, "The person's current department id."),
+                _query("course_id", ID, "One course."),
                 _query(
                     "status",
                     {"type": "string", "enum": list(ENROLLMENT_STATUSES)},
@@ -132,20 +128,11 @@ OPENAPI_PATHS: dict = {
                     {"type": "string", "format": "date"},
                     "On or before this day (completed_at, else created_at); not before `from`.",
                 ),
-                _query("page", {"type": "integer", "minimum": 1, "default": 1}, "Page number."),
-                _query(
-                    "per_page",
-                    {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
-                    "Page size; larger values are clamped to 100.",
-                ),
+                *paging_params(),
             ],
             "responses": {
-                "200": {
-                    **_json("TrainingRecordPage", "A page of training records."),
-                    "headers": {"Link": {"schema": {"type": "string"}}},
-                },
-                "401": _problem("No valid token and no session."),
-                "403": _problem(
+                "200": page_response("TrainingRecordPage", "A page of training records."),
+                **auth_errors(
                     "The token lacks `read`, or `user_id` names someone you may not read."
                 ),
                 "404": _problem("`user_id` names nobody (said only to HR/QA/admin)."),
@@ -154,15 +141,14 @@ OPENAPI_PATHS: dict = {
         }
     },
     "/api/v1/training/records/{record_id}": {
-        "parameters": [{"name": "record_id", "in": "path", "required": True, "schema": _ID}],
+        "parameters": [path_id("record_id")],
         "get": {
             "operationId": "getTrainingRecord",
             "summary": "One training record with its results (quiz attempts, assignment grades)",
             "description": _ACCESS,
             "responses": {
                 "200": _json("TrainingRecordDetail", "The record and its results."),
-                "401": _problem("No valid token and no session."),
-                "403": _problem("Not yours, not your direct report's, and not HR/QA/admin."),
+                **auth_errors("Not yours, not your direct report's, and not HR/QA/admin."),
                 "404": _problem("No such record."),
             },
         },
@@ -195,8 +181,8 @@ OPENAPI_SCHEMAS: dict = {
             "status": {"type": "string", "enum": list(ENROLLMENT_STATUSES)},
             "due_date": {"type": ["string", "null"], "format": "date"},
             "created_at": {"type": "string", "format": "date-time"},
-            "started_at": _DATE_TIME,
-            "completed_at": _DATE_TIME,
+            "started_at": DATE_TIME_OR_NULL,
+            "completed_at": DATE_TIME_OR_NULL,
             "score": {"type": ["number", "null"]},
             "certificate_id": {
                 "type": ["integer", "null"],
@@ -224,8 +210,8 @@ OPENAPI_SCHEMAS: dict = {
                 "properties": {"id": {"type": "integer"}, "name": {"type": "string"}},
                 "description": "null for quizzes graded automatically, or not yet graded.",
             },
-            "submitted_at": _DATE_TIME,
-            "graded_at": _DATE_TIME,
+            "submitted_at": DATE_TIME_OR_NULL,
+            "graded_at": DATE_TIME_OR_NULL,
         },
     },
     "TrainingRecordDetail": {
@@ -243,15 +229,5 @@ OPENAPI_SCHEMAS: dict = {
             },
         ]
     },
-    "TrainingRecordPage": {
-        "type": "object",
-        "properties": {
-            "items": {"type": "array", "items": {"$ref": "#/components/schemas/TrainingRecord"}},
-            "page": {"type": "integer"},
-            "per_page": {"type": "integer"},
-            "total": {"type": "integer"},
-            "pages": {"type": "integer"},
-        },
-        "required": ["items", "page", "per_page", "total", "pages"],
-    },
+    "TrainingRecordPage": page_schema("TrainingRecord"),
 }

@@ -11,14 +11,14 @@ from typing import Any
 
 from flask import request
 
-from app.api import bp, link_header
+from app.api import bp, page_body
 from app.api.auth import api_access, current_actor
 from app.api.openapi_parts import problem as _problem
 from app.api.openapi_parts import query_param as _query
 from app.services import compliance_reports as reports
 from app.services.compliance import Scope, viewer_scope
 from app.services.errors import Invalid
-from app.services.pagination import Page, clamp
+from app.services.pagination import clamp
 
 BASE = "/v1/training/reports"
 _UNIT_ARGS = ("department_id", "team_id", "job_role_id")
@@ -70,18 +70,6 @@ def _gap_json(row: reports.GapRow, days_key: str) -> dict[str, Any]:
     }
 
 
-def _page_body(page: Page, items: list, **extra) -> tuple[dict, int, dict]:
-    body = {
-        **extra,
-        "items": items,
-        "page": page.page,
-        "per_page": page.per_page,
-        "total": page.total,
-        "pages": page.pages,
-    }
-    return body, 200, {"Link": link_header(page)}
-
-
 @bp.get(f"{BASE}/compliance")
 @api_access("compliance.view")
 def compliance_summary():
@@ -103,7 +91,7 @@ def overdue_report():
     on = reports.today()
     found = reports.overdue(on, _scope(), page, per_page)
     items = [_gap_json(r, "days_late") for r in found.items]
-    return _page_body(found, items, on=on.isoformat())
+    return page_body(found, items, on=on.isoformat())
 
 
 @bp.get(f"{BASE}/expiring")
@@ -114,7 +102,7 @@ def expiring_report():
     on = reports.today()
     found = reports.expiring(on, days, _scope(), page, per_page)
     items = [_gap_json(r, "days_left") for r in found.items]
-    return _page_body(found, items, on=on.isoformat(), days=days)
+    return page_body(found, items, on=on.isoformat(), days=days)
 
 
 # --- OpenAPI ------------------------------------------------------------------------------------

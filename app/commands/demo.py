@@ -20,6 +20,7 @@ from sqlalchemy import select
 from app.commands.demo_compliance import finish_demo_compliance, seed_demo_compliance
 from app.commands.demo_content import COURSES
 from app.commands.demo_documents import seed_demo_documents
+from app.commands.demo_sessions import seed_demo_sessions
 from app.extensions import db
 from app.models import Course, Department, JobRole, Module, QuizQuestion, Team, User, UserRole
 from app.models.base import utcnow
@@ -320,6 +321,7 @@ def seed_demo() -> SeedReport:
         _seed_courses(report, users)
         seed_demo_compliance(report)
         seed_demo_documents(report)
+        seed_demo_sessions(report)
         db.session.commit()
     except Exception:
         db.session.rollback()

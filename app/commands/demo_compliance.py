@@ -24,7 +24,7 @@ from app.models import (
     Waiver,
 )
 from app.models.base import utcnow
-from app.services.signatures import local_time, sign
+from app.services.signatures import sign
 
 DEMO_MARK = "demo"
 
@@ -202,7 +202,7 @@ def _waivers(today: date, report) -> None:
     db.session.add(waiver)
     db.session.flush()
     # QA's approval carries its electronic signature, as one made on the page would.
-    sig = sign(
+    sign(
         signer=qa,
         password=None,
         checked=True,
@@ -211,10 +211,8 @@ def _waivers(today: date, report) -> None:
         entity_id=waiver.id,
         statement=f"I approve the waiver of requirement #{waiver.requirement_id} (demo data).",
         reason=waiver.decision_note,
+        at=waiver.decided_at,  # signed when it was decided (the demo's history)
     )
-    # Signed when it was decided (the demo's history), not when the demo was seeded.
-    sig.signed_at = waiver.decided_at
-    sig.timezone, sig.local_time = local_time(waiver.decided_at, qa.timezone)
     db.session.add(
         Waiver(
             user_id=pending[0],

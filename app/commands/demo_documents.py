@@ -21,7 +21,6 @@ from app.models import (
     DocumentAudience,
     DocumentVersion,
     Enrollment,
-    ESignature,
     JobRole,
     Module,
     Progress,
@@ -31,12 +30,13 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.services import documents as svc
-from app.services.signatures import content_hash, local_time
+from app.services.signatures import sign
 from app.storage import get_storage
 
 DEMO_EMPLOYEE = "ryan.walsh@example.com"  # the employee login printed by seed-demo
 
-PICKING_V1 = """SOP-FUL-002 Picking and packing marketplace orders
+# Version 2 keeps the purpose and the first two picking steps of version 1.
+_PICKING_OPENING = """SOP-FUL-002 Picking and packing marketplace orders
 
 1. Purpose
 Every order leaves complete, undamaged and on time.
@@ -44,7 +44,11 @@ Every order leaves complete, undamaged and on time.
 2. Picking
 2.1 Scan the pick list before the first item.
 2.2 Scan every item; a mismatch goes to the exceptions shelf.
+"""
 
+PICKING_V1 = (
+    _PICKING_OPENING
+    + """
 3. Packing
 3.1 Use the box size the packing screen suggests.
 3.2 Fragile items are wrapped twice.
@@ -53,15 +57,11 @@ Every order leaves complete, undamaged and on time.
 4. Records
 Note damaged stock in the shift log.
 """
+)
 
-PICKING_V2 = """SOP-FUL-002 Picking and packing marketplace orders
-
-1. Purpose
-Every order leaves complete, undamaged and on time.
-
-2. Picking
-2.1 Scan the pick list before the first item.
-2.2 Scan every item; a mismatch goes to the exceptions shelf.
+PICKING_V2 = (
+    _PICKING_OPENING
+    + """\
 2.3 Check the best-before date of food items; less than 30 days left goes to the exceptions shelf.
 
 3. Packing
@@ -73,6 +73,7 @@ Every order leaves complete, undamaged and on time.
 4. Records
 Note damaged stock and repacked boxes in the shift log.
 """
+)
 
 GDP_V1 = """SOP-QA-001 Good documentation practice
 
@@ -189,20 +190,17 @@ def _at(day) -> datetime:
 
 
 def _signature(user: User, meaning: str, entity: str, entity_id, statement: str, content, when):
-    tz, shown = local_time(when, user.timezone)
-    db.session.add(
-        ESignature(
-            user_id=user.id,
-            printed_name=user.name,
-            meaning=meaning,
-            statement=statement,
-            entity=entity,
-            entity_id=str(entity_id),
-            content_hash=content_hash(content),
-            signed_at=when,
-            timezone=tz,
-            local_time=shown,
-        )
+    """A signature from the demo's history (made `when`), as the pages would have made it."""
+    sign(
+        signer=user,
+        password=None,
+        checked=True,
+        meaning=meaning,
+        entity=entity,
+        entity_id=entity_id,
+        statement=statement,
+        content=content,
+        at=when,
     )
 
 

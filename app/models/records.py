@@ -11,7 +11,16 @@ from app.extensions import db
 from app.models.base import JSONType, UTCDateTime, utcnow
 
 ENROLLMENT_STATUSES = ("assigned", "in_progress", "completed", "failed", "waived", "expired")
-ENROLLMENT_SOURCES = ("self", "manager", "rule", "requirement", "document", "kpi", "import")
+ENROLLMENT_SOURCES = (
+    "self",
+    "manager",
+    "rule",
+    "requirement",
+    "document",
+    "session",
+    "kpi",
+    "import",
+)
 
 
 class Enrollment(db.Model):

@@ -30,6 +30,11 @@ def snapshot(obj, fields: list[str]) -> dict[str, Any]:
     return out
 
 
+def json_cell(value: Any) -> str:
+    """A JSON column (before, after) as a CSV cell: sorted-key JSON, empty for NULL."""
+    return json.dumps(value, sort_keys=True) if value is not None else ""
+
+
 def _actor(actor: User | None) -> User | None:
     if actor is not None:
         return actor
@@ -138,8 +143,8 @@ def export_audit_csv(flt: AuditFilter) -> str:
                 r.action,
                 r.entity,
                 r.entity_id,
-                json.dumps(r.before, sort_keys=True) if r.before is not None else "",
-                json.dumps(r.after, sort_keys=True) if r.after is not None else "",
+                json_cell(r.before),
+                json_cell(r.after),
                 r.reason or "",
                 r.request_id or "",
                 r.ip or "",

@@ -41,6 +41,8 @@ CONTENT_COLUMNS = (
     "ip",
 )
 _COLUMNS = [getattr(AuditLog, c) for c in CONTENT_COLUMNS]
+# A sealed row as a verifier needs it: the hashed content, then its chain position and hashes.
+CHAINED_COLUMNS = [*_COLUMNS, AuditLog.chain_seq, AuditLog.prev_hash, AuditLog.row_hash]
 
 
 def _plain(value: Any) -> Any:
@@ -137,11 +139,13 @@ def verify_chain(batch: int = 10_000) -> ChainReport:
     )
     expected_seq, prev = 1, GENESIS
     last = 0
-    cols = [*_COLUMNS, AuditLog.chain_seq, AuditLog.prev_hash, AuditLog.row_hash]
     n = len(CONTENT_COLUMNS)
     while True:
         rows = db.session.execute(
-            select(*cols).where(AuditLog.chain_seq > last).order_by(AuditLog.chain_seq).limit(batch)
+            select(*CHAINED_COLUMNS)
+            .where(AuditLog.chain_seq > last)
+            .order_by(AuditLog.chain_seq)
+            .limit(batch)
         ).all()
         for row in rows:
             seq, prev_hash, digest = row[n], row[n + 1], row[n + 2]

@@ -902,6 +902,24 @@ def version_view(document_id: int, version_id: int) -> VersionView:
     )
 
 
+def _change_version(
+    version: DocumentVersion, action: str, actor: User, reason: str | None, **changes
+) -> None:
+    """Set `changes` on a version, with its audit row (the caller commits)."""
+    before = version_snapshot(version)
+    for name, value in changes.items():
+        setattr(version, name, value)
+    record_audit(
+        action,
+        "document_version",
+        version.id,
+        before=before,
+        after=version_snapshot(version),
+        reason=reason,
+        actor=actor,
+    )
+
+
 def _approver_version(document_id: int, version_id: int, actor: User) -> DocumentVersion:
     if not can(actor, "document.approve"):
         raise Forbidden("Only QA reviews and approves document versions.")
@@ -956,20 +974,16 @@ def classify_version(
         content=review_content(version, change_class, reason, note),
         reason=reason,
     )
-    before = version_snapshot(version)
-    version.change_class = change_class
-    version.change_reason = reason
-    version.change_note = note
-    version.classified_by_id = actor.id
-    version.classified_at = utcnow()
-    record_audit(
+    _change_version(
+        version,
         "classify",
-        "document_version",
-        version.id,
-        before=before,
-        after=version_snapshot(version),
-        reason=reason or f"{change_class} change",
-        actor=actor,
+        actor,
+        reason or f"{change_class} change",
+        change_class=change_class,
+        change_reason=reason,
+        change_note=note,
+        classified_by_id=actor.id,
+        classified_at=utcnow(),
     )
     db.session.commit()
     return version
@@ -1015,30 +1029,23 @@ def make_effective(
     )
     now = utcnow()
     if current is not None:
-        before = version_snapshot(current)
-        current.status = "superseded"
-        current.superseded_at = now
-        record_audit(
+        _change_version(
+            current,
             "supersede",
-            "document_version",
-            current.id,
-            before=before,
-            after=version_snapshot(current),
-            reason=f"superseded by version {version.version}",
-            actor=actor,
+            actor,
+            f"superseded by version {version.version}",
+            status="superseded",
+            superseded_at=now,
         )
-    before = version_snapshot(version)
-    version.status = "effective"
-    version.effective_date = effective
-    version.effective_by_id = actor.id
-    version.made_effective_at = now
-    record_audit(
+    _change_version(
+        version,
         "make_effective",
-        "document_version",
-        version.id,
-        before=before,
-        after=version_snapshot(version),
-        actor=actor,
+        actor,
+        None,
+        status="effective",
+        effective_date=effective,
+        effective_by_id=actor.id,
+        made_effective_at=now,
     )
     db.session.commit()
     if trains(version):

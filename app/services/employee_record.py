@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -196,7 +196,7 @@ class EmployeeRecord:
 
     def content(self) -> dict[str, Any]:
         """The record's data as plain JSON values (all but generated_at and the checksum)."""
-        return _jsonable(
+        return jsonable(
             {
                 "as_of": self.as_of,
                 "person": asdict(self.person),
@@ -221,11 +221,13 @@ class EmployeeRecord:
         return {c.id: c for c in self.certificates}
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """`value` as plain JSON values: dates and times as ISO text (times in UTC with a Z), tuples
+    as lists. The record and the inspection export serialise their rows with it."""
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, datetime):
         return iso_utc(value)
     if isinstance(value, date):
@@ -242,6 +244,11 @@ def iso_utc(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def iso_date(value: date | None) -> str | None:
+    """ISO 8601 day, e.g. 2025-03-14."""
+    return value.isoformat() if value is not None else None
+
+
 def canonical_json(content: dict[str, Any]) -> str:
     """Sorted keys, no whitespace, UTF-8: the same data always serialises to the same text."""
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -256,42 +263,29 @@ def employee_record(
 ) -> EmployeeRecord:
     """Gather one person's complete training record as of `on` (default today).
 
-    A fixed number of queries (about ten) whatever the size of the history. Access is the
-    caller's business (see `visible_user`). Raises NotFound.
+    A fixed number of queries (about ten) whatever the size of the history: the set-based read
+    model below, asked about one person (the inspection export asks it about batches).
+    Access is the caller's business (see `visible_user`). Raises NotFound.
     """
     now = now or utcnow()
     on = on or now.date()
-    person = _person(user_id)
+    person = person_headers([user_id]).get(user_id)
+    if person is None:
+        raise NotFound(f"User {user_id} does not exist.")
     compliance_rows = statuses(on, Scope(user_ids=[user_id]))
-    waivers = _waiver_rows(user_id)
-    assignments = _assignment_rows(user_id)
-    requirement_ids = (
-        {r.requirement_id for r in compliance_rows}
-        | {w.requirement_id for w, *_ in waivers}
-        | {a.requirement_id for a in assignments}
+    waivers, assignments, requirements = waiver_and_assignment_lines(
+        [user_id], more_requirements={r.requirement_id for r in compliance_rows}
     )
-    requirements = _requirements(requirement_ids)
     record = EmployeeRecord(
         as_of=on,
         generated_at=now,
         person=person,
         compliance=[_compliance_line(r, requirements[r.requirement_id]) for r in compliance_rows],
-        enrollments=_enrollments(user_id),
-        results=_results(Result.user_id == user_id),
-        certificates=_certificates(user_id, now),
-        waivers=[_waiver_line(row, requirements) for row in waivers],
-        assignments=[
-            AssignmentLine(
-                id=a.id,
-                requirement_id=a.requirement_id,
-                requirement=requirements[a.requirement_id].label,
-                cycle=a.cycle,
-                due_date=a.due_date,
-                reason=a.reason,
-                created_at=a.created_at,
-            )
-            for a in assignments
-        ],
+        enrollments=[line for _, line in enrollment_lines([user_id])],
+        results=[line for _, line in result_lines([user_id])],
+        certificates=[line for _, line in certificate_lines([user_id], now)],
+        waivers=[line for _, line in waivers],
+        assignments=[line for _, line in assignments],
     )
     record = replace(record, signatures=_signatures(user_id, record))
     checksum = record_checksum(record.content())
@@ -300,8 +294,6 @@ def employee_record(
 
 def _signatures(user_id: int, record: EmployeeRecord) -> list[dict]:
     """Signatures the person gave, and signatures others put on the person's records."""
-    from app.services.signatures import manifestations
-
     on_records = {
         "enrollment": [e.id for e in record.enrollments],
         "result": [r.id for r in record.results],
@@ -314,14 +306,7 @@ def _signatures(user_id: int, record: EmployeeRecord) -> list[dict]:
             ids_text = [str(i) for i in ids]
             where = where | ((ESignature.entity == entity) & ESignature.entity_id.in_(ids_text))
     rows = db.session.scalars(select(ESignature).where(where).order_by(ESignature.id)).all()
-    by_entity: dict[str, set[str]] = {}
-    for r in rows:
-        by_entity.setdefault(r.entity, set()).add(r.entity_id)
-    valid = {}
-    for entity, ids in by_entity.items():
-        for shown in manifestations(entity, ids).values():
-            for m in shown:
-                valid[m.id] = m.valid
+    valid = signature_validity(rows)
     return [
         {
             "name": r.printed_name,
@@ -336,9 +321,32 @@ def _signatures(user_id: int, record: EmployeeRecord) -> list[dict]:
     ]
 
 
-def _person(user_id: int) -> PersonHeader:
+# --- the read model, set-based: one query per kind of row for any number of people -------------
+#
+# The *_lines functions take the people's ids (and optional extra conditions) and return their
+# lines with the owner's id, ordered by person first: the record asks about one person, the
+# inspection export about a batch.
+
+
+def signature_validity(signatures: Iterable[ESignature]) -> dict[int, bool | None]:
+    """Signature id -> does its record still hash as signed (None: cannot be checked), through
+    the signatures read model: one call per kind of signed record."""
+    from app.services.signatures import manifestations
+
+    by_entity: dict[str, set[str]] = {}
+    for sig in signatures:
+        by_entity.setdefault(sig.entity, set()).add(sig.entity_id)
+    valid: dict[int, bool | None] = {}
+    for entity, ids in by_entity.items():
+        for shown in manifestations(entity, ids).values():
+            valid.update({m.id: m.valid for m in shown})
+    return valid
+
+
+def person_headers(user_ids: Collection[int]) -> dict[int, PersonHeader]:
+    """The header of each of the people who exist, by id."""
     manager = aliased(User)
-    row = db.session.execute(
+    rows = db.session.execute(
         select(
             User.id,
             User.name,
@@ -358,15 +366,19 @@ def _person(user_id: int) -> PersonHeader:
         .outerjoin(Team, Team.id == User.team_id)
         .outerjoin(JobRole, JobRole.id == User.job_role_id)
         .outerjoin(manager, manager.id == User.manager_id)
-        .where(User.id == user_id)
-    ).first()
-    if row is None:
-        raise NotFound(f"User {user_id} does not exist.")
-    return PersonHeader(*row[:11], active=bool(row[11]), deactivated_at=row[12])
+        .where(User.id.in_(sorted(user_ids)))
+        .order_by(User.id)
+    ).all()
+    return {
+        row[0]: PersonHeader(*row[:11], active=bool(row[11]), deactivated_at=row[12])
+        for row in rows
+    }
 
 
 @dataclass(frozen=True)
-class _Requirement:
+class RequirementInfo:
+    """What a requirement asks for and why it applies, as the record shows it."""
+
     kind: str
     code: str
     title: str
@@ -378,7 +390,7 @@ class _Requirement:
         return f"{self.code} {self.title}"
 
 
-def _requirements(ids: set[int]) -> dict[int, _Requirement]:
+def requirements_by_id(ids: set[int]) -> dict[int, RequirementInfo]:
     if not ids:
         return {}
     rows = db.session.execute(
@@ -410,13 +422,13 @@ def _requirements(ids: set[int]) -> dict[int, _Requirement]:
         else:
             via = f"Team: {team or '?'}"
         if course_id is not None:
-            out[rid] = _Requirement("course", c_code, c_title, via, risk)
+            out[rid] = RequirementInfo("course", c_code, c_title, via, risk)
         else:
-            out[rid] = _Requirement("program", p_code or "?", p_title or "?", via, risk)
+            out[rid] = RequirementInfo("program", p_code or "?", p_title or "?", via, risk)
     return out
 
 
-def _compliance_line(row, req: _Requirement) -> ComplianceLine:
+def _compliance_line(row, req: RequirementInfo) -> ComplianceLine:
     return ComplianceLine(
         requirement_id=row.requirement_id,
         target_kind=req.kind,
@@ -432,49 +444,47 @@ def _compliance_line(row, req: _Requirement) -> ComplianceLine:
     )
 
 
-def _enrollments(user_id: int) -> list[EnrollmentLine]:
+def enrollment_lines(user_ids: Collection[int], *where) -> list[tuple[int, EnrollmentLine]]:
+    """Every cycle of every course, by person, course code, cycle."""
     assigner = aliased(User)
     rows = db.session.execute(
         select(
-            Enrollment,
+            Enrollment.user_id,
+            Enrollment.id,
+            Enrollment.course_id,
             Course.code,
             Course.title,
-            assigner.name,
-            Certification.id,
             Certification.course_version,
+            Enrollment.cycle,
+            Enrollment.source,
+            assigner.name,
+            Enrollment.created_at,
+            Enrollment.due_date,
+            Enrollment.status,
+            Enrollment.started_at,
+            Enrollment.completed_at,
+            Enrollment.score,
+            Certification.id,
         )
         .join(Course, Course.id == Enrollment.course_id)
         .outerjoin(assigner, assigner.id == Enrollment.assigned_by_id)
         .outerjoin(Certification, Certification.enrollment_id == Enrollment.id)
-        .where(Enrollment.user_id == user_id)
-        .order_by(Course.code, Enrollment.cycle, Enrollment.id)
+        .where(Enrollment.user_id.in_(sorted(user_ids)), *where)
+        .order_by(Enrollment.user_id, Course.code, Enrollment.cycle, Enrollment.id)
     ).all()
-    return [
-        EnrollmentLine(
-            id=e.id,
-            course_id=e.course_id,
-            course_code=code,
-            course_title=title,
-            course_version=version,
-            cycle=e.cycle,
-            source=e.source,
-            assigned_by=assigned_by,
-            created_at=e.created_at,
-            due_date=e.due_date,
-            status=e.status,
-            started_at=e.started_at,
-            completed_at=e.completed_at,
-            score=e.score,
-            certificate_id=cert_id,
-        )
-        for e, code, title, assigned_by, cert_id, version in rows
-    ]
+    return [(row[0], EnrollmentLine(*row[1:])) for row in rows]
 
 
-def _results(*where) -> list[ResultLine]:
+def result_lines(user_ids: Collection[int], *where) -> list[tuple[int, ResultLine]]:
+    """Quiz attempts and assignment submissions; `where` may filter on their Enrollment."""
+    return _results(Result.user_id.in_(sorted(user_ids)), *where)
+
+
+def _results(*where) -> list[tuple[int, ResultLine]]:
     grader = aliased(User)
     rows = db.session.execute(
         select(
+            Result.user_id,
             Result.id,
             Result.enrollment_id,
             Enrollment.cycle,
@@ -498,41 +508,50 @@ def _results(*where) -> list[ResultLine]:
         .join(Course, Course.id == Module.course_id)
         .outerjoin(grader, grader.id == Result.graded_by_id)
         .where(*where)
-        .order_by(Course.code, Enrollment.cycle, Module.position, Result.attempt_no, Result.id)
+        .order_by(
+            Result.user_id,
+            Course.code,
+            Enrollment.cycle,
+            Module.position,
+            Result.attempt_no,
+            Result.id,
+        )
     ).all()
-    return [ResultLine(*row) for row in rows]
+    return [(row[0], ResultLine(*row[1:])) for row in rows]
 
 
-def _certificates(user_id: int, now: datetime) -> list[CertificateLine]:
+def certificate_lines(
+    user_ids: Collection[int], now: datetime, *where
+) -> list[tuple[int, CertificateLine]]:
+    """Certificates with their status at `now` and who revoked them why (two queries)."""
     rows = db.session.execute(
         select(Certification, Course.code, Course.title)
         .join(Course, Course.id == Certification.course_id)
-        .where(Certification.user_id == user_id)
-        .order_by(Certification.issued_at, Certification.id)
+        .where(Certification.user_id.in_(sorted(user_ids)), *where)
+        .order_by(Certification.user_id, Certification.issued_at, Certification.id)
     ).all()
     revoked = [c.id for c, _, _ in rows if c.revoked_at is not None]
     revocations = _revocations(revoked)
     out = []
     for c, code, title in rows:
         by, why = revocations.get(c.id, (None, None))
-        out.append(
-            CertificateLine(
-                id=c.id,
-                number=c.number,
-                course_code=code,
-                course_title=title,
-                course_version=c.course_version,
-                enrollment_id=c.enrollment_id,
-                issued_at=c.issued_at,
-                expires_at=c.expires_at,
-                revoked_at=c.revoked_at,
-                status=status_from_dates(c.revoked_at, c.expires_at, now),
-                score=c.score,
-                issue_reason=c.reason,
-                revoked_by=by,
-                revocation_reason=why,
-            )
+        line = CertificateLine(
+            id=c.id,
+            number=c.number,
+            course_code=code,
+            course_title=title,
+            course_version=c.course_version,
+            enrollment_id=c.enrollment_id,
+            issued_at=c.issued_at,
+            expires_at=c.expires_at,
+            revoked_at=c.revoked_at,
+            status=status_from_dates(c.revoked_at, c.expires_at, now),
+            score=c.score,
+            issue_reason=c.reason,
+            revoked_by=by,
+            revocation_reason=why,
         )
+        out.append((c.user_id, line))
     return out
 
 
@@ -557,43 +576,76 @@ def _revocations(cert_ids: list[int]) -> dict[int, tuple[str, str | None]]:
     return out
 
 
-def _waiver_rows(user_id: int) -> list:
+def waiver_and_assignment_lines(
+    user_ids: Collection[int],
+    *,
+    waivers_where: Iterable = (),
+    assignments_where: Iterable = (),
+    more_requirements: Iterable[int] = (),
+) -> tuple[
+    list[tuple[int, WaiverLine]], list[tuple[int, AssignmentLine]], dict[int, RequirementInfo]
+]:
+    """Waivers and assignments with their requirements' labels (three queries), and those
+    labels; `more_requirements` are labelled in the same query."""
+    ids = sorted(user_ids)
     requester, decider = aliased(User), aliased(User)
-    return db.session.execute(
+    waivers = db.session.execute(
         select(Waiver, requester.name, decider.name)
         .outerjoin(requester, requester.id == Waiver.requested_by_id)
         .outerjoin(decider, decider.id == Waiver.decided_by_id)
-        .where(Waiver.user_id == user_id)
-        .order_by(Waiver.requested_at, Waiver.id)
+        .where(Waiver.user_id.in_(ids), *waivers_where)
+        .order_by(Waiver.user_id, Waiver.requested_at, Waiver.id)
     ).all()
-
-
-def _waiver_line(row, requirements: dict[int, _Requirement]) -> WaiverLine:
-    w, requested_by, decided_by = row
-    return WaiverLine(
-        id=w.id,
-        requirement_id=w.requirement_id,
-        requirement=requirements[w.requirement_id].label,
-        reason=w.reason,
-        status=w.status,
-        starts_on=w.starts_on,
-        ends_on=w.ends_on,
-        requested_by=requested_by,
-        requested_at=w.requested_at,
-        decided_by=decided_by,
-        decided_at=w.decided_at,
-        decision_note=w.decision_note,
-    )
-
-
-def _assignment_rows(user_id: int) -> list[TrainingAssignment]:
-    return list(
+    assignments = list(
         db.session.scalars(
             select(TrainingAssignment)
-            .where(TrainingAssignment.user_id == user_id)
-            .order_by(TrainingAssignment.created_at, TrainingAssignment.id)
+            .where(TrainingAssignment.user_id.in_(ids), *assignments_where)
+            .order_by(
+                TrainingAssignment.user_id, TrainingAssignment.created_at, TrainingAssignment.id
+            )
         )
     )
+    requirements = requirements_by_id(
+        set(more_requirements)
+        | {w.requirement_id for w, _, _ in waivers}
+        | {a.requirement_id for a in assignments}
+    )
+    waiver_lines = [
+        (
+            w.user_id,
+            WaiverLine(
+                id=w.id,
+                requirement_id=w.requirement_id,
+                requirement=requirements[w.requirement_id].label,
+                reason=w.reason,
+                status=w.status,
+                starts_on=w.starts_on,
+                ends_on=w.ends_on,
+                requested_by=requested_by,
+                requested_at=w.requested_at,
+                decided_by=decided_by,
+                decided_at=w.decided_at,
+                decision_note=w.decision_note,
+            ),
+        )
+        for w, requested_by, decided_by in waivers
+    ]
+    assignment_lines = [
+        (
+            a.user_id,
+            AssignmentLine(
+                id=a.id,
+                requirement_id=a.requirement_id,
+                requirement=requirements[a.requirement_id].label,
+                cycle=a.cycle,
+                due_date=a.due_date,
+                reason=a.reason,
+                created_at=a.created_at,
+            ),
+        )
+        for a in assignments
+    ]
+    return waiver_lines, assignment_lines, requirements
 
 
 # --- CSV -----------------------------------------------------------------------------------------
@@ -863,6 +915,21 @@ def _day_start(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
+def record_moment():
+    """When a training record happened for date filters: its completion, else its creation."""
+    return func.coalesce(Enrollment.completed_at, Enrollment.created_at)
+
+
+def within_days(column, date_from: date | None, date_to: date | None) -> list:
+    """Conditions keeping a timestamp column within the days (UTC, inclusive); none if open."""
+    conditions = []
+    if date_from is not None:
+        conditions.append(column >= _day_start(date_from))
+    if date_to is not None:
+        conditions.append(column < _day_start(date_to + timedelta(days=1)))
+    return conditions
+
+
 def _records_query(viewer: User, filters: RecordFilters) -> Select:
     query = (
         select(Enrollment)
@@ -881,12 +948,7 @@ def _records_query(viewer: User, filters: RecordFilters) -> Select:
         query = query.where(Enrollment.course_id == filters.course_id)
     if filters.status is not None:
         query = query.where(Enrollment.status == filters.status)
-    # Dates apply to the completion, or to the creation for records not completed.
-    moment = func.coalesce(Enrollment.completed_at, Enrollment.created_at)
-    if filters.date_from is not None:
-        query = query.where(moment >= _day_start(filters.date_from))
-    if filters.date_to is not None:
-        query = query.where(moment < _day_start(filters.date_to + timedelta(days=1)))
+    query = query.where(*within_days(record_moment(), filters.date_from, filters.date_to))
     return query.order_by(Enrollment.id)
 
 
@@ -956,4 +1018,5 @@ def get_training_record(viewer: User, record_id: int) -> TrainingRecordDetail:
     if not can_view_user(viewer, e.user):
         raise Forbidden("You may not see this person's training records.")
     record = _record(e, _certificate_ids([e.id]).get(e.id))
-    return TrainingRecordDetail(record, _results(Result.enrollment_id == e.id))
+    results = [line for _, line in _results(Result.enrollment_id == e.id)]
+    return TrainingRecordDetail(record, results)

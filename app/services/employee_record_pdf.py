@@ -5,7 +5,9 @@ across pages (column headings repeated), and "page X of Y" in the footer."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from datetime import UTC, date, datetime
+from typing import Any
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
@@ -50,8 +52,12 @@ TABLE_STYLE = TableStyle(
 )
 
 
-def _safe(text: str) -> str:
-    # The standard PDF fonts cover Latin-1 (WinAnsi); other characters would print as boxes.
+# Building blocks shared by the PDFs in this style (the record, the inspection export's report,
+# the validation report).
+
+
+def safe_text(text: str) -> str:
+    """The standard PDF fonts cover Latin-1 (WinAnsi); other characters would print as boxes."""
     return text.encode("cp1252", "replace").decode("cp1252")
 
 
@@ -69,30 +75,41 @@ def _fmt(value) -> str:
     return str(value)
 
 
-def _p(value, style: ParagraphStyle = CELL) -> Paragraph:
-    return Paragraph(escape(_safe(_fmt(value))).replace("\n", "<br/>"), style)
+def para(value, style: ParagraphStyle = CELL) -> Paragraph:
+    """A value as a paragraph: formatted, escaped, line breaks kept."""
+    return Paragraph(escape(safe_text(_fmt(value))).replace("\n", "<br/>"), style)
 
 
-def _table(headings: list[str], widths: list[float], rows: list[list]) -> Table | Paragraph:
+def table(headings: list[str], widths: list[float], rows: list[list]) -> Table | Paragraph:
     """A section table: widths are shares of the page width; headings repeat on each page."""
     if not rows:
-        return _p("None recorded.", NOTE)
+        return para("None recorded.", NOTE)
     total = sum(widths)
-    data = [[_p(h, HEAD) for h in headings]] + [[_p(v) for v in row] for row in rows]
-    table = Table(data, colWidths=[WIDTH * w / total for w in widths], repeatRows=1)
-    table.setStyle(TABLE_STYLE)
-    return table
+    data = [[para(h, HEAD) for h in headings]] + [[para(v) for v in row] for row in rows]
+    out = Table(data, colWidths=[WIDTH * w / total for w in widths], repeatRows=1)
+    out.setStyle(TABLE_STYLE)
+    return out
 
 
-def _section(title: str, body) -> list:
-    # Keep a heading with the start of its table.
+def report_head(facts: list[tuple[str, Any]], notes: list[str]) -> list:
+    """A report's opening: label / value rows across the page, then notes in small print."""
+    table_ = Table(
+        [[para(label, HEAD), para(value)] for label, value in facts],
+        colWidths=[WIDTH * 0.15, WIDTH * 0.85],
+    )
+    table_.setStyle(TABLE_STYLE)
+    return [table_, Spacer(0, 4), *(para(note, NOTE) for note in notes)]
+
+
+def section(title: str, body) -> list:
+    """A heading and its body; the heading is kept with the start of its table."""
     heading = Paragraph(escape(title), H2)
     if isinstance(body, Table):
         return [heading, body]
     return [KeepTogether([heading, body])]
 
 
-def _score(score, max_score=None) -> str:
+def score_text(score, max_score=None) -> str:
     if score is None:
         return ""
     return f"{score:g} / {max_score:g}" if max_score else f"{score:g}%"
@@ -103,28 +120,28 @@ def _story(record: EmployeeRecord) -> list:
     person = Table(
         [
             [
-                _p("Name", HEAD),
-                _p(p.name),
-                _p("Department", HEAD),
-                _p(p.department or "-"),
-                _p("Manager", HEAD),
-                _p(f"{p.manager_name} <{p.manager_email}>" if p.manager_name else "-"),
+                para("Name", HEAD),
+                para(p.name),
+                para("Department", HEAD),
+                para(p.department or "-"),
+                para("Manager", HEAD),
+                para(f"{p.manager_name} <{p.manager_email}>" if p.manager_name else "-"),
             ],
             [
-                _p("Email", HEAD),
-                _p(p.email),
-                _p("Team", HEAD),
-                _p(p.team or "-"),
-                _p("Hire date", HEAD),
-                _p(p.hire_date or "-"),
+                para("Email", HEAD),
+                para(p.email),
+                para("Team", HEAD),
+                para(p.team or "-"),
+                para("Hire date", HEAD),
+                para(p.hire_date or "-"),
             ],
             [
-                _p("Job role", HEAD),
-                _p(f"{p.job_role} (risk {p.risk_level})" if p.job_role else "-"),
-                _p("Account", HEAD),
-                _p("active" if p.active else f"deactivated {_fmt(p.deactivated_at)}".strip()),
-                _p("Record as of", HEAD),
-                _p(record.as_of),
+                para("Job role", HEAD),
+                para(f"{p.job_role} (risk {p.risk_level})" if p.job_role else "-"),
+                para("Account", HEAD),
+                para("active" if p.active else f"deactivated {_fmt(p.deactivated_at)}".strip()),
+                para("Record as of", HEAD),
+                para(record.as_of),
             ],
         ],
         colWidths=[WIDTH * w for w in (0.09, 0.24, 0.09, 0.2, 0.09, 0.29)],
@@ -132,7 +149,7 @@ def _story(record: EmployeeRecord) -> list:
     person.setStyle(TABLE_STYLE)
     person.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, 0), colors.white)]))
 
-    compliance = _table(
+    compliance = table(
         ["Requirement", "Applies via", "Risk", "Status", "Due", "Completed", "Valid until"],
         [3.2, 2, 0.8, 1.1, 1, 1, 1],
         [
@@ -150,7 +167,7 @@ def _story(record: EmployeeRecord) -> list:
         ],
     )
     certs = record.certificates_by_id
-    enrollments = _table(
+    enrollments = table(
         [
             "Course",
             "Version",
@@ -176,13 +193,13 @@ def _story(record: EmployeeRecord) -> list:
                 e.status.replace("_", " "),
                 e.started_at,
                 e.completed_at,
-                _score(e.score),
+                score_text(e.score),
                 certs[e.certificate_id].number if e.certificate_id in certs else "",
             ]
             for e in record.enrollments
         ],
     )
-    results = _table(
+    results = table(
         [
             "Course",
             "Cycle",
@@ -204,7 +221,7 @@ def _story(record: EmployeeRecord) -> list:
                 r.module_title,
                 r.kind,
                 r.attempt_no,
-                _score(r.score, r.max_score),
+                score_text(r.score, r.max_score),
                 r.passed,
                 r.status.replace("_", " "),
                 r.graded_by or ("automatic" if r.status == "graded" else ""),
@@ -214,7 +231,7 @@ def _story(record: EmployeeRecord) -> list:
             for r in record.results
         ],
     )
-    certificates = _table(
+    certificates = table(
         ["Number", "Course", "Version", "Issued", "Expires", "Status", "Score", "Notes"],
         [1.6, 3, 0.7, 1.3, 1.3, 0.9, 0.7, 3.5],
         [
@@ -225,13 +242,13 @@ def _story(record: EmployeeRecord) -> list:
                 c.issued_at,
                 c.expires_at or "does not expire",
                 c.status,
-                _score(c.score),
+                score_text(c.score),
                 _certificate_notes(c),
             ]
             for c in record.certificates
         ],
     )
-    waivers = _table(
+    waivers = table(
         ["Requirement", "Reason", "Status", "Period", "Requested", "Decided", "Decision note"],
         [2.4, 2.6, 0.9, 1.7, 1.8, 1.8, 2.2],
         [
@@ -247,13 +264,13 @@ def _story(record: EmployeeRecord) -> list:
             for w in record.waivers
         ],
     )
-    assignments = _table(
+    assignments = table(
         ["Requirement", "Cycle", "Due", "Reason", "Created"],
         [4, 0.7, 1.2, 2.5, 1.6],
         [[a.requirement, a.cycle, a.due_date, a.reason, a.created_at] for a in record.assignments],
     )
     signatures = (
-        _table(
+        table(
             ["Signed by", "Meaning", "Record", "At", "Status"],
             [2, 3.5, 1.8, 2.2, 1.3],
             [
@@ -268,12 +285,12 @@ def _story(record: EmployeeRecord) -> list:
             ],
         )
         if record.signatures
-        else _p(SIGNATURES_NONE, NOTE)
+        else para(SIGNATURES_NONE, NOTE)
     )
     story = [
         person,
         Spacer(0, 3),
-        _p(
+        para(
             "Times are UTC. The checksum is the SHA-256 of the record's canonical JSON "
             "(all of its content except the generation time): the same data as of the same day "
             "always gives the same checksum.",
@@ -289,7 +306,7 @@ def _story(record: EmployeeRecord) -> list:
         ("Assignments", assignments),
         ("Electronic signatures", signatures),
     ):
-        story += _section(title, body)
+        story += section(title, body)
     return story
 
 
@@ -328,30 +345,32 @@ class _NumberedCanvas(Canvas):
         super().save()
 
 
-def render_record_pdf(record: EmployeeRecord) -> bytes:
-    """Return the PDF of an employee training record."""
-    p = record.person
-    generated = f"{_fmt(record.generated_at)} UTC"
+def render_pdf(
+    story: list,
+    *,
+    heading: str,
+    footer: str,
+    title: str,
+    subject: str | None = None,
+    details: Callable[[Canvas, float], None] | None = None,
+) -> bytes:
+    """A landscape A4 PDF of `story`: on every page `heading` over a rule (`details` draws the
+    rest of the header, given the heading's baseline), `footer` and "page X of Y"."""
 
     def header(canvas: Canvas, doc) -> None:
         canvas.saveState()
         top = PAGE[1] - 12 * mm
         canvas.setFillColor(ACCENT)
         canvas.setFont("Helvetica-Bold", 13)
-        canvas.drawString(MARGIN, top, "Employee training record")
-        canvas.setFillColor(INK)
-        canvas.setFont("Helvetica-Bold", 10)
-        canvas.drawRightString(PAGE[0] - MARGIN, top, _safe(f"{p.name} <{p.email}>"))
-        canvas.setFillColor(MUTED)
-        canvas.setFont("Helvetica", 8)
-        canvas.drawString(MARGIN, top - 12, f"Generated at {generated} · as of {record.as_of}")
-        canvas.setFont("Courier", 7.5)
-        canvas.drawRightString(PAGE[0] - MARGIN, top - 12, f"SHA-256 {record.checksum}")
+        canvas.drawString(MARGIN, top, heading)
+        if details is not None:
+            details(canvas, top)
         canvas.setStrokeColor(ACCENT)
         canvas.setLineWidth(0.8)
         canvas.line(MARGIN, top - 18, PAGE[0] - MARGIN, top - 18)
+        canvas.setFillColor(MUTED)
         canvas.setFont("Helvetica", 7.5)
-        canvas.drawString(MARGIN, 8 * mm, "Cadre training records")
+        canvas.drawString(MARGIN, 8 * mm, footer)
         canvas.restoreState()
 
     buf = io.BytesIO()
@@ -362,9 +381,35 @@ def render_record_pdf(record: EmployeeRecord) -> bytes:
         rightMargin=MARGIN,
         topMargin=TOP,
         bottomMargin=BOTTOM,
-        title=_safe(f"Training record - {p.name}"),
+        title=title,
         author="Cadre",
-        subject=f"SHA-256 {record.checksum}",
+        subject=subject,
     )
-    doc.build(_story(record), onFirstPage=header, onLaterPages=header, canvasmaker=_NumberedCanvas)
+    doc.build(story, onFirstPage=header, onLaterPages=header, canvasmaker=_NumberedCanvas)
     return buf.getvalue()
+
+
+def render_record_pdf(record: EmployeeRecord) -> bytes:
+    """Return the PDF of an employee training record."""
+    p = record.person
+
+    def details(canvas: Canvas, top: float) -> None:
+        canvas.setFillColor(INK)
+        canvas.setFont("Helvetica-Bold", 10)
+        canvas.drawRightString(PAGE[0] - MARGIN, top, safe_text(f"{p.name} <{p.email}>"))
+        canvas.setFillColor(MUTED)
+        canvas.setFont("Helvetica", 8)
+        canvas.drawString(
+            MARGIN, top - 12, f"Generated at {_fmt(record.generated_at)} UTC · as of {record.as_of}"
+        )
+        canvas.setFont("Courier", 7.5)
+        canvas.drawRightString(PAGE[0] - MARGIN, top - 12, f"SHA-256 {record.checksum}")
+
+    return render_pdf(
+        _story(record),
+        heading="Employee training record",
+        footer="Cadre training records",
+        title=safe_text(f"Training record - {p.name}"),
+        subject=f"SHA-256 {record.checksum}",
+        details=details,
+    )

@@ -31,32 +31,27 @@ import zipfile
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 from xml.sax.saxutils import escape
 
 from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.exceptions import best_match
-from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table
-from sqlalchemy import func, select, union
-from sqlalchemy.orm import aliased, joinedload
+from reportlab.platypus import Paragraph, Spacer
+from sqlalchemy import select, union
+from sqlalchemy.orm import joinedload
 
 from app.config import ROOT
 from app.extensions import db
 from app.models import (
     AuditLog,
     Certification,
-    Course,
     Department,
     Enrollment,
     ESignature,
     InspectionExport,
-    JobRole,
     Progress,
-    Result,
-    Team,
     TrainingAssignment,
     User,
     Waiver,
@@ -64,14 +59,13 @@ from app.models import (
 from app.models.base import utcnow
 from app.services import employee_record as er
 from app.services import employee_record_pdf as pdf
-from app.services.audit import record_audit, snapshot
-from app.services.certificates import status_from_dates
+from app.services.audit import json_cell, record_audit, snapshot
+from app.services.audit_chain import CHAINED_COLUMNS
 from app.services.csv_export import to_csv
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.files import CheckedUpload, download_url, save_checked_upload
 from app.services.inputs import to_date, to_id, to_text
 from app.services.pagination import Page, paginate
-from app.services.signatures import manifestations
 from app.services.users import find_user_by_email
 
 log = logging.getLogger("cadre.inspection")
@@ -95,6 +89,14 @@ RECORD_ENTITIES: dict[str, tuple[str, ...]] = {
     "e_signature": ("e_signature", "signature", "esignature"),
 }
 PERSON_ENTITIES = ("user", "user_role")
+# Kind of exported record -> (the person's list in export.json, its object in the schema).
+SECTIONS = {
+    "enrollment": ("enrollments", "enrollment"),
+    "result": ("results", "result"),
+    "certification": ("certificates", "certificate"),
+    "waiver": ("waivers", "waiver"),
+    "assignment": ("assignments", "assignment"),
+}
 
 
 # --- requesting and listing ---------------------------------------------------------------------
@@ -173,18 +175,19 @@ def request_export(data: Mapping[str, Any], actor: User) -> InspectionExport:
     return get_export(export_id)
 
 
+def _exports():
+    """Exports with who asked, the scope's person and department, and the file loaded."""
+    return select(InspectionExport).options(
+        joinedload(InspectionExport.requested_by),
+        joinedload(InspectionExport.user),
+        joinedload(InspectionExport.department),
+        joinedload(InspectionExport.file),
+    )
+
+
 def get_export(export_id: int) -> InspectionExport:
     """One export with who asked and its scope. Raises NotFound."""
-    export = db.session.scalar(
-        select(InspectionExport)
-        .options(
-            joinedload(InspectionExport.requested_by),
-            joinedload(InspectionExport.user),
-            joinedload(InspectionExport.department),
-            joinedload(InspectionExport.file),
-        )
-        .where(InspectionExport.id == export_id)
-    )
+    export = db.session.scalar(_exports().where(InspectionExport.id == export_id))
     if export is None:
         raise NotFound(f"Inspection export {export_id} does not exist.")
     return export
@@ -192,17 +195,7 @@ def get_export(export_id: int) -> InspectionExport:
 
 def list_exports(page: int = 1, per_page: int = 20) -> Page:
     """A page of exports, newest first, with requester, scope and file loaded (one query)."""
-    query = (
-        select(InspectionExport)
-        .options(
-            joinedload(InspectionExport.requested_by),
-            joinedload(InspectionExport.user),
-            joinedload(InspectionExport.department),
-            joinedload(InspectionExport.file),
-        )
-        .order_by(InspectionExport.id.desc())
-    )
-    return paginate(query, page, per_page)
+    return paginate(_exports().order_by(InspectionExport.id.desc()), page, per_page)
 
 
 def any_pending(exports: list[InspectionExport]) -> bool:
@@ -266,8 +259,8 @@ def _change(export: InspectionExport, extra: dict | None = None, **changes) -> N
             "update",
             "inspection_export",
             export.id,
-            before=er._jsonable(before),
-            after=er._jsonable({**after, **(extra or {})}),
+            before=er.jsonable(before),
+            after=er.jsonable({**after, **(extra or {})}),
         )
 
 
@@ -352,12 +345,7 @@ def _chunks(values: list, size: int) -> Iterator[list]:
 
 def _in_days(column, scope: ExportScope) -> list:
     """Conditions keeping a timestamp column within the scope's days (UTC, inclusive)."""
-    conditions = []
-    if scope.date_from is not None:
-        conditions.append(column >= er._day_start(scope.date_from))
-    if scope.date_to is not None:
-        conditions.append(column < er._day_start(scope.date_to + timedelta(days=1)))
-    return conditions
+    return er.within_days(column, scope.date_from, scope.date_to)
 
 
 def _waiver_overlaps(scope: ExportScope) -> list:
@@ -369,11 +357,6 @@ def _waiver_overlaps(scope: ExportScope) -> list:
     return conditions
 
 
-def _enrollment_moment():
-    # The same rule as the training-records list: completion, else creation.
-    return func.coalesce(Enrollment.completed_at, Enrollment.created_at)
-
-
 def people_in_scope(scope: ExportScope) -> list[int]:
     """Ids of the people an export covers, in id order (one query)."""
     query = select(User.id).order_by(User.id)
@@ -383,7 +366,7 @@ def people_in_scope(scope: ExportScope) -> list[int]:
         query = query.where(User.department_id == scope.department_id)
     if scope.user_id is None and scope.department_id is None:
         active = union(
-            select(Enrollment.user_id.label("uid")).where(*_in_days(_enrollment_moment(), scope)),
+            select(Enrollment.user_id.label("uid")).where(*_in_days(er.record_moment(), scope)),
             select(Certification.user_id).where(*_in_days(Certification.issued_at, scope)),
             select(ESignature.user_id).where(*_in_days(ESignature.signed_at, scope)),
             select(Waiver.user_id).where(*_waiver_overlaps(scope)),
@@ -399,49 +382,19 @@ def _shape(line: Any, kind: str) -> dict:
     """A read-model row as the schema's `kind` object: exactly the schema's keys, JSON values."""
     values = asdict(line) if not isinstance(line, dict) else line
     keys = export_schema()["$defs"][kind]["required"]
-    return er._jsonable({key: values[key] for key in keys})
+    return er.jsonable({key: values[key] for key in keys})
 
 
 def _people(user_ids: list[int]) -> dict[int, dict]:
-    manager = aliased(User)
-    rows = db.session.execute(
-        select(
-            User.id,
-            User.name,
-            User.email,
-            Department.name,
-            Team.name,
-            JobRole.name,
-            JobRole.risk_level,
-            manager.id,
-            manager.name,
-            manager.email,
-            User.hire_date,
-            User.active,
-            User.deactivated_at,
-        )
-        .outerjoin(Department, Department.id == User.department_id)
-        .outerjoin(Team, Team.id == User.team_id)
-        .outerjoin(JobRole, JobRole.id == User.job_role_id)
-        .outerjoin(manager, manager.id == User.manager_id)
-        .where(User.id.in_(user_ids))
-        .order_by(User.id)
-    ).all()
+    """Each person's header as JSON, with empty lists for their records."""
     out = {}
-    for r in rows:
-        out[r[0]] = er._jsonable(
+    for uid, header in er.person_headers(user_ids).items():
+        person = asdict(header)
+        manager = {key: person.pop(f"manager_{key}") for key in ("id", "name", "email")}
+        out[uid] = er.jsonable(
             {
-                "id": r[0],
-                "name": r[1],
-                "email": r[2],
-                "department": r[3],
-                "team": r[4],
-                "job_role": r[5],
-                "risk_level": r[6],
-                "manager": {"id": r[7], "name": r[8], "email": r[9]} if r[7] else None,
-                "hire_date": r[10],
-                "active": bool(r[11]),
-                "deactivated_at": r[12],
+                **person,
+                "manager": manager if manager["id"] else None,
                 "enrollments": [],
                 "results": [],
                 "certificates": [],
@@ -451,121 +404,6 @@ def _people(user_ids: list[int]) -> dict[int, dict]:
                 "audit_entry_count": 0,
             }
         )
-    return out
-
-
-def _enrollments(user_ids: list[int], scope: ExportScope) -> list[tuple[int, er.EnrollmentLine]]:
-    assigner = aliased(User)
-    rows = db.session.execute(
-        select(
-            Enrollment.user_id,
-            Enrollment.id,
-            Enrollment.course_id,
-            Course.code,
-            Course.title,
-            Certification.course_version,
-            Enrollment.cycle,
-            Enrollment.source,
-            assigner.name,
-            Enrollment.created_at,
-            Enrollment.due_date,
-            Enrollment.status,
-            Enrollment.started_at,
-            Enrollment.completed_at,
-            Enrollment.score,
-            Certification.id,
-        )
-        .join(Course, Course.id == Enrollment.course_id)
-        .outerjoin(assigner, assigner.id == Enrollment.assigned_by_id)
-        .outerjoin(Certification, Certification.enrollment_id == Enrollment.id)
-        .where(Enrollment.user_id.in_(user_ids), *_in_days(_enrollment_moment(), scope))
-        .order_by(Enrollment.user_id, Course.code, Enrollment.cycle, Enrollment.id)
-    ).all()
-    return [(r[0], er.EnrollmentLine(*r[1:])) for r in rows]
-
-
-def _certificates(
-    user_ids: list[int], scope: ExportScope, now: datetime
-) -> list[tuple[int, er.CertificateLine]]:
-    rows = db.session.execute(
-        select(Certification, Course.code, Course.title)
-        .join(Course, Course.id == Certification.course_id)
-        .where(Certification.user_id.in_(user_ids), *_in_days(Certification.issued_at, scope))
-        .order_by(Certification.user_id, Certification.issued_at, Certification.id)
-    ).all()
-    revocations = er._revocations([c.id for c, _, _ in rows if c.revoked_at is not None])
-    out = []
-    for c, code, title in rows:
-        by, why = revocations.get(c.id, (None, None))
-        line = er.CertificateLine(
-            id=c.id,
-            number=c.number,
-            course_code=code,
-            course_title=title,
-            course_version=c.course_version,
-            enrollment_id=c.enrollment_id,
-            issued_at=c.issued_at,
-            expires_at=c.expires_at,
-            revoked_at=c.revoked_at,
-            status=status_from_dates(c.revoked_at, c.expires_at, now),
-            score=c.score,
-            issue_reason=c.reason,
-            revoked_by=by,
-            revocation_reason=why,
-        )
-        out.append((c.user_id, line))
-    return out
-
-
-def _waivers_and_assignments(
-    user_ids: list[int], scope: ExportScope
-) -> tuple[list[tuple[int, er.WaiverLine]], list[tuple[int, er.AssignmentLine]]]:
-    requester, decider = aliased(User), aliased(User)
-    waivers = db.session.execute(
-        select(Waiver, requester.name, decider.name)
-        .outerjoin(requester, requester.id == Waiver.requested_by_id)
-        .outerjoin(decider, decider.id == Waiver.decided_by_id)
-        .where(Waiver.user_id.in_(user_ids), *_waiver_overlaps(scope))
-        .order_by(Waiver.user_id, Waiver.requested_at, Waiver.id)
-    ).all()
-    assignments = list(
-        db.session.scalars(
-            select(TrainingAssignment)
-            .where(
-                TrainingAssignment.user_id.in_(user_ids),
-                *_in_days(TrainingAssignment.created_at, scope),
-            )
-            .order_by(
-                TrainingAssignment.user_id, TrainingAssignment.created_at, TrainingAssignment.id
-            )
-        )
-    )
-    requirements = er._requirements(
-        {w.requirement_id for w, _, _ in waivers} | {a.requirement_id for a in assignments}
-    )
-    waiver_lines = [(row[0].user_id, er._waiver_line(row, requirements)) for row in waivers]
-    assignment_lines = [
-        (
-            a.user_id,
-            er.AssignmentLine(
-                id=a.id,
-                requirement_id=a.requirement_id,
-                requirement=requirements[a.requirement_id].label,
-                cycle=a.cycle,
-                due_date=a.due_date,
-                reason=a.reason,
-                created_at=a.created_at,
-            ),
-        )
-        for a in assignments
-    ]
-    return waiver_lines, assignment_lines
-
-
-def _results(enrollment_ids: list[int]) -> list[er.ResultLine]:
-    out: list[er.ResultLine] = []
-    for chunk in _chunks(enrollment_ids, IN_CHUNK):
-        out += er._results(Result.enrollment_id.in_(chunk))
     return out
 
 
@@ -621,44 +459,18 @@ def _signatures(
             )
             for sig in db.session.scalars(on_records):
                 found[sig.id] = sig
-    if not found:
-        return []
-    # Validity through the signatures read model: does each signed record still hash the same?
-    by_entity: dict[str, set[str]] = defaultdict(set)
-    for sig in found.values():
-        by_entity[sig.entity].add(sig.entity_id)
+    ordered = sorted(found.values(), key=lambda s: (s.signed_at, s.id))
     valid: dict[int, bool | None] = {}
-    for entity, ids in by_entity.items():
-        for chunk in _chunks(sorted(ids), IN_CHUNK):
-            for shown in manifestations(entity, chunk).values():
-                valid.update({m.id: m.valid for m in shown})
+    for chunk in _chunks(ordered, IN_CHUNK):
+        valid.update(er.signature_validity(chunk))
     record_owner = {
         name: owners.get(kind, {}) for kind, names in RECORD_ENTITIES.items() for name in names
     }
     out = []
-    for sig in sorted(found.values(), key=lambda s: (s.signed_at, s.id)):
+    for sig in ordered:
         owner = record_owner.get(sig.entity, {}).get(sig.entity_id, sig.user_id)
         out.append((owner, _signature_json(sig, valid.get(sig.id))))
     return out
-
-
-AUDIT_COLUMNS = (
-    AuditLog.id,
-    AuditLog.at,
-    AuditLog.actor_id,
-    AuditLog.actor_label,
-    AuditLog.action,
-    AuditLog.entity,
-    AuditLog.entity_id,
-    AuditLog.before,
-    AuditLog.after,
-    AuditLog.reason,
-    AuditLog.request_id,
-    AuditLog.ip,
-    AuditLog.chain_seq,
-    AuditLog.prev_hash,
-    AuditLog.row_hash,
-)
 
 
 def _audit_json(row, person_id: int | None) -> dict:
@@ -679,13 +491,13 @@ def _audit(
         owner = owners.get(kind, {})
         for chunk in _chunks(list(owner), IN_CHUNK):
             rows = db.session.execute(
-                select(*AUDIT_COLUMNS).where(
+                select(*CHAINED_COLUMNS).where(
                     AuditLog.entity.in_(names), AuditLog.entity_id.in_(chunk)
                 )
             )
             for row in rows:
                 out[row.id] = _audit_json(row, owner[row.entity_id])
-    people = select(*AUDIT_COLUMNS).where(
+    people = select(*CHAINED_COLUMNS).where(
         AuditLog.entity.in_(PERSON_ENTITIES),
         AuditLog.entity_id.in_([str(i) for i in user_ids]),
         *_in_days(AuditLog.at, scope),
@@ -703,7 +515,7 @@ def _audit(
         signers = sorted({signer for _, signer in pairs})
         for chunk in _chunks(entity_ids, IN_CHUNK):
             rows = db.session.execute(
-                select(*AUDIT_COLUMNS).where(
+                select(*CHAINED_COLUMNS).where(
                     AuditLog.entity == entity,
                     AuditLog.action == "sign",
                     AuditLog.entity_id.in_(chunk),
@@ -727,24 +539,27 @@ def collect_batch(
     """
     people = _people(user_ids)
     owners: dict[str, dict[str, int]] = defaultdict(dict)
-
-    for uid, line in _enrollments(user_ids, scope):
-        people[uid]["enrollments"].append(_shape(line, "enrollment"))
-        owners["enrollment"][str(line.id)] = uid
-    for line in _results(sorted(int(i) for i in owners["enrollment"])):
-        uid = owners["enrollment"][str(line.enrollment_id)]
-        people[uid]["results"].append(_shape(line, "result"))
-        owners["result"][str(line.id)] = uid
-    for uid, line in _certificates(user_ids, scope, now):
-        people[uid]["certificates"].append(_shape(line, "certificate"))
-        owners["certification"][str(line.id)] = uid
-    waivers, assignments = _waivers_and_assignments(user_ids, scope)
-    for uid, line in waivers:
-        people[uid]["waivers"].append(_shape(line, "waiver"))
-        owners["waiver"][str(line.id)] = uid
-    for uid, line in assignments:
-        people[uid]["assignments"].append(_shape(line, "assignment"))
-        owners["assignment"][str(line.id)] = uid
+    # Results follow their enrollment: the same day filter, on the enrollment.
+    enrolled = _in_days(er.record_moment(), scope)
+    waivers, assignments, _ = er.waiver_and_assignment_lines(
+        user_ids,
+        waivers_where=_waiver_overlaps(scope),
+        assignments_where=_in_days(TrainingAssignment.created_at, scope),
+    )
+    found = {
+        "enrollment": er.enrollment_lines(user_ids, *enrolled),
+        "result": er.result_lines(user_ids, *enrolled),
+        "certification": er.certificate_lines(
+            user_ids, now, *_in_days(Certification.issued_at, scope)
+        ),
+        "waiver": waivers,
+        "assignment": assignments,
+    }
+    for kind, lines in found.items():
+        key, schema_kind = SECTIONS[kind]
+        for uid, line in lines:
+            people[uid][key].append(_shape(line, schema_kind))
+            owners[kind][str(line.id)] = uid
     owners["progress"] = _progress_owners(owners["enrollment"])
 
     signatures = _signatures(user_ids, scope, owners)
@@ -759,7 +574,7 @@ def collect_batch(
     return [people[uid] for uid in sorted(people)], audit
 
 
-def _user_ref(user: User | None) -> dict | None:
+def user_ref(user: User | None) -> dict | None:
     return {"id": user.id, "name": user.name, "email": user.email} if user else None
 
 
@@ -787,14 +602,14 @@ def export_document(
             "id": export.id,
             "generated_at": er.iso_utc(now),
             "application": {"name": "Cadre", "version": __version__},
-            "requested_by": _user_ref(requester),
+            "requested_by": user_ref(requester),
             "scope": {
-                "person": _user_ref(person),
+                "person": user_ref(person),
                 "department": {"id": department.id, "name": department.name}
                 if department
                 else None,
-                "date_from": scope.date_from.isoformat() if scope.date_from else None,
-                "date_to": scope.date_to.isoformat() if scope.date_to else None,
+                "date_from": er.iso_date(scope.date_from),
+                "date_to": er.iso_date(scope.date_to),
             },
         },
         "counts": {
@@ -924,9 +739,6 @@ def signatures_csv(document: dict) -> str:
 
 
 def audit_csv(document: dict) -> str:
-    def js(value) -> str:
-        return json.dumps(value, sort_keys=True) if value is not None else ""
-
     rows = [
         [
             e["id"],
@@ -937,8 +749,8 @@ def audit_csv(document: dict) -> str:
             e["action"],
             e["entity"],
             e["entity_id"],
-            js(e["before"]),
-            js(e["after"]),
+            json_cell(e["before"]),
+            json_cell(e["after"]),
             _cell(e["reason"]),
             _cell(e["request_id"]),
             _cell(e["ip"]),
@@ -971,7 +783,7 @@ def _scope_lines(document: dict) -> list[tuple[str, str]]:
 
 
 def _person_story(person: dict) -> list:
-    p = pdf._p
+    p = pdf.para
     facts = " · ".join(
         part
         for part in (
@@ -984,14 +796,14 @@ def _person_story(person: dict) -> list:
         if part
     )
     story = [
-        Paragraph(escape(pdf._safe(f"{person['name']} <{person['email']}>")), pdf.H2),
+        Paragraph(escape(pdf.safe_text(f"{person['name']} <{person['email']}>")), pdf.H2),
         p(facts, pdf.NOTE),
     ]
     certificate_numbers = {c["id"]: c["number"] for c in person["certificates"]}
     tables = [
         (
             "Enrollments (every cycle)",
-            pdf._table(
+            pdf.table(
                 ["Course", "Cycle", "Source", "Status", "Due", "Started", "Completed", "Score"]
                 + ["Certificate"],
                 [3.2, 0.6, 1, 1, 1, 1.3, 1.3, 0.7, 1.5],
@@ -1004,7 +816,7 @@ def _person_story(person: dict) -> list:
                         e["due_date"],
                         _when(e["started_at"]),
                         _when(e["completed_at"]),
-                        pdf._score(e["score"]),
+                        pdf.score_text(e["score"]),
                         certificate_numbers.get(e["certificate_id"], ""),
                     ]
                     for e in person["enrollments"]
@@ -1013,7 +825,7 @@ def _person_story(person: dict) -> list:
         ),
         (
             "Results (quiz attempts, assignment grades)",
-            pdf._table(
+            pdf.table(
                 ["Course", "Cycle", "Module", "Attempt", "Score", "Passed", "Graded by", "Graded"],
                 [3, 0.6, 2.4, 0.7, 1, 0.7, 1.6, 1.3],
                 [
@@ -1022,7 +834,7 @@ def _person_story(person: dict) -> list:
                         r["cycle"],
                         r["module_title"],
                         r["attempt_no"],
-                        pdf._score(r["score"], r["max_score"]),
+                        pdf.score_text(r["score"], r["max_score"]),
                         r["passed"],
                         r["graded_by"] or ("automatic" if r["status"] == "graded" else ""),
                         _when(r["graded_at"]),
@@ -1033,7 +845,7 @@ def _person_story(person: dict) -> list:
         ),
         (
             "Certificates",
-            pdf._table(
+            pdf.table(
                 ["Number", "Course", "Issued", "Expires", "Status", "Score", "Notes"],
                 [1.6, 3, 1.3, 1.3, 0.9, 0.7, 3],
                 [
@@ -1043,7 +855,7 @@ def _person_story(person: dict) -> list:
                         _when(c["issued_at"]),
                         _when(c["expires_at"]) or "does not expire",
                         c["status"],
-                        pdf._score(c["score"]),
+                        pdf.score_text(c["score"]),
                         "\n".join(
                             x
                             for x in (
@@ -1060,7 +872,7 @@ def _person_story(person: dict) -> list:
         ),
         (
             "Waivers",
-            pdf._table(
+            pdf.table(
                 ["Requirement", "Reason", "Status", "Period", "Decided by"],
                 [3, 3, 0.9, 2, 2],
                 [
@@ -1077,7 +889,7 @@ def _person_story(person: dict) -> list:
         ),
         (
             "Electronic signatures",
-            pdf._table(
+            pdf.table(
                 ["Printed name", "Meaning", "Statement", "Date/time (UTC)", "Local time", "Valid"],
                 [1.8, 1.3, 4, 1.4, 1.8, 1],
                 [
@@ -1095,7 +907,7 @@ def _person_story(person: dict) -> list:
         ),
     ]
     for title, body in tables:
-        story += pdf._section(title, body)
+        story += pdf.section(title, body)
     story.append(Spacer(0, 3))
     story.append(
         p(f"Audit entries about this person or their records: {person['audit_entry_count']}")
@@ -1113,63 +925,30 @@ def _counted(value: int, name: str) -> str:
 def render_report_pdf(document: dict) -> bytes:
     """report.pdf: the scope and counts, then each person's records, in the record PDF's style."""
     export = document["export"]
-    p = pdf._p
-    scope = Table(
-        [[p(label, pdf.HEAD), p(value)] for label, value in _scope_lines(document)],
-        colWidths=[pdf.WIDTH * 0.15, pdf.WIDTH * 0.85],
-    )
-    scope.setStyle(pdf.TABLE_STYLE)
-    counts = document["counts"]
-    story: list = [
-        scope,
-        Spacer(0, 4),
-        p(
-            ", ".join(_counted(value, name) for name, value in counts.items()),
-            pdf.NOTE,
-        ),
-        p(
+    story = pdf.report_head(
+        _scope_lines(document),
+        [
+            ", ".join(_counted(value, name) for name, value in document["counts"].items()),
             "Times are UTC unless marked local. export.json holds the same data "
             f"(schema {SCHEMA_PATH.name}); manifest.json lists the SHA-256 of every file.",
-            pdf.NOTE,
-        ),
-    ]
+        ],
+    )
     if not document["people"]:
-        story.append(p("Nobody is in the scope of this export.", pdf.NOTE))
+        story.append(pdf.para("Nobody is in the scope of this export.", pdf.NOTE))
     for person in document["people"]:
         story += _person_story(person)
 
-    title = f"Inspection export #{export['id']}"
     generated = f"Generated at {_when(export['generated_at'])} UTC"
 
-    def header(canvas, doc) -> None:
-        canvas.saveState()
-        top = pdf.PAGE[1] - 12 * mm
-        canvas.setFillColor(pdf.ACCENT)
-        canvas.setFont("Helvetica-Bold", 13)
-        canvas.drawString(pdf.MARGIN, top, title)
+    def details(canvas, top: float) -> None:
         canvas.setFillColor(pdf.MUTED)
         canvas.setFont("Helvetica", 8)
         canvas.drawString(pdf.MARGIN, top - 12, generated)
-        canvas.setStrokeColor(pdf.ACCENT)
-        canvas.setLineWidth(0.8)
-        canvas.line(pdf.MARGIN, top - 18, pdf.PAGE[0] - pdf.MARGIN, top - 18)
-        canvas.setFont("Helvetica", 7.5)
-        canvas.drawString(pdf.MARGIN, 8 * mm, "Cadre inspection export")
-        canvas.restoreState()
 
-    buf = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buf,
-        pagesize=pdf.PAGE,
-        leftMargin=pdf.MARGIN,
-        rightMargin=pdf.MARGIN,
-        topMargin=pdf.TOP,
-        bottomMargin=pdf.BOTTOM,
-        title=title,
-        author="Cadre",
+    title = f"Inspection export #{export['id']}"
+    return pdf.render_pdf(
+        story, heading=title, footer="Cadre inspection export", title=title, details=details
     )
-    doc.build(story, onFirstPage=header, onLaterPages=header, canvasmaker=pdf._NumberedCanvas)
-    return buf.getvalue()
 
 
 @dataclass

@@ -102,12 +102,15 @@ def sign(
     content: dict | None = None,
     reason: str | None = None,
     checked: bool = False,
+    at: datetime | None = None,
 ) -> ESignature:
     """Verify the password and add a signature to the session (the caller commits).
 
     `content` defaults to the registered content function of `entity`; pass it when the
     record's signed state is what the caller is about to commit. `checked=True` when the
     caller already ran check_signer before writing anything (a record signed as it is created).
+    `at` only for records brought in from the past (demo history); signatures are append-only,
+    so the time is set here, never afterwards.
     """
     if meaning not in SIGNATURE_MEANINGS:
         raise ValueError(f"unknown signature meaning {meaning!r}")
@@ -115,7 +118,7 @@ def sign(
         check_signer(signer, password)
     if content is None:
         content = _CONTENT[entity](str(entity_id)) or {}
-    now = utcnow()
+    now = at or utcnow()
     tz_name, shown = local_time(now, signer.timezone)
     sig = ESignature(
         user_id=signer.id,

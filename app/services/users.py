@@ -315,7 +315,9 @@ def create_user(data: dict, actor: User | None = None) -> User:
     return user
 
 
-def update_user(user_id: int, data: dict, actor: User | None = None) -> User:
+def update_user(
+    user_id: int, data: dict, actor: User | None = None, reason: str | None = None
+) -> User:
     """Edit a person's facts and optionally set a new password.
 
     Raises NotFound, Invalid, Forbidden (a non-admin editing an admin).
@@ -335,7 +337,8 @@ def update_user(user_id: int, data: dict, actor: User | None = None) -> User:
         user.password_hash = auth.hash_password(password)
         user.must_change_password = actor is None or actor.id != user.id
         after["password changed"] = True
-    record_audit("update", "user", user.id, before=before, after=after, actor=actor)
+    why = (reason or "").strip()[:2000] or None
+    record_audit("update", "user", user.id, before=before, after=after, reason=why, actor=actor)
     db.session.commit()
     if REQUIREMENT_FIELDS & changed.keys():
         request_engine_run("role change", user_ids=[user.id])

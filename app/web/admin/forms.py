@@ -47,6 +47,8 @@ class UserForm(FlaskForm):
         render_kw={"autocomplete": "new-password"},
     )
     roles = MultiCheckboxField("Roles", choices=[(r, r) for r in ROLES], default=["employee"])
+    # Edits only: why the person's record is corrected (kept in the audit trail).
+    change_reason = TextAreaField("Reason for the change", validators=[Length(max=2000)])
 
     def fill_choices(self, departments, teams, job_roles, timezones) -> None:
         """Set the menus from the organisation tables."""

@@ -149,7 +149,12 @@ def user_edit(user_id: int):
     status = _status()
     if form.validate_on_submit():
         try:
-            users_svc.update_user(user.id, _form_data(form, USER_FIELDS), actor=_actor())
+            users_svc.update_user(
+                user.id,
+                _form_data(form, USER_FIELDS),
+                actor=_actor(),
+                reason=form.change_reason.data,
+            )
         except Invalid as exc:
             _show_errors(form, exc)
             status = 422

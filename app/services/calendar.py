@@ -1,0 +1,213 @@
+"""The training calendar: which sessions fall in a month, a week or a list period, for a viewer.
+
+Everything is laid out in the viewer's time zone: a session belongs to the day it starts on
+there. sessions.sessions_between fetches the period's sessions with their seats taken; the grid
+is plain Python over those rows.
+"""
+
+from __future__ import annotations
+
+import calendar as pycal
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from app.models import TrainingSession, User
+from app.services.inputs import to_date, to_id
+from app.services.sessions import SessionFilters, sessions_between
+
+VIEWS = ("month", "week", "list")
+LIST_DAYS = 31
+# Month cells show this many sessions, then "+n more" (the list view of that day has them all).
+CELL_LIMIT = 4
+
+
+@dataclass(frozen=True)
+class CalendarFilter:
+    view: str = "month"
+    anchor: date | None = None
+    course_id: int | None = None
+    instructor_id: int | None = None
+    location: str = ""
+    mine: bool = False
+
+    @classmethod
+    def from_args(cls, args) -> CalendarFilter:
+        ignore: dict[str, list[str]] = {}
+        view = args.get("view", "month")
+        return cls(
+            view=view if view in VIEWS else "month",
+            anchor=to_date(ignore, "date", args.get("date")),
+            course_id=to_id(ignore, "course_id", args.get("course_id")),
+            instructor_id=to_id(ignore, "instructor_id", args.get("instructor_id")),
+            location=(args.get("location") or "").strip()[:200],
+            mine=args.get("mine") in ("1", "on", "true"),
+        )
+
+    def args(self, **change) -> dict[str, Any]:
+        """Query-string arguments for a link to this calendar with `change` applied."""
+        out = {
+            "view": self.view,
+            "date": self.anchor.isoformat() if self.anchor else None,
+            "course_id": self.course_id,
+            "instructor_id": self.instructor_id,
+            "location": self.location or None,
+            "mine": "1" if self.mine else None,
+        }
+        out.update(change)
+        return {k: v for k, v in out.items() if v not in (None, "")}
+
+
+@dataclass
+class Entry:
+    """A session as the calendar shows it."""
+
+    session: TrainingSession
+    starts: datetime  # in the viewer's zone
+    ends: datetime
+    seats_taken: int
+    waitlisted: int
+    mine: bool
+
+    @property
+    def seats_left(self) -> int:
+        return max(self.session.capacity - self.seats_taken, 0)
+
+    @property
+    def state(self) -> str:
+        """Colour key: scheduled / full / held (over, attendance not signed off yet) /
+        cancelled / completed."""
+        if self.session.status != "scheduled":
+            return self.session.status
+        if self.ends <= datetime.now(UTC):
+            return "held"
+        return "full" if self.seats_left == 0 else "scheduled"
+
+    @property
+    def title(self) -> str:
+        return self.session.title or self.session.course.title
+
+
+@dataclass
+class Day:
+    day: date
+    in_period: bool
+    today: bool
+    entries: list[Entry] = field(default_factory=list)
+
+    @property
+    def shown(self) -> list[Entry]:
+        return self.entries[:CELL_LIMIT]
+
+    @property
+    def more(self) -> int:
+        return max(len(self.entries) - CELL_LIMIT, 0)
+
+
+@dataclass
+class CalendarView:
+    flt: CalendarFilter
+    zone: str
+    first: date  # first day of the period
+    last: date  # last day of the period (inclusive)
+    weeks: list[list[Day]]  # month and week views
+    entries: list[Entry]  # every session of the period, in order (list view)
+    prev_anchor: date
+    next_anchor: date
+    today: date
+
+    @property
+    def title(self) -> str:
+        if self.flt.view == "month":
+            return self.first.strftime("%B %Y")
+        if self.flt.view == "week":
+            return f"Week of {self.first.isoformat()} – {self.last.isoformat()}"
+        return f"{self.first.isoformat()} – {self.last.isoformat()}"
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def period(view: str, anchor: date) -> tuple[date, date, date, date]:
+    """(first, last, previous anchor, next anchor) of the period holding `anchor`."""
+    if view == "month":
+        first = anchor.replace(day=1)
+        days = pycal.monthrange(first.year, first.month)[1]
+        last = first.replace(day=days)
+        prev = (first - timedelta(days=1)).replace(day=1)
+        return first, last, prev, last + timedelta(days=1)
+    if view == "week":
+        first = anchor - timedelta(days=anchor.weekday())
+        return first, first + timedelta(days=6), first - timedelta(days=7), first + timedelta(7)
+    first = anchor
+    return (
+        first,
+        first + timedelta(days=LIST_DAYS - 1),
+        first - timedelta(LIST_DAYS),
+        (first + timedelta(LIST_DAYS)),
+    )
+
+
+def _bounds(first: date, last: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    start = datetime.combine(first, time.min, zone).astimezone(UTC)
+    end = datetime.combine(last + timedelta(days=1), time.min, zone).astimezone(UTC)
+    return start, end
+
+
+def build_calendar(flt: CalendarFilter, viewer: User | None, now=None) -> CalendarView:
+    """The calendar for one period as the viewer sees it (in the viewer's time zone)."""
+    zone = _zone(viewer.timezone if viewer is not None else None)
+    today = (now or datetime.now(UTC)).astimezone(zone).date()
+    anchor = flt.anchor or today
+    first, last, prev_anchor, next_anchor = period(flt.view, anchor)
+    # Month grids run Monday to Sunday, so they start and end outside the month.
+    grid_first = first - timedelta(days=first.weekday()) if flt.view != "list" else first
+    grid_last = last + timedelta(days=6 - last.weekday()) if flt.view != "list" else last
+    start, end = _bounds(grid_first, grid_last, zone)
+    filters = SessionFilters(
+        course_id=flt.course_id,
+        instructor_id=flt.instructor_id,
+        location=flt.location,
+        mine=flt.mine,
+    )
+    entries = [
+        Entry(
+            row.session,
+            row.session.starts_at.astimezone(zone),
+            row.session.ends_at.astimezone(zone),
+            row.taken,
+            row.waiting,
+            row.my_status in ("registered", "waitlisted"),
+        )
+        for row in sessions_between(start, end, filters, viewer)
+    ]
+    by_day: dict[date, list[Entry]] = defaultdict(list)
+    for e in entries:
+        by_day[e.starts.date()].append(e)
+    weeks: list[list[Day]] = []
+    if flt.view != "list":
+        day = grid_first
+        while day <= grid_last:
+            week = []
+            for _ in range(7):
+                week.append(Day(day, first <= day <= last, day == today, by_day.get(day, [])))
+                day += timedelta(days=1)
+            weeks.append(week)
+    in_period = [e for e in entries if first <= e.starts.date() <= last]
+    return CalendarView(
+        flt=flt,
+        zone=zone.key,
+        first=first,
+        last=last,
+        weeks=weeks,
+        entries=in_period,
+        prev_anchor=prev_anchor,
+        next_anchor=next_anchor,
+        today=today,
+    )

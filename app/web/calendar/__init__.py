@@ -1,0 +1,3 @@
+from app.web.calendar.routes import bp
+
+__all__ = ["bp"]

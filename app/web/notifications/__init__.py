@@ -1,0 +1,3 @@
+from app.web.notifications.routes import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,3 @@
+from app.web.sessions.routes import bp
+
+__all__ = ["bp"]

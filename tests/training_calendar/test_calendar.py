@@ -1,0 +1,195 @@
+"""The training calendar (month, week, list), .ics downloads and the private feed."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, date, datetime, timedelta
+
+import icalendar
+import pytest
+
+from app.extensions import db
+from app.models import SessionInstructor, SessionRegistration, TrainingSession
+from tests.conftest import csrf
+from tests.factories import CourseFactory, UserFactory
+
+
+def _session(course, starts, hours=2, capacity=10, **kw):
+    s = TrainingSession(
+        uid=secrets.token_hex(8),
+        course_id=course.id,
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=hours),
+        timezone=kw.pop("timezone", "Europe/Zurich"),
+        capacity=capacity,
+        **kw,
+    )
+    db.session.add(s)
+    db.session.commit()
+    return s
+
+
+def _book(session, user, status="registered"):
+    db.session.add(SessionRegistration(session_id=session.id, user_id=user.id, status=status))
+    db.session.commit()
+
+
+@pytest.fixture
+def viewer(auth):
+    user = UserFactory(timezone="Europe/Zurich", name="Vera Viewer")
+    auth.login(user)
+    return user
+
+
+def test_month_view_places_sessions_on_the_viewers_local_day(client, viewer):
+    course = CourseFactory(title="GMP refresher")
+    # 23:30 UTC on 14 Dec is 00:30 on 15 Dec in Zurich.
+    _session(course, datetime(2026, 12, 14, 23, 30, tzinfo=UTC), location="Room A")
+    page = client.get("/calendar?view=month&date=2026-12-01").get_data(as_text=True)
+    assert "December 2026" in page
+    cell = page.split('<div class="cal-date">15</div>')[1].split('class="cal-date"')[0]
+    assert "00:30" in cell and "GMP refresher" in cell and "10 left" in cell
+
+
+def test_full_cancelled_and_booked_sessions_look_different(client, viewer):
+    course = CourseFactory(title="Forklift")
+    start = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+    full = _session(course, start, capacity=1)
+    _book(full, UserFactory())
+    _book(full, UserFactory(), "waitlisted")
+    _session(course, start + timedelta(days=1), status="cancelled")
+    mine = _session(course, start + timedelta(days=2))
+    _book(mine, viewer)
+    page = client.get("/calendar?date=2026-12-01").get_data(as_text=True)
+    assert "cal-chip cal-full" in page and "full · 1 waiting" in page
+    assert "cal-chip cal-cancelled" in page and "cal-mine" in page
+    only_mine = client.get("/calendar?date=2026-12-01&mine=1").get_data(as_text=True)
+    assert only_mine.count('class="cal-chip') == 1
+
+
+def test_week_and_list_views_and_period_navigation(client, viewer):
+    course = CourseFactory(title="Cold chain")
+    _session(course, datetime(2026, 12, 9, 9, 0, tzinfo=UTC))
+    week = client.get("/calendar?view=week&date=2026-12-10").get_data(as_text=True)
+    assert "Week of 2026-12-07 – 2026-12-13" in week and "Cold chain" in week
+    assert "date=2026-11-30" in week and "date=2026-12-14" in week  # previous / next
+    listing = client.get("/calendar?view=list&date=2026-12-01").get_data(as_text=True)
+    assert "Wed 2026-12-09 10:00–12:00" in listing and "10 of 10 left" in listing
+
+
+def test_filters_by_course_instructor_and_location(client, viewer):
+    a, b = CourseFactory(title="Alpha course"), CourseFactory(title="Beta course")
+    trainer = UserFactory(roles=["trainer"], name="Tina Trainer")
+    start = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    s1 = _session(a, start, location="Lab 2")
+    _session(b, start, location="Hall")
+    db.session.add(SessionInstructor(session_id=s1.id, user_id=trainer.id))
+    db.session.commit()
+    for query in (f"course_id={a.id}", f"instructor_id={trainer.id}", "location=lab"):
+        page = client.get(f"/calendar?date=2026-12-01&{query}").get_data(as_text=True)
+        shown = page.split('id="calendar"')[1]
+        assert "Alpha course" in shown and "Beta course" not in shown
+
+
+def test_htmx_gets_only_the_calendar_and_bad_input_is_ignored(client, viewer):
+    resp = client.get("/calendar?view=week", headers={"HX-Request": "true"})
+    assert resp.status_code == 200 and "<html" not in resp.get_data(as_text=True)
+    assert client.get("/calendar?view=nope&date=notadate&course_id=x").status_code == 200
+
+
+def test_calendar_query_count_does_not_grow_with_sessions(client, viewer, count_queries):
+    course = CourseFactory()
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    first = _session(course, start)
+    db.session.add(SessionInstructor(session_id=first.id, user_id=UserFactory().id))
+    db.session.commit()
+    with count_queries() as few:
+        client.get("/calendar?date=2026-12-01")
+    for i in range(12):
+        s = _session(CourseFactory(), start + timedelta(days=i, hours=1))
+        db.session.add(SessionInstructor(session_id=s.id, user_id=UserFactory().id))
+    db.session.commit()
+    with count_queries() as many:
+        client.get("/calendar?date=2026-12-01")
+    assert len(many) == len(few)
+
+
+def test_the_calendar_needs_a_login(client):
+    resp = client.get("/calendar")
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+
+
+def _events(body: bytes) -> list:
+    return icalendar.Calendar.from_ical(body).walk("VEVENT")
+
+
+def test_session_ics_round_trips_field_by_field(client, viewer):
+    course = CourseFactory(title="Aseptic gowning", code="GMP-201")
+    trainer = UserFactory(roles=["trainer"], name="Tina Trainer")
+    s = _session(
+        course,
+        datetime(2026, 12, 15, 8, 0, tzinfo=UTC),
+        location="Clean room 1",
+        notes="Bring safety shoes.",
+    )
+    db.session.add(SessionInstructor(session_id=s.id, user_id=trainer.id))
+    db.session.commit()
+    resp = client.get(f"/calendar/sessions/{s.id}.ics")
+    assert resp.mimetype == "text/calendar"
+    (event,) = _events(resp.data)
+    assert str(event["uid"]) == f"session-{s.uid}@cadre"
+    start = event.decoded("dtstart")
+    assert start.tzinfo.key == "Europe/Zurich" and start.hour == 9  # 08:00 UTC in winter
+    assert event.decoded("dtend") - start == timedelta(hours=2)
+    assert str(event["summary"]) == "Aseptic gowning" and str(event["location"]) == "Clean room 1"
+    assert int(event["sequence"]) == 0 and str(event["status"]) == "CONFIRMED"
+    description = str(event["description"])
+    assert "Tina Trainer" in description and "safety shoes" in description
+    assert b"BEGIN:VTIMEZONE" in resp.data and b"TZID:Europe/Zurich" in resp.data
+
+    s.sequence, s.status, s.location = 2, "cancelled", "Clean room 2"
+    db.session.commit()
+    (again,) = _events(client.get(f"/calendar/sessions/{s.id}.ics").data)
+    assert str(again["uid"]) == str(event["uid"])  # stable across edits
+    assert int(again["sequence"]) == 2 and str(again["status"]) == "CANCELLED"
+
+
+def test_private_feed_lists_booked_sessions_and_can_be_revoked(client, viewer):
+    course = CourseFactory(title="Hygiene")
+    booked = _session(course, datetime.now(UTC) + timedelta(days=3))
+    _session(course, datetime.now(UTC) + timedelta(days=4))  # not booked
+    _book(booked, viewer)
+    page = client.post("/calendar/feed", data={"csrf_token": csrf(client, "/calendar")})
+    url = page.get_data(as_text=True).split('readonly value="')[1].split('"')[0]
+    path = url.split("://", 1)[1].split("/", 1)[1]
+    client.post("/logout", data={"csrf_token": csrf(client, "/calendar")})
+    feed = client.get("/" + path)  # no session: the token is the credential
+    assert feed.status_code == 200 and feed.mimetype == "text/calendar"
+    events = _events(feed.data)
+    assert [str(e["uid"]) for e in events] == [f"session-{booked.uid}@cadre"]
+    assert client.get("/calendar/feed/not-a-token.ics").status_code == 404
+
+
+def test_revoking_the_feed_ends_the_old_url(client, viewer):
+    token = csrf(client, "/calendar")
+    page = client.post("/calendar/feed", data={"csrf_token": token}).get_data(as_text=True)
+    path = page.split('readonly value="')[1].split('"')[0].split("://", 1)[1].split("/", 1)[1]
+    assert client.get("/" + path).status_code == 200
+    client.post("/calendar/feed/revoke", data={"csrf_token": token})
+    assert client.get("/" + path).status_code == 404
+
+
+def test_feed_carries_open_training_due_dates(app, client, viewer):
+    from app.services import ical
+    from app.services.compliance import run_requirement_engine
+    from tests.factories import JobRoleFactory, RequirementFactory
+
+    role = JobRoleFactory()
+    viewer.job_role_id = role.id
+    db.session.commit()
+    req = RequirementFactory(job_role=role, due_days=20)
+    run_requirement_engine()
+    (event,) = _events(ical.feed_ics(viewer))
+    assert str(event["summary"]).startswith("Training due:")
+    assert isinstance(event.decoded("dtstart"), date)
+    assert str(event["uid"]) == f"due-{viewer.id}-{req.id}-1@cadre"

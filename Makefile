@@ -6,7 +6,7 @@ export FLASK_APP := wsgi.py
 # pytest's JUnit XML of the last `make test`: the run `flask validation-report` reports on.
 JUNIT_XML ?= $(or $(VALIDATION_JUNIT_PATH),instance/test-results.xml)
 
-.PHONY: install run test lint format worker bench bench-grading bench-player bench-compliance bench-sweep ci clean
+.PHONY: install run test lint format worker bench bench-grading bench-player bench-compliance bench-sweep bench-calendar ci clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -50,6 +50,9 @@ bench-player: install
 
 bench-sweep: install
 	$(PY) bench/sweep.py
+
+bench-calendar: install
+	$(PY) bench/training_calendar.py
 
 ci:
 	bash .ci/run

@@ -278,3 +278,12 @@ def measure(env: dict, args, wrk: str, paths: list[tuple[str, str]]) -> list[dic
         return rows
     finally:
         stop_servers()
+
+
+def run_script(env: dict, script: str, *argv: str) -> dict | list:
+    """Run a Python snippet in the app's environment; it prints one line "RESULT <json>"."""
+    done = subprocess.run(
+        [sys.executable, "-c", script, *argv], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+    line = next(x for x in done.stdout.decode().splitlines() if x.startswith("RESULT "))
+    return json.loads(line[len("RESULT ") :])

@@ -185,7 +185,9 @@ def build_calendar(flt: CalendarFilter, viewer: User | None, now=None) -> Calend
             row.waiting,
             row.my_status in ("registered", "waitlisted"),
         )
-        for row in sessions_between(start, end, filters, viewer)
+        for row in sessions_between(
+            start, end, filters, viewer, with_instructors=flt.view == "list"
+        )
     ]
     by_day: dict[date, list[Entry]] = defaultdict(list)
     for e in entries:

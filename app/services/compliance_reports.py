@@ -12,11 +12,12 @@ import calendar
 import io
 import time
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, timedelta
 
 from flask import current_app
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, case, func, literal, or_, select, text, union_all
 
 from app.extensions import db
 from app.models import CompetencyRequirement as R
@@ -31,7 +32,13 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.models.compliance import COMPLIANCE_STATUSES
-from app.services.compliance import Scope, status_query, until_records_change, viewer_scope
+from app.services.compliance import (
+    Scope,
+    applicable_pairs,
+    status_query,
+    until_records_change,
+    viewer_scope,
+)
 from app.services.csv_export import to_csv
 from app.services.errors import Invalid
 from app.services.pagination import MAX_PER_PAGE, Page
@@ -42,6 +49,7 @@ LATE_STATUSES = ("overdue", "expired")
 EXPIRING_DAYS = (30, 60, 90)
 MAX_TREND_MONTHS = 12
 MATRIX_PER_PAGE = 50
+MATRIX_COLUMNS = 30  # requirement columns per page of the matrix
 TREND_CACHE_SECONDS = 600
 
 TARGET_TITLE = func.coalesce(Course.title, Curriculum.title)
@@ -590,9 +598,15 @@ class MatrixCell:
 @dataclass
 class Matrix:
     people: Page  # of MatrixPerson
-    columns: list[MatrixColumn]
+    columns: list[MatrixColumn]  # the columns shown (one page of them)
     cells: dict[tuple[int, int], MatrixCell]
     filters: MatrixFilters
+    column_page: Page | None = None  # of MatrixColumn: items are `columns`
+
+    def __post_init__(self) -> None:
+        if self.column_page is None:
+            n = len(self.columns)
+            self.column_page = Page(items=self.columns, total=n, page=1, per_page=max(1, n))
 
     def cell(self, user_id: int, requirement_id: int) -> MatrixCell | None:
         return self.cells.get((user_id, requirement_id))
@@ -602,6 +616,29 @@ class Matrix:
         ids = [c.requirement_id for c in self.columns]
         get = self.cells.get
         return [(p, [get((p.user_id, i)) for i in ids]) for p in self.people.items]
+
+    @property
+    def first_column(self) -> int:
+        """1-based position of the first column shown among all of the page's columns."""
+        cols = self.column_page
+        return (cols.page - 1) * cols.per_page + 1 if self.columns else 0
+
+    def link_args(self, page: int | None = None, col_page: int | None = None) -> dict:
+        """Query arguments for a link to another page of people (`page`) or of columns
+        (`col_page`), keeping the filters and page sizes. Another page of people starts at
+        its first columns: the columns are that page's people's requirements."""
+        out = self.filters.args()
+        if self.people.per_page != MATRIX_PER_PAGE:
+            out["per_page"] = self.people.per_page
+        if self.column_page.per_page != MATRIX_COLUMNS:
+            out["col_per_page"] = self.column_page.per_page
+        page = page or self.people.page
+        col_page = 1 if page != self.people.page else col_page or self.column_page.page
+        if page > 1:
+            out["page"] = page
+        if col_page > 1:
+            out["col_page"] = col_page
+        return out
 
 
 def _people_select(on: date, filters: MatrixFilters, scope: Scope) -> Select:
@@ -633,14 +670,42 @@ def _people_select(on: date, filters: MatrixFilters, scope: Scope) -> Select:
     return query.order_by(User.name, User.id)
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+SCOPE_NAME = func.coalesce(JobRole.name, Department.name, Team.name)
+
+
+def _with_targets(query: Select) -> Select:
+    """Join a query on requirements to each one's course/program and scope names."""
+    return (
+        query.outerjoin(Course, Course.id == R.course_id)
+        .outerjoin(Curriculum, Curriculum.id == R.curriculum_id)
+        .outerjoin(JobRole, JobRole.id == R.job_role_id)
+        .outerjoin(Department, Department.id == R.department_id)
+        .outerjoin(Team, Team.id == R.team_id)
+    )
+
+
+def _column_order(column: MatrixColumn) -> tuple:
+    return (column.target_title.lower(), column.target_code, column.requirement_id)
+
+
+def _cell(r) -> MatrixCell:
+    return MatrixCell(
+        r.status,
+        _as_date(r.due_date),
+        _as_date(r.completed_on),
+        _as_date(r.valid_until),
+        r.waiver_id,
+    )
 
 
 def _cells(on: date, scope: Scope, people=None):
     """(columns sorted by target title, cells) of the status rows of `scope` (and `people`)."""
     st = status_query(on, scope).subquery("st")
-    query = (
+    query = _with_targets(
         select(
             st.c.user_id,
             st.c.requirement_id,
@@ -651,15 +716,10 @@ def _cells(on: date, scope: Scope, people=None):
             st.c.waiver_id,
             TARGET_CODE.label("target_code"),
             TARGET_TITLE.label("target_title"),
-            func.coalesce(JobRole.name, Department.name, Team.name).label("scope_name"),
+            SCOPE_NAME.label("scope_name"),
         )
         .select_from(st)
         .join(R, R.id == st.c.requirement_id)
-        .outerjoin(Course, Course.id == R.course_id)
-        .outerjoin(Curriculum, Curriculum.id == R.curriculum_id)
-        .outerjoin(JobRole, JobRole.id == R.job_role_id)
-        .outerjoin(Department, Department.id == R.department_id)
-        .outerjoin(Team, Team.id == R.team_id)
     )
     if people is not None:
         query = query.where(st.c.user_id.in_(people))
@@ -670,46 +730,113 @@ def _cells(on: date, scope: Scope, people=None):
             columns[r.requirement_id] = MatrixColumn(
                 r.requirement_id, r.target_code, r.target_title, r.scope_name or ""
             )
-        cells[(r.user_id, r.requirement_id)] = MatrixCell(
-            r.status,
-            _as_date(r.due_date),
-            _as_date(r.completed_on),
-            _as_date(r.valid_until),
-            r.waiver_id,
+        cells[(r.user_id, r.requirement_id)] = _cell(r)
+    return sorted(columns.values(), key=_column_order), cells
+
+
+def _page_columns(on: date, scope: Scope) -> list[MatrixColumn]:
+    """Every requirement in force for the scope's people (no status derived), by title."""
+    pairs = applicable_pairs(on, scope)
+    query = _with_targets(
+        select(
+            R.id.label("requirement_id"),
+            TARGET_CODE.label("target_code"),
+            TARGET_TITLE.label("target_title"),
+            SCOPE_NAME.label("scope_name"),
         )
-    ordered = sorted(
-        columns.values(), key=lambda c: (c.target_title.lower(), c.target_code, c.requirement_id)
+        .select_from(R)
+        .where(R.id.in_(select(pairs.c.requirement_id)))
     )
-    return ordered, cells
+    columns = [
+        MatrixColumn(r.requirement_id, r.target_code, r.target_title, r.scope_name or "")
+        for r in db.session.execute(query)
+    ]
+    return sorted(columns, key=_column_order)
+
+
+def _page_cells(on: date, scope: Scope) -> dict[tuple[int, int], MatrixCell]:
+    """Statuses of the scope's (person, requirement) pairs: one page of people and columns."""
+    st = status_query(on, scope).subquery("st")
+    query = select(
+        st.c.user_id,
+        st.c.requirement_id,
+        st.c.status,
+        st.c.due_date,
+        st.c.completed_on,
+        st.c.valid_until,
+        st.c.waiver_id,
+    )
+    with _without_nested_loops():
+        rows = db.session.execute(query).all()
+    return {(r.user_id, r.requirement_id): _cell(r) for r in rows}
+
+
+@contextmanager
+def _without_nested_loops():
+    """Plan the statement inside without nested-loop joins (PostgreSQL only).
+
+    For a page of people PostgreSQL estimates their completed enrollments at a few rows (it
+    multiplies the selectivities of `status = 'completed'` and `completed_at IS NOT NULL`, which
+    go together) and loops over every requirement's slots for each: 620,000 comparisons and
+    ~300 ms for 50 people x 20 requirements. Hash joins take ~7 ms. SET LOCAL lasts to the end
+    of the transaction, so the setting is put back right after.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    db.session.execute(text("SET LOCAL enable_nestloop = off"))
+    try:
+        yield
+    finally:
+        db.session.execute(text("RESET enable_nestloop"))
 
 
 def _person(r) -> MatrixPerson:
     return MatrixPerson(r.user_id, r.name, r.email, r.department, r.team, r.job_role)
 
 
-@until_records_change
 def training_matrix(
     on: date,
     filters: MatrixFilters = MatrixFilters(),
     scope: Scope = Scope(),
     page: int = 1,
     per_page: int = MATRIX_PER_PAGE,
+    col_page: int = 1,
+    col_per_page: int = MATRIX_COLUMNS,
 ) -> Matrix:
-    """People (a page, sorted by name) x the requirements applicable to them (sorted by target
-    title) with each cell's status and dates: one query for the people, one for their cells.
+    """One page of people (sorted by name) x one page of the requirements applicable to them
+    (sorted by target title), with each cell's status and dates. Three queries whatever the
+    sizes: the people, their requirements, then statuses for those people and columns only.
 
     `scope` is the viewer's (see viewer_scope); the filters narrow it further. With a status
     filter, people with at least one requirement in that status are listed, with all their cells.
+    A column page past the last shows the last. Not memoised here: the page keeps what it
+    renders from it until the records change (app/web/compliance/routes.py).
     """
     per_page = max(1, min(MAX_PER_PAGE, per_page))
+    col_per_page = max(1, min(MAX_PER_PAGE, col_per_page))
     scope = filters.scope(scope)
     people = _paged_rows(_people_select(on, _escaped(filters), scope), page, per_page, _person)
-    columns: list[MatrixColumn] = []
-    cells: dict[tuple[int, int], MatrixCell] = {}
-    if people.items:
-        ids = [p.user_id for p in people.items]
-        columns, cells = _cells(on, replace(scope, user_ids=ids))
-    return Matrix(people, columns, cells, filters)
+    if not people.items:
+        return Matrix(people, [], {}, filters, Page([], 0, 1, col_per_page))
+    # The page's people already satisfy the viewer's scope and the filters; repeating the
+    # department/team/role there only makes PostgreSQL expect ~2 people instead of 50.
+    mine = Scope(
+        user_ids=[p.user_id for p in people.items],
+        requirement_ids=scope.requirement_ids,
+        course_id=scope.course_id,
+    )
+    everything = _page_columns(on, mine)
+    last = max(1, -(-len(everything) // col_per_page))
+    col_page = max(1, min(col_page, last))
+    start = (col_page - 1) * col_per_page
+    columns = everything[start : start + col_per_page]
+    cells = {}
+    if columns:
+        shown = replace(mine, requirement_ids=[c.requirement_id for c in columns])
+        cells = _page_cells(on, shown)
+    column_page = Page(columns, len(everything), col_page, col_per_page)
+    return Matrix(people, columns, cells, filters, column_page)
 
 
 def _escaped(filters: MatrixFilters) -> MatrixFilters:
@@ -717,15 +844,25 @@ def _escaped(filters: MatrixFilters) -> MatrixFilters:
 
 
 def matrix_all(on: date, filters: MatrixFilters, scope: Scope) -> Matrix:
-    """The whole matrix (every page) for the exports: one query for people, one for cells."""
+    """The whole matrix (every page of people and of columns) for the exports: one query for
+    people, one for cells.
+
+    A status filter is applied to the cells fetched anyway rather than with a second status
+    query inside the first (which would also give two different CTEs the same name).
+    """
     scope = filters.scope(scope)
-    people_q = _people_select(on, _escaped(filters), scope)
-    rows = db.session.execute(people_q).all()
-    people = [_person(r) for r in rows]
+    people_q = _people_select(on, _escaped(replace(filters, status=None)), scope)
+    people = [_person(r) for r in db.session.execute(people_q).all()]
     columns, cells = [], {}
     if people:
-        ids = people_q.with_only_columns(User.id).order_by(None)
+        ids = people_q.with_only_columns(User.id).order_by(None) if filters.q else None
         columns, cells = _cells(on, scope, ids)
+    if filters.status:
+        keep = {user for (user, _), cell in cells.items() if cell.status == filters.status}
+        people = [p for p in people if p.user_id in keep]
+        cells = {key: cell for key, cell in cells.items() if key[0] in keep}
+        used = {requirement for _, requirement in cells}
+        columns = [c for c in columns if c.requirement_id in used]
     page = Page(items=people, total=len(people), page=1, per_page=max(1, len(people)))
     return Matrix(page, columns, cells, filters)
 
@@ -803,18 +940,18 @@ class FilterChoices:
 
 
 def filter_choices() -> FilterChoices:
-    """Departments, teams (with their department) and job roles for the matrix filters."""
-    departments = db.session.execute(
-        select(Department.id, Department.name).order_by(Department.name)
-    ).all()
-    teams = db.session.execute(
-        select(Team.id, Team.name, Department.name)
-        .join(Department, Department.id == Team.department_id)
-        .order_by(Department.name, Team.name)
-    ).all()
-    roles = db.session.execute(select(JobRole.id, JobRole.name).order_by(JobRole.name)).all()
-    return FilterChoices(
-        [(i, n) for i, n in departments],
-        [(i, f"{d} · {n}") for i, n, d in teams],
-        [(i, n) for i, n in roles],
-    )
+    """Departments, teams (with their department) and job roles for the matrix filters, in one
+    query (the page renders its form again whenever the audit trail moves)."""
+    kind = literal(0).label("kind")
+    parent = literal("").label("parent")
+    query = union_all(
+        select(kind, Department.id.label("id"), Department.name.label("name"), parent),
+        select(literal(1), Team.id, Team.name, Department.name).join(
+            Department, Department.id == Team.department_id
+        ),
+        select(literal(2), JobRole.id, JobRole.name, literal("")),
+    ).order_by(text("kind"), text("parent"), text("name"))
+    out: tuple[list, list, list] = ([], [], [])
+    for k, i, name, dept in db.session.execute(query):
+        out[k].append((i, f"{dept} · {name}" if k == 1 else name))
+    return FilterChoices(*out)

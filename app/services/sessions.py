@@ -233,8 +233,10 @@ def _require_manage(actor: User | None) -> None:
 
 
 def _session_options() -> list:
+    # Courses by selectin: a calendar month has hundreds of sessions on a few dozen courses,
+    # and joining each session row to its course's wide row cost more than one extra query.
     return [
-        joinedload(TS.course),
+        selectinload(TS.course),
         selectinload(TS.instructors).joinedload(SessionInstructor.user).lazyload(User.role_grants),
     ]
 
@@ -1264,7 +1266,7 @@ class SessionFilters:
     mine: bool = False  # only sessions the viewer is booked on or teaches
 
 
-def _rows_stmt(filters: SessionFilters, viewer: User | None):
+def _rows_stmt(filters: SessionFilters, viewer: User | None, with_instructors: bool = True):
     """Sessions with seats taken and waitlisted (and the viewer's status) in one statement."""
     taken = (
         select(func.count())
@@ -1289,8 +1291,9 @@ def _rows_stmt(filters: SessionFilters, viewer: User | None):
         )
     else:
         mine = literal(None, type_=SR.status.type)
+    options = _session_options() if with_instructors else [selectinload(TS.course)]
     stmt = select(TS, taken.label("taken"), waiting.label("waiting"), mine.label("mine")).options(
-        *_session_options()
+        *options
     )
     if filters.course_id:
         stmt = stmt.where(TS.course_id == filters.course_id)
@@ -1331,11 +1334,13 @@ def sessions_between(
     filters: SessionFilters | None = None,
     viewer: User | None = None,
     limit: int = 2000,
+    with_instructors: bool = True,
 ) -> list[SessionRow]:
     """Sessions overlapping [start, end), by start, with seats taken/left: one query (plus
-    one for the instructors), whatever the number of sessions. For lists and calendars."""
+    one for the courses and, unless a month grid needs no names, the instructors), whatever
+    the number of sessions. For lists and calendars."""
     stmt = (
-        _rows_stmt(filters or SessionFilters(), viewer)
+        _rows_stmt(filters or SessionFilters(), viewer, with_instructors)
         .where(TS.starts_at < end, TS.ends_at > start)
         .order_by(TS.starts_at, TS.id)
         .limit(limit)

@@ -12,9 +12,10 @@ from datetime import timedelta
 import pytest
 
 from app.extensions import db
-from app.models import ComplianceSnapshot
+from app.models import ComplianceSnapshot, Waiver
+from app.services.audit import record_audit
 from app.services.recertification import add_months_to_date
-from tests.factories import UserFactory
+from tests.factories import CourseFactory, RequirementFactory, UserFactory
 
 HTMX = {"HX-Request": "true"}
 PAGES = [
@@ -132,13 +133,11 @@ def test_matrix_shows_coloured_cells_with_status_words_and_dates(org, client, au
     body = text(client.get(f"/compliance/matrix?department_id={org.quality.id}"))
     row = re.search(rf'id="matrix-person-{org.carol.id}">(.*?)</tr>', body, re.S).group(1)
     due = org.today - timedelta(days=30)
-    assert re.search(
-        rf'class="cell cell-overdue"[^>]*><span class="cell-status">overdue</span>'
-        rf'<span class="cell-note">due {due}</span>',
-        row,
-    )
-    assert '<span class="cell-status">waived</span>' in row
-    assert "not applicable" in row  # Safety is an Operator requirement
+    # One class and two lines of text per cell: the status word, then its date.
+    assert f'<td class="cell-overdue">overdue\ndue {due}</td>' in row
+    assert '<td class="cell-waived">waived\nwaiver</td>' in row
+    assert '<td class="na">n/a</td>' in row  # Safety is an Operator requirement
+    assert "n/a: not applicable" in body  # the legend says so
     assert "Alice Adams" not in body  # Production
     assert 'class="matrix-person"' in body and "<thead>" in body
     assert "style=" not in body
@@ -159,6 +158,48 @@ def test_matrix_paginates_people(org, client, auth):
     body = text(client.get("/compliance/matrix?per_page=2&page=2"))
     assert "Page 2 of 5" in body
     assert [n for n in ("Alice", "Bob", "Carol", "Dave") if f"{n} " in body] == ["Carol", "Dave"]
+
+
+def grid_headings(body: str) -> list[str]:
+    return re.findall(r'<th scope="col">([^<]+)<small>', body)
+
+
+def test_matrix_pages_requirement_columns_with_links_that_work_without_js(org, client, auth):
+    auth.login(org.hr)
+    url = f"/compliance/matrix?department_id={org.quality.id}&col_per_page=3"
+    body = text(client.get(url))
+    assert "Requirements 1–3 of 4" in body
+    assert grid_headings(body) == ["GMP basics", "GMP basics", "Safety induction"]
+    nxt = re.search(
+        r'<a class="btn btn-small" href="([^"]+)" hx-get="\1" '
+        r'hx-target="#matrix-grid" hx-push-url="true" rel="next">',
+        body,
+    )
+    assert nxt and "Requirements →" in body and 'rel="prev"' not in body
+    following = nxt.group(1).replace("&amp;", "&")
+    assert f"department_id={org.quality.id}" in following and "col_page=2" in following
+    page2 = text(client.get(following))  # a plain link: the full page
+    assert "<html" in page2 and "Requirements 4–4 of 4" in page2
+    assert grid_headings(page2) == ["SOP 7 cleaning"]
+    row = re.search(rf'id="matrix-person-{org.carol.id}">(.*?)</tr>', page2, re.S).group(1)
+    assert row.count("<td") == 1 and "waived" in row
+    assert 'rel="prev"' in page2 and 'rel="next"' not in page2
+    # Every page exports the same thing: all people and requirements for the filters.
+    assert f'href="/compliance/matrix.csv?department_id={org.quality.id}"' in page2
+    # A column page past the last shows the last.
+    assert "Requirements 4–4 of 4" in text(client.get(url + "&col_page=9"))
+
+
+def test_matrix_pagers_swap_only_the_grid_for_htmx(org, client, auth):
+    auth.login(org.hr)
+    resp = client.get("/compliance/matrix?col_per_page=2&col_page=2&per_page=3", headers=HTMX)
+    body = text(resp)
+    assert "<html" not in body and "<form" not in body and "HX-Request" in resp.headers["Vary"]
+    # Alice, Bob (Operators) and Carol (Analyst, Quality) need four requirements between them.
+    assert "Requirements 3–4 of 4" in body and "Page 1 of 3" in body
+    # Another page of people starts again at its first columns; page sizes are kept.
+    people_next = re.search(r'href="([^"]+)"[^>]*rel="next">Next', body).group(1)
+    assert people_next == "/compliance/matrix?per_page=3&amp;col_per_page=2&amp;page=2"
 
 
 def test_csv_export_is_every_page_of_what_the_matrix_shows(org, client, auth):
@@ -184,6 +225,14 @@ def test_csv_export_is_every_page_of_what_the_matrix_shows(org, client, auth):
     ]
     assert people["Bob Brown"][5] == f"due soon (until {org.bob_valid_until})"
     assert people["Erin Evans"][7] == f"due soon (due {org.today + timedelta(days=30)})"
+
+
+def test_csv_export_with_a_status_filter_lists_those_people_with_all_their_cells(org, client, auth):
+    auth.login(org.hr)
+    rows = list(csv.reader(io.StringIO(text(client.get("/compliance/matrix.csv?status=overdue")))))
+    assert [r[0] for r in rows[1:]] == ["Alice Adams", "Carol Clark"]
+    assert len(rows[0]) == 5 + 4  # GMP (Operator and Analyst), Safety, SOP
+    assert any(cell.startswith("compliant") for cell in rows[1])
 
 
 def test_csv_export_neutralises_formulas(org, client, auth):
@@ -252,7 +301,13 @@ def _more_people(org, n):
 
 def test_matrix_and_overdue_query_counts_do_not_grow_with_rows(org, client, auth, count_queries):
     auth.login(org.hr)
-    urls = ["/compliance/matrix", "/compliance/overdue", "/compliance/matrix.csv", "/compliance"]
+    urls = [
+        "/compliance/matrix",
+        "/compliance/matrix?col_per_page=2&col_page=2",
+        "/compliance/overdue",
+        "/compliance/matrix.csv",
+        "/compliance",
+    ]
     before = {}
     for url in urls:
         client.get(url)
@@ -260,6 +315,10 @@ def test_matrix_and_overdue_query_counts_do_not_grow_with_rows(org, client, auth
             text(client.get(url))
         before[url] = len(statements)
     _more_people(org, 12)
+    for n in range(3):  # and more requirement columns
+        RequirementFactory(
+            job_role=org.analyst, course=CourseFactory(title=f"Extra {n}"), due_days=365
+        )
     from app.services.compliance import run_requirement_engine
 
     run_requirement_engine(on=org.today - timedelta(days=60))
@@ -286,3 +345,33 @@ def test_employee_home_has_no_team_compliance(org, client, auth):
     auth.login(org.employee)
     body = text(client.get("/home"))
     assert "team-compliance" not in body and 'id="my-training"' in body
+
+
+def test_matrix_kept_per_viewer_scope_until_the_records_change(org, client, auth, app):
+    """The rendered grid is reused while the audit trail stands still: never across scopes."""
+    app.config["COMPLIANCE_CACHE_SECONDS"] = 600
+    auth.login(org.hr)
+    url = f"/compliance/matrix?job_role_id={org.operator.id}"
+    first = text(client.get(url))
+    assert "Erin Evans" in first and "Alice Adams" in first
+    auth.logout()
+    auth.login(org.mia)  # a manager: the same URL shows only her direct reports
+    mine = text(client.get(url))
+    assert "Alice Adams" in mine and "Erin Evans" not in mine
+    auth.logout()
+    auth.login(org.hr)
+    erin = rf'id="matrix-person-{org.erin.id}">(.*?)</tr>'
+    assert "cell-waived" not in re.search(erin, text(client.get(url)), re.S).group(1)
+    db.session.add(
+        Waiver(
+            user_id=org.erin.id,
+            requirement_id=org.req_safety.id,
+            reason="Office only",
+            status="approved",
+            starts_on=org.today,
+            ends_on=org.today + timedelta(days=30),
+        )
+    )
+    record_audit("create", "waiver", 0, after={"status": "approved"})
+    db.session.commit()
+    assert "cell-waived" in re.search(erin, text(client.get(url)), re.S).group(1)

@@ -12,7 +12,7 @@ from app.models.base import utcnow
 from app.services.certificates import issue_certificate_for_enrollment
 from tests.api.conftest import ROLES
 from tests.certificates.conftest import audit_count, completed_enrollment, count
-from tests.conftest import csrf
+from tests.conftest import csrf, fetch_download
 from tests.factories import CourseFactory, UserFactory
 
 
@@ -80,19 +80,6 @@ def test_detail_and_pdf_role_matrix(client, auth, course, role):
         assert detail.status_code == 403 and pdf.status_code == 403
 
 
-def _fetch(client, location: str) -> bytes:
-    """Follow a download link: our own signed URL, or a presigned URL on the S3 server."""
-    if location.startswith("http") and "cadre.test" not in location:
-        import urllib.request
-
-        with urllib.request.urlopen(location, timeout=10) as r:  # noqa: S310 (loopback S3)
-            assert r.status == 200
-            return r.read()
-    download = client.get(location)
-    assert download.status_code == 200
-    return download.data
-
-
 def test_owner_and_manager_see_detail_and_download_the_pdf(client, auth, course):
     boss = UserFactory(roles=["manager"])
     owner = UserFactory(manager_id=boss.id)
@@ -103,7 +90,7 @@ def test_owner_and_manager_see_detail_and_download_the_pdf(client, auth, course)
         assert cert.number in body and f"/verify/{cert.verification_code}" in body
         resp = client.get(f"/certificates/{cert.id}/pdf")
         assert resp.status_code == 302
-        assert _fetch(client, resp.headers["Location"]).startswith(b"%PDF")
+        assert fetch_download(client, resp.headers["Location"]).startswith(b"%PDF")
         auth.logout()
 
 

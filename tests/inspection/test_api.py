@@ -6,6 +6,7 @@ from app.extensions import db
 from app.models import InspectionExport
 from tests.api.conftest import bearer, make_token
 from tests.compliance_factories import audit_rows
+from tests.conftest import fetch_download
 from tests.factories import UserFactory
 from tests.jobs_helper import run_queued_jobs
 
@@ -27,7 +28,7 @@ def test_request_follow_and_download(app, client, history):
     assert item["download"]["method"] == "POST"
     resp = client.post(item["download"]["href"], headers=headers)
     assert resp.status_code == 200 and resp.get_json()["expires_in"] == 300
-    assert client.get(resp.get_json()["url"]).data[:2] == b"PK"
+    assert fetch_download(client, resp.get_json()["url"])[:2] == b"PK"
     [row] = audit_rows("inspection_export", body["id"], "download")
     assert row.actor_id == history.qa.id
 

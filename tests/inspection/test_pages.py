@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import InspectionExport
 from tests.compliance_factories import audit_rows
-from tests.conftest import Auth, csrf
+from tests.conftest import Auth, csrf, fetch_download
 from tests.factories import DepartmentFactory, UserFactory
 from tests.inspection.conftest import built
 from tests.jobs_helper import run_queued_jobs
@@ -58,8 +58,7 @@ def test_qa_requests_an_export_and_downloads_the_zip(app, client, auth, history)
 
     resp = client.post(f"{PAGE}/{export.id}/download", data={"csrf_token": token})
     assert resp.status_code == 302
-    download = client.get(resp.headers["Location"])
-    assert download.status_code == 200 and download.data[:2] == b"PK"
+    assert fetch_download(client, resp.headers["Location"])[:2] == b"PK"
     [row] = audit_rows("inspection_export", export.id, "download")
     assert row.actor_id == history.qa.id
 

@@ -249,3 +249,25 @@ def test_api_crud(client):
     RequirementFactory(course=None, curriculum_id=created["id"])
     assert client.delete(url, headers=h).status_code == 409
     assert client.get("/api/v1/training/programs/999", headers=h).status_code == 404
+
+
+def test_edit_page_saves_and_audits_the_program(client, auth):
+    program = CurriculumFactory(title="Warehouse basics", validity_months=12)
+    auth.login(UserFactory(roles=["qa"]))
+    path = f"/programs/{program.id}"
+    data = {
+        "csrf_token": csrf(client, path),
+        "code": program.code,
+        "title": "Warehouse essentials",
+        "description": "",
+        "validity_months": "24",
+        "status": "active",
+    }
+    bad = client.post(path, data={**data, "title": ""})
+    assert bad.status_code == 422
+    assert client.post(path, data=data).status_code == 302
+    db.session.expire_all()
+    saved = db.session.get(Curriculum, program.id)
+    assert (saved.title, saved.validity_months) == ("Warehouse essentials", 24)
+    (row,) = audit_rows("program", program.id, "update")
+    assert row.before["title"] == "Warehouse basics" and row.after["validity_months"] == 24

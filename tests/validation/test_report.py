@@ -15,7 +15,7 @@ from app.models import StoredFile, ValidationReport
 from app.services import validation_report as svc
 from app.storage import get_storage
 from tests.compliance_factories import audit_rows
-from tests.conftest import Auth, csrf
+from tests.conftest import Auth, csrf, fetch_download
 from tests.factories import UserFactory
 from tests.validation.conftest import CONTROLS, JUNIT
 
@@ -133,5 +133,5 @@ def test_page_role_matrix_build_and_files(app, junit_results):
     for kind, magic in (("pdf", b"%PDF"), ("json", b"{")):
         link = client.get(f"/validation/{report.id}/report.{kind}")
         assert link.status_code == 302
-        assert client.get(link.headers["Location"]).data.startswith(magic)
+        assert fetch_download(client, link.headers["Location"]).startswith(magic)
     assert client.get(f"/validation/{report.id + 1}/report.pdf").status_code == 404

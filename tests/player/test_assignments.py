@@ -284,3 +284,7 @@ def test_grading_is_signed_by_the_trainer(client, auth, learner, trainer, enroll
     db.session.expire_all()
     (sig,) = manifestations_for("result", result.id)
     assert sig.printed_name == trainer.name and sig.meaning == "Trainer sign-off" and sig.valid
+    auth.logout()
+    auth.login(learner)
+    panel = client.get(f"/learn/{enrollment.id}/{assignment.id}").get_data(as_text=True)
+    assert f"<strong>{trainer.name}</strong> · Trainer sign-off" in panel

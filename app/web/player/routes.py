@@ -10,6 +10,7 @@ from app.permissions import LOGIN, access
 from app.services import assignments, files, player, quizzes
 from app.services.errors import Conflict, Invalid, RateLimited
 from app.services.pagination import clamp
+from app.services.signatures import manifestations
 from app.web.courses.forms import KIND_LABELS
 from app.web.htmx import is_htmx, render
 from app.web.player.forms import AssignmentForm, GradeForm, SopForm
@@ -48,6 +49,9 @@ def _context(enrollment_id: int, module_id: int, **extra) -> dict:
         ctx["attempt"] = state.open_attempt or state.latest
     elif view.module.kind == "assignment":
         ctx["submissions"] = assignments.submissions(enrollment_id, module_id)
+        ctx["grade_signatures"] = manifestations(
+            "result", [r.id for r in ctx["submissions"] if r.status == "graded"]
+        )
         ctx["form"] = AssignmentForm(formdata=None)
     elif view.module.kind == "sop":
         ctx["sop"] = player.sop_panel(view)

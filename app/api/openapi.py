@@ -6,6 +6,7 @@ from copy import deepcopy
 
 from app.api import bp
 from app.api.auth import api_access
+from app.api.openapi_parts import page_schema
 from app.api.openapi_parts import problem as _problem
 from app.api.openapi_parts import query_param as _query
 from app.models.courses import COURSE_LEVELS, COURSE_STATUSES, MODULE_KINDS
@@ -273,17 +274,7 @@ DOCUMENT = {
                     },
                 ]
             },
-            "CoursePage": {
-                "type": "object",
-                "properties": {
-                    "items": {"type": "array", "items": {"$ref": "#/components/schemas/Course"}},
-                    "page": {"type": "integer"},
-                    "per_page": {"type": "integer"},
-                    "total": {"type": "integer"},
-                    "pages": {"type": "integer"},
-                },
-                "required": ["items", "page", "per_page", "total", "pages"],
-            },
+            "CoursePage": page_schema("Course"),
             "Problem": {
                 "type": "object",
                 "description": "RFC 9457 problem details.",

@@ -11,9 +11,10 @@ from typing import Any
 
 from flask import request, url_for
 
-from app.api import bp, json_object, link_header
+from app.api import bp, json_object, page_body
 from app.api.auth import api_access, current_actor
 from app.api.openapi_parts import json_response as _json
+from app.api.openapi_parts import page_schema, paging_params
 from app.api.openapi_parts import problem as _problem
 from app.api.openapi_parts import query_param as _query
 from app.models import SessionRegistration, TrainingSession
@@ -91,14 +92,7 @@ def _one(session_id: int) -> dict[str, Any]:
 def list_sessions():
     me = current_actor()
     page = svc.list_sessions(svc.SessionQuery.from_args(request.args, me, strict=True), me)
-    body = {
-        "items": [session_json(r) for r in page.items],
-        "page": page.page,
-        "per_page": page.per_page,
-        "total": page.total,
-        "pages": page.pages,
-    }
-    return body, 200, {"Link": link_header(page)}
+    return page_body(page, [session_json(r) for r in page.items])
 
 
 @bp.post(COLLECTION)
@@ -233,12 +227,7 @@ OPENAPI_PATHS: dict = {
                 ),
                 _query("to", {"type": "string"}, "Sessions starting before the end of this day."),
                 _query("mine", {"type": "boolean"}, "Only sessions you are booked on or teach."),
-                _query("page", {"type": "integer", "minimum": 1, "default": 1}, "Page number."),
-                _query(
-                    "per_page",
-                    {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
-                    "Page size; larger values are clamped to 100.",
-                ),
+                *paging_params(),
             ],
             "responses": {
                 "200": {
@@ -482,17 +471,7 @@ OPENAPI_SCHEMAS: dict = {
         },
         "required": ["id", "status", "warnings"],
     },
-    "SessionPage": {
-        "type": "object",
-        "properties": {
-            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Session"}},
-            "page": {"type": "integer"},
-            "per_page": {"type": "integer"},
-            "total": {"type": "integer"},
-            "pages": {"type": "integer"},
-        },
-        "required": ["items", "page", "per_page", "total", "pages"],
-    },
+    "SessionPage": page_schema("Session"),
     "Registration": {
         "type": "object",
         "properties": _REGISTRATION_PROPS,

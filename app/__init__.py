@@ -12,7 +12,7 @@ __version__ = "0.5.0"
 
 def create_app(overrides: dict | None = None) -> Flask:
     """Build the app: config, extensions, blueprints, error handlers, CLI."""
-    from app import cli, errors, security, storage
+    from app import cli, dbpool, errors, security, storage
     from app.config import ROOT, load_config
     from app.extensions import csrf, db, login_manager, migrate
 
@@ -28,6 +28,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     db.init_app(app)
+    dbpool.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -55,10 +55,12 @@ def load_config() -> dict:
         "INSTANCE_DIR": str(instance),
         "SECRET_KEY": _secret_key(instance, production),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True}
-        if database_url.startswith("postgresql")
-        else {},
+        # Pooled PostgreSQL connections idle this long are pinged before use (app/dbpool.py).
+        "DB_PING_AFTER_IDLE_SECONDS": float(os.environ.get("DB_PING_AFTER_IDLE_SECONDS", 5)),
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        # With Redis, how often each process re-checks the courses table for writes that
+        # bypassed the app (the Redis counter carries the app's own at once).
+        "CATALOG_FINGERPRINT_SECONDS": float(os.environ.get("CATALOG_FINGERPRINT_SECONDS", 5)),
         "RQ_QUEUE_PREFIX": os.environ.get("RQ_QUEUE_PREFIX", ""),
         # When `clock.py` enqueues the nightly compliance run (cron syntax, UTC).
         "NIGHTLY_CRON": os.environ.get("NIGHTLY_CRON", "30 2 * * *"),

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import request, url_for
 
-from app.api import bp, json_object, link_header
+from app.api import bp, json_object, link_header, page_body
 from app.api.auth import api_access, current_actor
 from app.models import Course
 from app.models.courses import COURSE_STATUSES
@@ -112,19 +112,24 @@ def _check(data: dict, partial: bool) -> None:
 def list_courses():
     query = course_service.CatalogQuery.from_args(request.args)
     manager = can(current_actor(), "course.manage")
-    if not manager and query.status not in ("", "published"):
-        # Learners only ever see published courses; asking for drafts finds none.
-        page = Page(items=[], total=0, page=query.page, per_page=query.per_page)
-    else:
-        page = course_service.search_catalog(query, include_unpublished=manager)
-    body = {
-        "items": [course_json(c) for c in page.items],
-        "page": page.page,
-        "per_page": page.per_page,
-        "total": page.total,
-        "pages": page.pages,
-    }
-    return body, 200, {"Link": link_header(page)}
+    include = manager and bool(query.status)
+    learner_asks_for_drafts = not manager and query.status not in ("", "published")
+
+    def build() -> dict:
+        if learner_asks_for_drafts:
+            # Learners only ever see published courses; asking for drafts finds none.
+            page = Page(items=[], total=0, page=query.page, per_page=query.per_page)
+        else:
+            page = course_service.search_catalog(query, include_unpublished=manager)
+        body, _, _ = page_body(page, [course_json(c) for c in page.items])
+        return body
+
+    # The same body for everyone with the same view of the catalog, until a course changes;
+    # the Link header is this request's own (its host and query string).
+    key = ("api", manager, include, tuple(sorted(query.to_args().items())))
+    body = course_service.catalog_cached(course_service.catalog_generation(), key, build)
+    shown = Page(items=[], total=body["total"], page=body["page"], per_page=body["per_page"])
+    return body, 200, {"Link": link_header(shown)}
 
 
 @bp.post(COLLECTION)

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import request
 
-from app.api import bp, json_object, link_header
+from app.api import bp, json_object, page_body
 from app.api.auth import api_access, current_actor
 from app.api.openapi_parts import json_response as _json
 from app.api.openapi_parts import problem as _problem
@@ -153,14 +153,7 @@ def list_results(user_id: int):
     user = enrollment_service.visible_user(current_actor(), user_id)
     page, per_page = clamp(request.args.get("page", 1), request.args.get("per_page", 20))
     found = training_records.user_results(user.id, page, per_page)
-    body = {
-        "items": [result_json(r) for r in found.items],
-        "page": found.page,
-        "per_page": found.per_page,
-        "total": found.total,
-        "pages": found.pages,
-    }
-    return body, 200, {"Link": link_header(found)}
+    return page_body(found, [result_json(r) for r in found.items])
 
 
 # --- OpenAPI ---------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, Date, ForeignKey, Index, String, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from app.extensions import db
 from app.models.base import UTCDateTime, utcnow
@@ -91,6 +91,10 @@ class User(UserMixin, db.Model):
     role_grants: Mapped[list[UserRole]] = relationship(
         cascade="all, delete-orphan", lazy="selectin"
     )
+    # Unread notifications, filled in by the per-request session load (the nav bell) so that
+    # every page makes one round trip for the person; None wherever the user was loaded
+    # otherwise.
+    unread_notifications: Mapped[int | None] = query_expression()
 
     @property
     def is_active(self) -> bool:  # Flask-Login reads this

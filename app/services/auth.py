@@ -11,10 +11,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import bindparam, delete, func, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, with_expression
 
 from app.extensions import db
-from app.models import LoginAttempt, LoginSession, User
+from app.models import LoginAttempt, LoginSession, Notification, User
 from app.models.base import utcnow
 from app.services.errors import RateLimited
 
@@ -111,8 +111,15 @@ def start_login_session(user: User, ip: str | None, user_agent: str | None) -> s
     return token
 
 
-# One round trip on every request: the user, their role grants and the session check. Built
-# once: constructing the statement cost about as much as running it.
+# One round trip on every request: the user, their role grants, the session check and the
+# nav bell's unread count. Built once: constructing the statement cost about as much as
+# running it.
+_UNREAD = (
+    select(func.count())
+    .where(Notification.user_id == User.id, Notification.read_at.is_(None))
+    .correlate(User)
+    .scalar_subquery()
+)
 _SESSION_USER = (
     select(User)
     .join(LoginSession, LoginSession.user_id == User.id)
@@ -122,7 +129,7 @@ _SESSION_USER = (
         LoginSession.token_hash == bindparam("token_hash"),
         LoginSession.revoked_at.is_(None),
     )
-    .options(joinedload(User.role_grants))
+    .options(joinedload(User.role_grants), with_expression(User.unread_notifications, _UNREAD))
 )
 
 

@@ -13,6 +13,7 @@ slot has a completion; it stays valid until the earliest slot expires.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -33,6 +34,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
 from app.extensions import db
 from app.models import (
@@ -223,6 +225,19 @@ def _for_people(column, scope: Scope) -> list:
     return [column.in_(list(scope.user_ids))] if scope.user_ids is not None else []
 
 
+def _assignment_scope(scope: Scope) -> list:
+    """The assignments a scoped status query needs: its people's and its requirements'."""
+    TA = TrainingAssignment
+    out = []
+    if scope.user_ids is not None:
+        out.append(TA.user_id.in_(list(scope.user_ids)))
+    elif scope != Scope(requirement_ids=scope.requirement_ids, course_id=scope.course_id):
+        out.append(TA.user_id.in_(select(User.id).where(*scope.user_filters())))
+    if scope.requirement_ids is not None:
+        out.append(TA.requirement_id.in_(list(scope.requirement_ids)))
+    return out
+
+
 def _status_select(on: date, pairs, best, scope: Scope = Scope()):
     counts = slot_counts()
     done = (
@@ -236,22 +251,18 @@ def _status_select(on: date, pairs, best, scope: Scope = Scope()):
         .group_by(best.c.user_id, best.c.requirement_id)
         .subquery("done")
     )
+    # Grouped straight off the (user, requirement, cycle) key, in its order, then hash-joined
+    # to the pairs: joining the pairs first meant sorting them all for a merge join.
+    TA = TrainingAssignment
     assigned = (
         select(
-            pairs.c.user_id,
-            pairs.c.requirement_id,
-            func.max(TrainingAssignment.due_date).label("due_date"),
-            func.max(TrainingAssignment.cycle).label("cycle"),
+            TA.user_id,
+            TA.requirement_id,
+            func.max(TA.due_date).label("due_date"),
+            func.max(TA.cycle).label("cycle"),
         )
-        .join(
-            TrainingAssignment,
-            and_(
-                TrainingAssignment.user_id == pairs.c.user_id,
-                TrainingAssignment.requirement_id == pairs.c.requirement_id,
-                *_for_people(TrainingAssignment.user_id, scope),
-            ),
-        )
-        .group_by(pairs.c.user_id, pairs.c.requirement_id)
+        .where(*_assignment_scope(scope))
+        .group_by(TA.user_id, TA.requirement_id)
         .subquery("assigned")
     )
     waived = (
@@ -779,6 +790,29 @@ def records_generation() -> int:
     return db.session.scalar(select(func.max(AuditLog.id))) or 0
 
 
+# Sort and hash memory for the organisation-wide status derivations: at the default 4 MB the
+# pairs (200k at 10,000 people) spill to disk and hash joins split into batches.
+READ_WORK_MEM = "32MB"
+
+
+@contextmanager
+def pg_setting(name: str, value: str):
+    """Run the block with a PostgreSQL setting changed, then put it back (no-op elsewhere).
+
+    A plain SET, not SET LOCAL: page reads run outside a transaction (app/dbpool.py). If the
+    block fails inside a transaction, that transaction's rollback undoes the SET instead.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    db.session.execute(text(f"SET {name} = '{value}'"))
+    try:
+        yield
+    finally:
+        with suppress(DBAPIError):  # an aborted transaction: its rollback resets the setting
+            db.session.execute(text(f"RESET {name}"))
+
+
 def until_records_change(fn):
     """Memoise a compliance read per app process until the audit trail moves (or a TTL).
 
@@ -791,22 +825,26 @@ def until_records_change(fn):
 
     from flask import current_app
 
+    def compute(*args, **kwargs):
+        with pg_setting("work_mem", READ_WORK_MEM):
+            return fn(*args, **kwargs)
+
     @wraps(fn)
     def wrapper(*args, **kwargs):
         seconds = current_app.config.get("COMPLIANCE_CACHE_SECONDS", 600)
         if not seconds:
-            return fn(*args, **kwargs)
+            return compute(*args, **kwargs)
         try:
             key = (fn.__qualname__, args, tuple(sorted(kwargs.items())))
             hash(key)
         except TypeError:
-            return fn(*args, **kwargs)
+            return compute(*args, **kwargs)
         cache = current_app.extensions.setdefault("cadre_compliance_reads", {})
         generation, now = records_generation(), time.monotonic()
         hit = cache.get(key)
         if hit is not None and hit[0] == generation and now - hit[1] < seconds:
             return hit[2]
-        value = fn(*args, **kwargs)
+        value = compute(*args, **kwargs)
         if len(cache) >= 512:
             cache.clear()
         cache[key] = (generation, now, value)

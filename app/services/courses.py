@@ -10,9 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from flask import current_app
+from flask import current_app, has_app_context
 from redis.exceptions import RedisError
-from sqlalchemy import func, or_, select
+from sqlalchemy import event, func, or_, select
+from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.models import Course, Enrollment, User
@@ -215,7 +216,6 @@ def _set_status(course_id: int, status: str, actor: User | None, reason: str | N
         actor=actor,
     )
     db.session.commit()
-    _catalog_changed()
     return course
 
 
@@ -249,7 +249,6 @@ def delete_course(course_id: int, actor: User | None = None) -> None:
     record_audit("delete", "course", course.id, before=before, actor=actor)
     db.session.delete(course)
     db.session.commit()
-    _catalog_changed()
 
 
 @dataclass
@@ -361,6 +360,7 @@ class _CatalogCache:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.local = 0  # bumped by this process's own course changes
+        self.fingerprint: tuple[float, str] | None = None  # (valid until, count/latest)
         self.generation: str | None = None
         self.entries: OrderedDict[tuple, tuple[float, Any]] = OrderedDict()
 
@@ -379,11 +379,13 @@ def _generation_key() -> str:
 def catalog_generation() -> str:
     """Return a token that changes whenever a course changes, in this process or any other.
 
-    Read it once per request, before the data it guards. Its parts: the Redis counter that
-    `_catalog_changed()` bumps after each commit (when Redis is configured; exact across
-    processes and hosts), a fingerprint of the courses table (row count and latest
-    `updated_at`, which every ORM write of a course moves: it also catches other processes
-    without Redis, seed commands and factories), and this process's own change counter.
+    Read it once per request, before the data it guards. Its parts: this process's own change
+    counter and the Redis counter, both moved after every commit that wrote a course row
+    (`_note_course_writes`), and a fingerprint of the courses table (row count and latest
+    `updated_at`) for writes that bypass the ORM (bulk SQL, another version of the app).
+    Without Redis the fingerprint is the only news from other processes, so it is read on
+    every call; with Redis it backs the counter up and is re-read every
+    CATALOG_FINGERPRINT_SECONDS, which saves a query on every catalog request.
     """
     from app.jobs import get_redis
 
@@ -395,10 +397,15 @@ def catalog_generation() -> str:
             shared = (conn.get(_generation_key()) or b"0").decode()
         except RedisError:
             shared = "?"  # the fingerprint and the short TTL still hold
-    # Core on the session's connection: a third cheaper than the ORM path, on every request.
-    count, latest = db.session.connection().execute(_FINGERPRINT).one()
-    stamp = latest.isoformat() if latest is not None else ""
-    return f"{cache.local}/{shared}/{count}/{stamp}"
+    ttl = current_app.config.get("CATALOG_FINGERPRINT_SECONDS", 5) if shared not in "-?" else 0
+    now = time.monotonic()
+    fingerprint = cache.fingerprint
+    if fingerprint is None or now >= fingerprint[0]:
+        # Core on the session's connection: a third cheaper than the ORM path.
+        count, latest = db.session.connection().execute(_FINGERPRINT).one()
+        stamp = latest.isoformat() if latest is not None else ""
+        fingerprint = cache.fingerprint = (now + ttl, f"{count}/{stamp}")
+    return f"{cache.local}/{shared}/{fingerprint[1]}"
 
 
 def catalog_cached(generation: str, key: tuple, build: Callable[[], T]) -> T:
@@ -454,6 +461,29 @@ def _facets(include_unpublished: bool) -> dict[str, list[str]]:
     }
 
 
+@event.listens_for(Session, "after_flush")
+def _note_course_writes(session, flush_context) -> None:
+    """Remember that this transaction wrote a course row (the session lists still show what
+    the flush wrote)."""
+    changed = any(isinstance(o, Course) for o in (*session.new, *session.deleted)) or any(
+        isinstance(o, Course) and session.is_modified(o, include_collections=False)
+        for o in session.dirty
+    )
+    if changed:
+        session.info["catalog_changed"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _course_writes_committed(session) -> None:
+    if session.info.pop("catalog_changed", False) and has_app_context():
+        _catalog_changed()
+
+
+@event.listens_for(Session, "after_rollback")
+def _course_writes_rolled_back(session) -> None:
+    session.info.pop("catalog_changed", None)
+
+
 def _catalog_changed() -> None:
     """Move the catalog generation after a committed course change, here and (via Redis) in
     every other process, so no cached catalog page or menu outlives the change."""
@@ -463,6 +493,7 @@ def _catalog_changed() -> None:
     with cache.lock:
         cache.local += 1
         cache.generation = None
+        cache.fingerprint = None
         cache.entries.clear()
     conn = get_redis()
     if conn is not None:
@@ -509,7 +540,6 @@ def save_course(
             "create", "course", course.id, after=snapshot(course, AUDIT_FIELDS), actor=actor
         )
         db.session.commit()
-        _catalog_changed()
         return course
     before = snapshot(course, AUDIT_FIELDS)
     changed = {k: v for k, v in fields.items() if getattr(course, k) != v}
@@ -532,7 +562,6 @@ def save_course(
         actor=actor,
     )
     db.session.commit()
-    _catalog_changed()
     return course
 
 

@@ -415,3 +415,26 @@ def test_list_query_count_does_not_grow_with_courses(client, h, count_queries):
     for _ in range(30):
         CourseFactory()
     assert run() == few
+
+
+def test_a_repeated_list_is_served_from_the_cache_until_a_course_changes(client, h, count_queries):
+    course = CourseFactory(title="Before")
+
+    def fetch(query=""):
+        with count_queries() as statements:
+            resp = client.get(f"{COURSES}?per_page=5{query}", headers=h)
+        reads = [s for s in statements if "training_courses.title" in s]  # not the fingerprint
+        return resp, reads
+
+    first, reads = fetch()
+    assert [c["title"] for c in first.get_json()["items"]] == ["Before"] and reads
+    again, reads = fetch("&utm_source=mail")
+    assert again.get_json() == first.get_json() and reads == []  # the cached body
+    assert "utm_source=mail" in _links(again)["first"]  # this request's own Link header
+
+    resp = client.put(f"{COURSES}/{course.id}", json={"title": "After"}, headers=h)
+    assert resp.status_code == 200
+    changed, reads = fetch()
+    assert [c["title"] for c in changed.get_json()["items"]] == ["After"] and reads
+    CourseFactory(title="Added outside the API")  # any committed course write counts
+    assert fetch()[0].get_json()["total"] == 2

@@ -10,10 +10,11 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from app import create_app
 from app.extensions import db
+from app.models.base import utcnow
 from app.services import courses
 from tests.conftest import Auth, FreshContextClient, csrf
 from tests.factories import CourseFactory, ModuleFactory, UserFactory
@@ -118,6 +119,37 @@ def test_with_redis_any_catalog_change_moves_every_process_generation(app, other
     courses._catalog_changed()
     with other_process.app_context():
         assert courses.catalog_generation() != before
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL")
+def test_with_redis_orm_writes_show_at_once_and_bulk_sql_after_the_fingerprint_ttl(
+    app, other_process
+):
+    # With Redis the other process skips the courses-table fingerprint between checks: any
+    # commit through the ORM (a factory here, no service call) still shows at once, and a
+    # change made behind the app's back shows once the fingerprint is due again.
+    other_process.config["CATALOG_FINGERPRINT_SECONDS"] = 1.5
+    CourseFactory(title="First")
+    browser = other_process.test_client()
+    Auth(browser).login(UserFactory(roles=["employee"]))
+    assert _titles(browser.get("/courses").get_data(as_text=True)) == ["First"]
+
+    CourseFactory(title="Second")  # an ORM commit: the Redis counter moves with it
+    assert _titles(browser.get("/courses").get_data(as_text=True)) == ["First", "Second"]
+
+    time.sleep(1.6)
+    browser.get("/courses")  # the fingerprint is due: read now, good for the next 1.5 s
+    db.session.execute(
+        text(
+            "UPDATE training_courses SET title = 'Renamed', updated_at = :now"
+            " WHERE title = 'Second'"
+        ),
+        {"now": utcnow()},
+    )
+    db.session.commit()
+    assert _titles(browser.get("/courses").get_data(as_text=True)) == ["First", "Second"]
+    time.sleep(1.6)
+    assert _titles(browser.get("/courses").get_data(as_text=True)) == ["First", "Renamed"]
 
 
 def test_each_viewer_gets_their_own_nav_and_token_around_the_shared_results(app, client, auth):

@@ -41,6 +41,9 @@ def notification_unread_count() -> int:
     """
     if not current_user.is_authenticated:
         return 0
+    loaded = current_user.unread_notifications  # counted with the session load, if it ran
+    if loaded is not None:
+        return loaded
     try:
         return svc.unread_count(current_user.id)
     except SQLAlchemyError:
@@ -67,7 +70,7 @@ def badge():
         session.signed_at = datetime.now(UTC)
     return render_template(
         "notifications/_badge.html",
-        unread=svc.unread_count(current_user.id) if signed_in else 0,
+        unread=notification_unread_count(),  # counted by the session load: one statement
         polling=signed_in,
     ), 200 if signed_in else STOP_POLLING
 

@@ -60,6 +60,9 @@ class User(UserMixin, db.Model):
     __table_args__ = (
         Index("ix_users_name", "name"),
         Index("ix_users_active", "active"),
+        # A department's people in name order (training matrix, people lists) without a scan
+        # of everyone through ix_users_name.
+        Index("ix_users_department_name", "department_id", "name", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)

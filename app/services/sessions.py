@@ -1291,7 +1291,15 @@ def _rows_stmt(filters: SessionFilters, viewer: User | None, with_instructors: b
         )
     else:
         mine = literal(None, type_=SR.status.type)
-    options = _session_options() if with_instructors else [selectinload(TS.course)]
+    if with_instructors:
+        options = _session_options()
+    else:
+        # A month grid shows course titles only: not the instructors (selectin by default)
+        # nor the courses' wide rows.
+        options = [
+            selectinload(TS.course).load_only(Course.id, Course.title),
+            lazyload(TS.instructors),
+        ]
     stmt = select(TS, taken.label("taken"), waiting.label("waiting"), mine.label("mine")).options(
         *options
     )

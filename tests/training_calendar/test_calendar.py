@@ -101,7 +101,8 @@ def test_calendar_query_count_does_not_grow_with_sessions(client, viewer, count_
     course = CourseFactory()
     start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
     first = _session(course, start)
-    db.session.add(SessionInstructor(session_id=first.id, user_id=UserFactory().id))
+    teacher = UserFactory(name="Tamsin Teacher")
+    db.session.add(SessionInstructor(session_id=first.id, user_id=teacher.id))
     db.session.commit()
     with count_queries() as few:
         client.get("/calendar?date=2026-12-01")
@@ -112,6 +113,12 @@ def test_calendar_query_count_does_not_grow_with_sessions(client, viewer, count_
     with count_queries() as many:
         client.get("/calendar?date=2026-12-01")
     assert len(many) == len(few)
+    # The month grid names no instructors, so it does not load them.
+    assert not any("training_session_instructors" in s for s in many)
+    with count_queries() as listed:
+        body = client.get("/calendar?view=list&date=2026-12-01").get_data(as_text=True)
+    assert any("training_session_instructors" in s for s in listed)  # the list view does
+    assert "Tamsin Teacher" in body
 
 
 def test_the_calendar_needs_a_login(client):

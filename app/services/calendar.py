@@ -11,6 +11,7 @@ import calendar as pycal
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -71,11 +72,11 @@ class Entry:
     waitlisted: int
     mine: bool
 
-    @property
+    @cached_property
     def seats_left(self) -> int:
         return max(self.session.capacity - self.seats_taken, 0)
 
-    @property
+    @cached_property
     def state(self) -> str:
         """Colour key: scheduled / full / held (over, attendance not signed off yet) /
         cancelled / completed."""
@@ -85,9 +86,17 @@ class Entry:
             return "held"
         return "full" if self.seats_left == 0 else "scheduled"
 
-    @property
+    @cached_property
     def title(self) -> str:
         return self.session.title or self.session.course.title
+
+    @cached_property
+    def start_time(self) -> str:
+        return self.starts.strftime("%H:%M")
+
+    @cached_property
+    def end_time(self) -> str:
+        return self.ends.strftime("%H:%M")
 
 
 @dataclass

@@ -44,11 +44,12 @@ def viewer(auth):
 def test_month_view_places_sessions_on_the_viewers_local_day(client, viewer):
     course = CourseFactory(title="GMP refresher")
     # 23:30 UTC on 14 Dec is 00:30 on 15 Dec in Zurich.
-    _session(course, datetime(2026, 12, 14, 23, 30, tzinfo=UTC), location="Room A")
+    s = _session(course, datetime(2026, 12, 14, 23, 30, tzinfo=UTC), location="Room A")
     page = client.get("/calendar?view=month&date=2026-12-01").get_data(as_text=True)
     assert "December 2026" in page
     cell = page.split('<div class="cal-date">15</div>')[1].split('class="cal-date"')[0]
     assert "00:30" in cell and "GMP refresher" in cell and "10 left" in cell
+    assert f'href="/sessions/{s.id}"' in cell and "Room A" in cell
 
 
 def test_full_cancelled_and_booked_sessions_look_different(client, viewer):

@@ -167,7 +167,8 @@ def auth(client):
 
 @pytest.fixture
 def count_queries(app):
-    """Count SQL statements run inside the `with` block."""
+    """Count SQL statements run inside the `with` block (not SET/RESET of session settings,
+    which PostgreSQL-only planner hints such as `pg_setting()` wrap around a query)."""
     from contextlib import contextmanager
 
     from sqlalchemy import event
@@ -177,7 +178,8 @@ def count_queries(app):
         statements: list[str] = []
 
         def before(conn, cursor, statement, *args):
-            statements.append(statement)
+            if not statement.startswith(("SET ", "RESET ")):
+                statements.append(statement)
 
         engine = db.engine
         event.listen(engine, "before_cursor_execute", before)

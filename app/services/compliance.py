@@ -229,9 +229,10 @@ def _assignment_scope(scope: Scope) -> list:
     """The assignments a scoped status query needs: its people's and its requirements'."""
     TA = TrainingAssignment
     out = []
+    units = (scope.department_id, scope.team_id, scope.job_role_id, scope.manager_id)
     if scope.user_ids is not None:
         out.append(TA.user_id.in_(list(scope.user_ids)))
-    elif scope != Scope(requirement_ids=scope.requirement_ids, course_id=scope.course_id):
+    elif any(unit is not None for unit in units):
         out.append(TA.user_id.in_(select(User.id).where(*scope.user_filters())))
     if scope.requirement_ids is not None:
         out.append(TA.requirement_id.in_(list(scope.requirement_ids)))

@@ -397,7 +397,8 @@ def catalog_generation() -> str:
             shared = (conn.get(_generation_key()) or b"0").decode()
         except RedisError:
             shared = "?"  # the fingerprint and the short TTL still hold
-    ttl = current_app.config.get("CATALOG_FINGERPRINT_SECONDS", 5) if shared not in "-?" else 0
+    with_redis = shared not in ("-", "?")
+    ttl = current_app.config.get("CATALOG_FINGERPRINT_SECONDS", 5) if with_redis else 0
     now = time.monotonic()
     fingerprint = cache.fingerprint
     if fingerprint is None or now >= fingerprint[0]:

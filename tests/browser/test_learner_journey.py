@@ -85,6 +85,8 @@ def test_learner_goes_from_catalog_to_certificate(app, live_server, browser_page
     # Text module: read and mark as read.
     page.get_by_text("Particles come from").wait_for()
     page.get_by_role("button", name="Mark as read").click()
+    # htmx swaps the whole player: click "Next" in the new one, not the old one being replaced.
+    page.get_by_role("button", name="Mark as read").wait_for(state="detached")
     page.get_by_role("link", name=re.compile("Next: Gowning sequence")).click()
 
     # Video module: play it to the end; the player reports the position and completes it.

@@ -58,6 +58,30 @@ def flask(env: dict, *args: str) -> None:
     subprocess.run([str(VENV_BIN / "flask"), *args], cwd=ROOT, env=env, check=True)
 
 
+def add_load_args(parser) -> None:
+    """The wrk and gunicorn options every load benchmark takes."""
+    parser.add_argument("--duration", type=int, default=10, help="seconds per target")
+    parser.add_argument("--warmup", type=int, default=2, help="unmeasured seconds per target")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+
+
+def prepare_database(env: dict, database_url: str, *seed_args: str) -> None:
+    """Create the database if missing, migrate it, and seed scale data (skipped when there)."""
+    ensure_database(database_url)
+    flask(env, "db", "upgrade")
+    flask(env, "seed-scale", *seed_args)
+
+
+def compliance_seed(employees: int, requirements: int) -> list[str]:
+    """seed-scale arguments of the compliance-sized organisation (10 enrollments a person)."""
+    return [
+        "--employees", str(employees), "--courses", "500",
+        "--enrollments", str(employees * 10), "--requirements", str(requirements),
+    ]  # fmt: skip
+
+
 def ensure_bench_user(env: dict) -> None:
     """Insert (or reset) the benchmark login: an employee with a known password."""
     script = """

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 from _common import (
     OUT,
+    add_load_args,
     bench_env,
     ensure_bench_user,
     ensure_database,
@@ -40,11 +41,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--employees", type=int, default=10000)
     parser.add_argument("--courses", type=int, default=500)
-    parser.add_argument("--duration", type=int, default=10, help="seconds per target")
-    parser.add_argument("--warmup", type=int, default=2, help="unmeasured seconds per target")
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    add_load_args(parser)
     parser.add_argument(
         "--rounds",
         type=int,

@@ -33,13 +33,14 @@ from _common import (
     BENCH_PASSWORD,
     OUT,
     ROOT,
+    add_load_args,
     bench_env,
+    compliance_seed,
     ensure_bench_user,
-    ensure_database,
     ensure_wrk,
-    flask,
     log,
     measure,
+    prepare_database,
     run_script,
     stop_servers,
 )
@@ -215,11 +216,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--employees", type=int, default=10000)
     parser.add_argument("--requirements", type=int, default=20, help="per job role")
-    parser.add_argument("--duration", type=int, default=10, help="seconds per target")
-    parser.add_argument("--warmup", type=int, default=2, help="unmeasured seconds per target")
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    add_load_args(parser)
     parser.add_argument(
         "--rounds",
         type=int,
@@ -246,20 +243,7 @@ def main() -> int:
         return 2
     wrk = ensure_wrk()
     env = bench_env(database_url)
-    ensure_database(database_url)
-    flask(env, "db", "upgrade")
-    flask(
-        env,
-        "seed-scale",
-        "--employees",
-        str(args.employees),
-        "--courses",
-        "500",
-        "--enrollments",
-        str(args.employees * 10),
-        "--requirements",
-        str(args.requirements),
-    )
+    prepare_database(env, database_url, *compliance_seed(args.employees, args.requirements))
     ensure_bench_user(env)
 
     figures: dict = {}

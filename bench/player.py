@@ -24,6 +24,7 @@ from _common import (
     BENCH_PASSWORD,
     OUT,
     ROOT,
+    add_load_args,
     bench_env,
     ensure_bench_user,
     ensure_database,
@@ -139,11 +140,7 @@ def main() -> int:
     parser.add_argument("--employees", type=int, default=10000)
     parser.add_argument("--courses", type=int, default=500)
     parser.add_argument("--enrollments", type=int, default=100000)
-    parser.add_argument("--duration", type=int, default=10, help="seconds per target")
-    parser.add_argument("--warmup", type=int, default=2, help="unmeasured seconds per target")
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    add_load_args(parser)
     args = parser.parse_args()
 
     OUT.mkdir(parents=True, exist_ok=True)

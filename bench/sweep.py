@@ -33,7 +33,7 @@ import time
 import urllib.parse
 from datetime import UTC, datetime
 
-from _common import OUT, ROOT, bench_env, ensure_database, flask, log
+from _common import OUT, ROOT, bench_env, compliance_seed, log, prepare_database
 
 COMPLIANCE_DB = "postgresql://postgres@127.0.0.1:5432/cadre_bench_compliance"
 OWN_DB = "postgresql://postgres@127.0.0.1:5432/cadre_bench_sweep"
@@ -193,20 +193,7 @@ def main() -> int:
     redis_url = os.environ.get("BENCH_REDIS_URL", REDIS)
     env = bench_env(database_url, REDIS_URL=redis_url, RQ_QUEUE_PREFIX=PREFIX)
     log(f"database {urllib.parse.urlsplit(database_url).path.lstrip('/')}, redis {redis_url}")
-    ensure_database(database_url)
-    flask(env, "db", "upgrade")
-    flask(
-        env,
-        "seed-scale",
-        "--employees",
-        str(args.employees),
-        "--courses",
-        "500",
-        "--enrollments",
-        str(args.employees * 10),
-        "--requirements",
-        str(args.requirements),
-    )
+    prepare_database(env, database_url, *compliance_seed(args.employees, args.requirements))
     log("sweeps and delivery, in-process ...")
     done = subprocess.run(
         [

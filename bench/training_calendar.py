@@ -23,13 +23,13 @@ from datetime import UTC, datetime
 from _common import (
     OUT,
     ROOT,
+    add_load_args,
     bench_env,
     ensure_bench_user,
-    ensure_database,
     ensure_wrk,
-    flask,
     log,
     measure,
+    prepare_database,
     print_wrk_table,
     run_script,
     stop_servers,
@@ -92,11 +92,7 @@ print("RESULT " + json.dumps(out))
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, default=300)
-    parser.add_argument("--duration", type=int, default=10, help="seconds per target")
-    parser.add_argument("--warmup", type=int, default=2, help="unmeasured seconds per target")
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    add_load_args(parser)
     args = parser.parse_args()
 
     database_url = os.environ.get("DATABASE_URL", DEFAULT_DB)
@@ -105,9 +101,9 @@ def main() -> int:
         return 2
     wrk = ensure_wrk()
     env = bench_env(database_url)
-    ensure_database(database_url)
-    flask(env, "db", "upgrade")
-    flask(env, "seed-scale", "--employees", "2000", "--courses", "60", "--enrollments", "0")
+    prepare_database(
+        env, database_url, "--employees", "2000", "--courses", "60", "--enrollments", "0"
+    )
     ensure_bench_user(env)
     log(f"seeding {args.sessions} sessions ...")
     seeded = run_script(env, SEED, str(args.sessions))

@@ -110,7 +110,8 @@ def effective_on(on: date):
 
 
 def applicable_pairs(on: date, scope: Scope = Scope()):
-    """(user_id, requirement_id) for every active person a requirement in force applies to."""
+    """(user_id, requirement_id) for every active person a requirement in force applies to,
+    with the person's department and job role (what the summaries count by)."""
     parts = []
     for user_col, req_col in (
         (User.job_role_id, R.job_role_id),
@@ -118,7 +119,12 @@ def applicable_pairs(on: date, scope: Scope = Scope()):
         (User.team_id, R.team_id),
     ):
         parts.append(
-            select(User.id.label("user_id"), R.id.label("requirement_id"))
+            select(
+                User.id.label("user_id"),
+                R.id.label("requirement_id"),
+                User.department_id.label("department_id"),
+                User.job_role_id.label("job_role_id"),
+            )
             .join(R, req_col == user_col)
             .where(effective_on(on), *scope.user_filters(), *scope.requirement_filters())
         )
@@ -159,8 +165,13 @@ def slot_counts():
     )
 
 
-def _slot_best(pairs, on: date, scope: Scope = Scope()):
-    """Per (user, requirement, slot): the latest expiry and completion among completions."""
+def _slot_best(on: date, scope: Scope = Scope()):
+    """Per (user, requirement, slot): the latest expiry and completion among completions.
+
+    Driven by the completions, not by the applicable pairs: there are far fewer of them, and
+    every reader joins the result to its pairs anyway (a completion for a requirement that does
+    not apply to its person finds no pair and drops out there).
+    """
     sc = slot_courses()
     completed_on = utc_date(Enrollment.completed_at)
     months = func.coalesce(
@@ -180,30 +191,30 @@ def _slot_best(pairs, on: date, scope: Scope = Scope()):
     )
     return (
         select(
-            pairs.c.user_id,
-            pairs.c.requirement_id,
+            Enrollment.user_id,
+            sc.c.requirement_id,
             sc.c.slot,
             func.max(valid_until).label("valid_until"),
             func.max(completed_on).label("completed_on"),
         )
-        .select_from(pairs)
-        .join(R, R.id == pairs.c.requirement_id)
-        .join(sc, sc.c.requirement_id == R.id)
+        .select_from(sc)
+        .join(R, R.id == sc.c.requirement_id)
         .join(
             Enrollment,
             and_(
-                Enrollment.user_id == pairs.c.user_id,
                 Enrollment.course_id == sc.c.course_id,
                 Enrollment.status == "completed",
                 Enrollment.completed_at.is_not(None),
                 # As of `on`: a completion after that day does not count yet.
                 completed_on <= on,
                 *_for_people(Enrollment.user_id, scope),
+                *_in_units(Enrollment.user_id, scope),
             ),
         )
         .join(Course, Course.id == Enrollment.course_id)
         .outerjoin(Curriculum, Curriculum.id == R.curriculum_id)
-        .group_by(pairs.c.user_id, pairs.c.requirement_id, sc.c.slot)
+        .where(effective_on(on), *scope.requirement_filters())
+        .group_by(Enrollment.user_id, sc.c.requirement_id, sc.c.slot)
         .cte("slot_best")
     )
 
@@ -213,10 +224,11 @@ def status_query(on: date, scope: Scope = Scope()):
 
     Columns: user_id, requirement_id, status, ok (1 when the person counts as compliant: trained
     and unexpired, or waived), due_date, completed_on, valid_until (NULL: never expires),
-    waiver_id, cycle (latest assignment), grace_days, window_days.
+    waiver_id, cycle (latest assignment), grace_days, window_days, and the person's
+    department_id and job_role_id (what summaries count by, without joining users again).
     """
     pairs = applicable_pairs(on, scope)
-    return _status_select(on, pairs, _slot_best(pairs, on, scope), scope)
+    return _status_select(on, pairs, _slot_best(on, scope), scope)
 
 
 def _for_people(column, scope: Scope) -> list:
@@ -225,15 +237,18 @@ def _for_people(column, scope: Scope) -> list:
     return [column.in_(list(scope.user_ids))] if scope.user_ids is not None else []
 
 
+def _in_units(column, scope: Scope) -> list:
+    """People of the scope's department, team, job role or manager (nothing when it has none)."""
+    units = (scope.department_id, scope.team_id, scope.job_role_id, scope.manager_id)
+    if scope.user_ids is None and any(unit is not None for unit in units):
+        return [column.in_(select(User.id).where(*scope.user_filters()))]
+    return []
+
+
 def _assignment_scope(scope: Scope) -> list:
     """The assignments a scoped status query needs: its people's and its requirements'."""
     TA = TrainingAssignment
-    out = []
-    units = (scope.department_id, scope.team_id, scope.job_role_id, scope.manager_id)
-    if scope.user_ids is not None:
-        out.append(TA.user_id.in_(list(scope.user_ids)))
-    elif any(unit is not None for unit in units):
-        out.append(TA.user_id.in_(select(User.id).where(*scope.user_filters())))
+    out = [*_for_people(TA.user_id, scope), *_in_units(TA.user_id, scope)]
     if scope.requirement_ids is not None:
         out.append(TA.requirement_id.in_(list(scope.requirement_ids)))
     return out
@@ -241,6 +256,12 @@ def _assignment_scope(scope: Scope) -> list:
 
 def _status_select(on: date, pairs, best, scope: Scope = Scope()):
     counts = slot_counts()
+    # The few requirement columns the status needs, with their slot counts: one join per pair.
+    req = (
+        select(R.id, R.grace_days, R.recert_window_days, counts.c.slots)
+        .join(counts, counts.c.requirement_id == R.id)
+        .subquery("req")
+    )
     done = (
         select(
             best.c.user_id,
@@ -266,27 +287,24 @@ def _status_select(on: date, pairs, best, scope: Scope = Scope()):
         .group_by(TA.user_id, TA.requirement_id)
         .subquery("assigned")
     )
+    # Waivers are few: grouped on their own and joined to the pairs like the rest, so the pairs
+    # are read once and PostgreSQL can inline them instead of materialising 200k rows.
     waived = (
         select(
-            pairs.c.user_id,
-            pairs.c.requirement_id,
+            Waiver.user_id,
+            Waiver.requirement_id,
             func.max(Waiver.id).label("waiver_id"),
         )
-        .join(
-            Waiver,
-            and_(
-                Waiver.user_id == pairs.c.user_id,
-                Waiver.requirement_id == pairs.c.requirement_id,
-                Waiver.status == "approved",
-                Waiver.starts_on <= on,
-                Waiver.ends_on >= on,
-                *_for_people(Waiver.user_id, scope),
-            ),
+        .where(
+            Waiver.status == "approved",
+            Waiver.starts_on <= on,
+            Waiver.ends_on >= on,
+            *_for_people(Waiver.user_id, scope),
         )
-        .group_by(pairs.c.user_id, pairs.c.requirement_id)
+        .group_by(Waiver.user_id, Waiver.requirement_id)
         .subquery("waived")
     )
-    is_done = and_(done.c.done_slots.is_not(None), done.c.done_slots >= counts.c.slots)
+    is_done = and_(done.c.done_slots.is_not(None), done.c.done_slots >= req.c.slots)
     soon = on + timedelta(days=DUE_SOON_DAYS)
     due = assigned.c.due_date
     status = case(
@@ -295,7 +313,7 @@ def _status_select(on: date, pairs, best, scope: Scope = Scope()):
             is_done,
             case(
                 (done.c.valid_until > soon, "compliant"),
-                (add_days(done.c.valid_until, R.grace_days) > on, "due_soon"),
+                (add_days(done.c.valid_until, req.c.grace_days) > on, "due_soon"),
                 else_="expired",
             ),
         ),
@@ -305,7 +323,7 @@ def _status_select(on: date, pairs, best, scope: Scope = Scope()):
     )
     ok = case(
         (waived.c.waiver_id.is_not(None), 1),
-        (and_(is_done, add_days(done.c.valid_until, R.grace_days) > on), 1),
+        (and_(is_done, add_days(done.c.valid_until, req.c.grace_days) > on), 1),
         else_=0,
     )
     return (
@@ -322,23 +340,32 @@ def _status_select(on: date, pairs, best, scope: Scope = Scope()):
             ).label("valid_until"),
             waived.c.waiver_id,
             assigned.c.cycle,
-            R.grace_days,
-            R.recert_window_days.label("window_days"),
+            req.c.grace_days,
+            req.c.recert_window_days.label("window_days"),
+            pairs.c.department_id,
+            pairs.c.job_role_id,
         )
         .select_from(pairs)
-        .join(R, R.id == pairs.c.requirement_id)
-        .join(counts, counts.c.requirement_id == R.id)
+        .join(req, req.c.id == pairs.c.requirement_id)
         .outerjoin(
             done,
-            and_(done.c.user_id == pairs.c.user_id, done.c.requirement_id == R.id),
+            and_(
+                done.c.user_id == pairs.c.user_id, done.c.requirement_id == pairs.c.requirement_id
+            ),
         )
         .outerjoin(
             assigned,
-            and_(assigned.c.user_id == pairs.c.user_id, assigned.c.requirement_id == R.id),
+            and_(
+                assigned.c.user_id == pairs.c.user_id,
+                assigned.c.requirement_id == pairs.c.requirement_id,
+            ),
         )
         .outerjoin(
             waived,
-            and_(waived.c.user_id == pairs.c.user_id, waived.c.requirement_id == R.id),
+            and_(
+                waived.c.user_id == pairs.c.user_id,
+                waived.c.requirement_id == pairs.c.requirement_id,
+            ),
         )
     )
 
@@ -577,7 +604,7 @@ def _enrollment_candidates(on: date, scope: Scope, now):
     """The enrollments slots need, as hash joins over CTEs (no per-row lookups but the last
     cycle on its unique index)."""
     pairs = applicable_pairs(on, scope)
-    best = _slot_best(pairs, on, scope)
+    best = _slot_best(on, scope)
     primary = slot_primary()
     sc = slot_courses()
     open_slots = (

@@ -144,19 +144,22 @@ def summaries(on: date, scope: Scope = Scope()) -> dict[str, list[UnitRow]]:
     few rows. Units are sorted by name, "No department"/"No job role" last.
     """
     st = status_query(on, scope).subquery("st")
+    # One count per (department, job role, status), named afterwards: joining users,
+    # departments and job roles to every pair, and eight filtered aggregates per row, cost
+    # a third of the statement.
+    counted = (
+        select(st.c.department_id, st.c.job_role_id, st.c.status, st.c.ok, func.count().label("n"))
+        .group_by(st.c.department_id, st.c.job_role_id, st.c.status, st.c.ok)
+        .subquery("counted")
+    )
     rows = db.session.execute(
         select(
-            User.department_id,
+            counted,
             Department.name.label("department"),
-            User.job_role_id,
             JobRole.name.label("job_role"),
-            *_counted(st),
         )
-        .select_from(st)
-        .join(User, User.id == st.c.user_id)
-        .outerjoin(Department, Department.id == User.department_id)
-        .outerjoin(JobRole, JobRole.id == User.job_role_id)
-        .group_by(User.department_id, Department.name, User.job_role_id, JobRole.name)
+        .outerjoin(Department, Department.id == counted.c.department_id)
+        .outerjoin(JobRole, JobRole.id == counted.c.job_role_id)
     ).all()
     out: dict[str, list[UnitRow]] = {}
     for by, id_col, name_col, none_name in (
@@ -169,7 +172,9 @@ def summaries(on: date, scope: Scope = Scope()) -> dict[str, list[UnitRow]]:
             unit = units.get(key)
             if unit is None:
                 unit = units[key] = UnitRow(unit_id=key, name=getattr(r, name_col) or none_name)
-            unit.add(_counts(r))
+            unit.applicable += r.n
+            unit.ok += r.n if r.ok else 0
+            unit.by_status[r.status] += r.n
         out[by] = sorted(units.values(), key=lambda u: (u.unit_id is None, u.name.lower()))
     return out
 

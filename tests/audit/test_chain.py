@@ -51,6 +51,22 @@ def test_sealing_links_each_row_to_the_previous(app):
     assert report.intact and report.checked == 3
 
 
+def test_a_seal_in_several_batches_chains_every_row_once_in_id_order(app):
+    ids = _rows(7)
+    assert seal_pending(batch=3) == 7  # batches of 3, 3 and 1
+    rows = db.session.execute(
+        select(AuditLog.id, AuditLog.chain_seq).order_by(AuditLog.chain_seq)
+    ).all()
+    assert [r.id for r in rows] == ids and [r.chain_seq for r in rows] == list(range(1, 8))
+    more = _rows(2)  # a later seal continues the chain from its head
+    assert seal_pending(batch=3) == 2
+    assert db.session.scalars(
+        select(AuditLog.chain_seq).where(AuditLog.id.in_(more)).order_by(AuditLog.id)
+    ).all() == [8, 9]
+    report = verify_chain(batch=4)
+    assert report.intact and report.checked == 9
+
+
 def test_a_request_that_writes_audit_rows_leaves_them_chained(client, auth):
     admin = UserFactory(roles=["admin"])
     auth.login(admin)

@@ -15,9 +15,12 @@ from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from app.models import TrainingSession, User
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import SessionRegistration, TrainingSession, User
 from app.services.inputs import to_date, to_id
-from app.services.sessions import SessionFilters, sessions_between
+from app.services.sessions import ACTIVE, SessionFilters, sessions_between
 
 VIEWS = ("month", "week", "list")
 LIST_DAYS = 31
@@ -169,16 +172,33 @@ def _bounds(first: date, last: date, zone: ZoneInfo) -> tuple[datetime, datetime
     return start, end
 
 
-def build_calendar(flt: CalendarFilter, viewer: User | None, now=None) -> CalendarView:
-    """The calendar for one period as the viewer sees it (in the viewer's time zone)."""
-    zone = _zone(viewer.timezone if viewer is not None else None)
-    today = (now or datetime.now(UTC)).astimezone(zone).date()
-    anchor = flt.anchor or today
-    first, last, prev_anchor, next_anchor = period(flt.view, anchor)
+def _window(flt: CalendarFilter, zone: ZoneInfo, today: date):
+    """(first, last, grid_first, grid_last, prev, next, start, end) of the period shown."""
+    first, last, prev_anchor, next_anchor = period(flt.view, flt.anchor or today)
     # Month grids run Monday to Sunday, so they start and end outside the month.
     grid_first = first - timedelta(days=first.weekday()) if flt.view != "list" else first
     grid_last = last + timedelta(days=6 - last.weekday()) if flt.view != "list" else last
     start, end = _bounds(grid_first, grid_last, zone)
+    return first, last, grid_first, grid_last, prev_anchor, next_anchor, start, end
+
+
+def viewer_zone(viewer: User | None) -> str:
+    return _zone(viewer.timezone if viewer is not None else None).key
+
+
+def build_calendar(
+    flt: CalendarFilter, viewer: User | None, now=None, zone_name: str | None = None
+) -> CalendarView:
+    """The calendar for one period as the viewer sees it (in the viewer's time zone).
+
+    With no viewer, nobody's sessions are marked as theirs: the grid every viewer in
+    `zone_name` shares (see my_session_ids).
+    """
+    zone = _zone(zone_name if zone_name is not None else viewer_zone(viewer))
+    today = (now or datetime.now(UTC)).astimezone(zone).date()
+    first, last, grid_first, grid_last, prev_anchor, next_anchor, start, end = _window(
+        flt, zone, today
+    )
     filters = SessionFilters(
         course_id=flt.course_id,
         instructor_id=flt.instructor_id,
@@ -221,4 +241,23 @@ def build_calendar(flt: CalendarFilter, viewer: User | None, now=None) -> Calend
         prev_anchor=prev_anchor,
         next_anchor=next_anchor,
         today=today,
+    )
+
+
+def my_session_ids(flt: CalendarFilter, viewer: User, now=None) -> list[int]:
+    """The sessions of the period the viewer holds a seat or a waitlist place on."""
+    zone = _zone(viewer.timezone)
+    today = (now or datetime.now(UTC)).astimezone(zone).date()
+    start, end = _window(flt, zone, today)[-2:]
+    return list(
+        db.session.scalars(
+            select(SessionRegistration.session_id)
+            .join(TrainingSession, TrainingSession.id == SessionRegistration.session_id)
+            .where(
+                SessionRegistration.user_id == viewer.id,
+                SessionRegistration.status.in_(ACTIVE),
+                TrainingSession.starts_at < end,
+                TrainingSession.ends_at > start,
+            )
+        )
     )

@@ -201,3 +201,34 @@ def test_feed_carries_open_training_due_dates(app, client, viewer):
     assert str(event["summary"]).startswith("Training due:")
     assert isinstance(event.decoded("dtstart"), date)
     assert str(event["uid"]) == f"due-{viewer.id}-{req.id}-1@cadre"
+
+
+def test_the_shared_grid_follows_bookings_and_marks_only_the_viewers_own(
+    app, client, auth, count_queries
+):
+    from app.services.sessions import register
+
+    app.config["COMPLIANCE_CACHE_SECONDS"] = 600  # the grid memo on, as in production
+    course = CourseFactory(title="Aseptic gowning")
+    gowning = _session(course, datetime(2026, 12, 3, 8, 0, tzinfo=UTC), capacity=3)
+    vera = UserFactory(timezone="Europe/Zurich")
+    sam = UserFactory(timezone="Europe/Zurich")
+    url = "/calendar?date=2026-12-01"
+    chip = f'<a data-s="{gowning.id}" class="cal-chip'
+    auth.login(vera)
+    with count_queries() as first:
+        assert "3 left" in client.get(url).get_data(as_text=True)
+    with count_queries() as again:
+        page = client.get(url).get_data(as_text=True)
+    assert "3 left" in page and f"{chip} cal-mine" not in page
+    assert len(again) < len(first)  # the grid was not derived again
+
+    register(gowning.id, vera)  # a booking (audited) changes the seats on the next view
+    page = client.get(url).get_data(as_text=True)
+    assert "2 left" in page and f"{chip} cal-mine" in page
+    auth.logout()
+    auth.login(sam)  # the same grid for Sam, without Vera's mark
+    page = client.get(url).get_data(as_text=True)
+    assert "2 left" in page and chip in page and f"{chip} cal-mine" not in page
+    week = client.get("/calendar?view=week&date=2026-12-03").get_data(as_text=True)
+    assert "2 left" in week and f"{chip} cal-mine" not in week

@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from datetime import UTC, datetime
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Course, TrainingSession, User, UserRole
 from app.permissions import LOGIN, PUBLIC, access
 from app.services import ical
-from app.services.calendar import VIEWS, CalendarFilter, build_calendar
-from app.web.htmx import render
+from app.services.calendar import (
+    VIEWS,
+    CalendarFilter,
+    build_calendar,
+    my_session_ids,
+    viewer_zone,
+)
+from app.services.compliance import until_records_change
+from app.web.htmx import is_htmx
 from app.web.waivers.forms import ActionForm
 
 bp = Blueprint("calendar", __name__)
@@ -36,19 +56,53 @@ def _choices():
 @access(LOGIN)
 def index():
     flt = CalendarFilter.from_args(request.args)
-    view = build_calendar(flt, current_user)
+    viewer = current_user._get_current_object()
+    calendar_html = _calendar_html(flt, viewer)
+    if is_htmx():  # periods, views and filters swap only the calendar
+        response = make_response(calendar_html)
+    else:
+        response = make_response(_page(flt, viewer, calendar_html, None, ActionForm()))
+    response.headers.add("Vary", "HX-Request")
+    return response
+
+
+def _page(flt: CalendarFilter, viewer: User, calendar_html: Markup, feed_url, form) -> str:
     courses, instructors = _choices()
-    return render(
+    return render_template(
         "calendar/index.html",
-        "calendar/_calendar.html",
-        cal=view,
-        views=VIEWS,
+        calendar_html=calendar_html,
+        flt=flt,
+        zone=viewer_zone(viewer),
         courses=courses,
         instructors=instructors,
-        feed=ical.current_feed(current_user.id),
-        feed_url=None,
-        form=ActionForm(),
+        feed=ical.current_feed(viewer.id),
+        feed_url=feed_url,
+        form=form,
     )
+
+
+def _calendar_html(flt: CalendarFilter, viewer: User) -> Markup:
+    """The period's calendar. Month and week grids are shared by everyone in a time zone and
+    rendered once a minute until sessions or bookings change; the viewer's own sessions are
+    marked on the copy. "My sessions" and the list view are per viewer."""
+    if flt.mine or flt.view == "list":
+        return _render_calendar(build_calendar(flt, viewer))
+    minute = datetime.now(UTC).replace(second=0, microsecond=0)
+    html = str(_shared_grid(flt, viewer_zone(viewer), minute))
+    for session_id in my_session_ids(flt, viewer):
+        chip = f'<a data-s="{session_id}" class="cal-chip'
+        html = html.replace(chip, f"{chip} cal-mine")
+    return Markup(html)  # rendered by our autoescaping template; only our own markup added
+
+
+@until_records_change
+def _shared_grid(flt: CalendarFilter, zone: str, minute: datetime) -> Markup:
+    """A grid as nobody in particular sees it at `minute` ("held" and "today" follow time)."""
+    return _render_calendar(build_calendar(flt, None, now=minute, zone_name=zone))
+
+
+def _render_calendar(view) -> Markup:
+    return Markup(render_template("calendar/_calendar.html", cal=view, views=VIEWS))
 
 
 def _ics(body: bytes, filename: str) -> Response:
@@ -79,17 +133,8 @@ def new_feed():
     token = ical.new_feed_token(current_user)
     url = url_for("calendar.feed", token=token, _external=True)
     flt = CalendarFilter.from_args(request.args)
-    courses, instructors = _choices()
-    return render_template(
-        "calendar/index.html",
-        cal=build_calendar(flt, current_user),
-        views=VIEWS,
-        courses=courses,
-        instructors=instructors,
-        feed=ical.current_feed(current_user.id),
-        feed_url=url,
-        form=ActionForm(formdata=None),
-    )
+    viewer = current_user._get_current_object()
+    return _page(flt, viewer, _calendar_html(flt, viewer), url, ActionForm(formdata=None))
 
 
 @bp.route("/calendar/feed/revoke", methods=["POST"])

@@ -226,9 +226,13 @@ def test_the_shared_grid_follows_bookings_and_marks_only_the_viewers_own(
     register(gowning.id, vera)  # a booking (audited) changes the seats on the next view
     page = client.get(url).get_data(as_text=True)
     assert "2 left" in page and f"{chip} cal-mine" in page
+    listing = client.get("/calendar?view=list&date=2026-12-01").get_data(as_text=True)
+    assert "2 of 3 left" in listing and 'Aseptic gowning</a> <span class="badge">booked' in listing
     auth.logout()
     auth.login(sam)  # the same grid for Sam, without Vera's mark
     page = client.get(url).get_data(as_text=True)
     assert "2 left" in page and chip in page and f"{chip} cal-mine" not in page
     week = client.get("/calendar?view=week&date=2026-12-03").get_data(as_text=True)
     assert "2 left" in week and f"{chip} cal-mine" not in week
+    listing = client.get("/calendar?view=list&date=2026-12-01").get_data(as_text=True)
+    assert "2 of 3 left" in listing and 'class="badge">booked' not in listing

@@ -82,16 +82,18 @@ def _page(flt: CalendarFilter, viewer: User, calendar_html: Markup, feed_url, fo
 
 
 def _calendar_html(flt: CalendarFilter, viewer: User) -> Markup:
-    """The period's calendar. Month and week grids are shared by everyone in a time zone and
-    rendered once a minute until sessions or bookings change; the viewer's own sessions are
-    marked on the copy. "My sessions" and the list view are per viewer."""
-    if flt.mine or flt.view == "list":
+    """The period's calendar, shared by everyone in a time zone and rendered once a minute
+    until sessions or bookings change; the viewer's own sessions are marked on the copy
+    (month and week chips get `cal-mine`, list rows a "booked" badge). "My sessions" is
+    per viewer."""
+    if flt.mine:
         return _render_calendar(build_calendar(flt, viewer))
     minute = datetime.now(UTC).replace(second=0, microsecond=0)
     html = str(_shared_grid(flt, viewer_zone(viewer), minute))
     for session_id in my_session_ids(flt, viewer):
         chip = f'<a data-s="{session_id}" class="cal-chip'
         html = html.replace(chip, f"{chip} cal-mine")
+        html = html.replace(f"<!--booked:{session_id}-->", ' <span class="badge">booked</span>')
     return Markup(html)  # rendered by our autoescaping template; only our own markup added
 
 

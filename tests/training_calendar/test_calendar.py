@@ -98,6 +98,19 @@ def test_htmx_gets_only_the_calendar_and_bad_input_is_ignored(client, viewer):
     assert client.get("/calendar?view=nope&date=notadate&course_id=x").status_code == 200
 
 
+def test_filtering_after_paging_keeps_the_period(client, viewer):
+    """The filter form sits outside the swapped calendar; the period it submits comes with
+    each swap (hidden inputs tied to the form by its id), so picking a course on a later
+    month stays on that month."""
+    page = client.get("/calendar?view=week&date=2026-12-10").get_data(as_text=True)
+    assert '<form id="cal-filters"' in page
+    swapped = client.get(
+        "/calendar?view=week&date=2026-12-17", headers={"HX-Request": "true"}
+    ).get_data(as_text=True)
+    assert '<input type="hidden" form="cal-filters" name="view" value="week">' in swapped
+    assert '<input type="hidden" form="cal-filters" name="date" value="2026-12-17">' in swapped
+
+
 def test_calendar_query_count_does_not_grow_with_sessions(client, viewer, count_queries):
     course = CourseFactory()
     start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)

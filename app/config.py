@@ -67,6 +67,8 @@ def load_config() -> dict:
         # How long a compliance read (dashboard, matrix, reports) may be reused while the audit
         # trail has not moved; 0 turns the memo off.
         "COMPLIANCE_CACHE_SECONDS": _int("COMPLIANCE_CACHE_SECONDS", 600),
+        # Read organisation-wide statuses from compliance_statuses when it is current (0: never).
+        "COMPLIANCE_STATUS_STORE": bool(_int("COMPLIANCE_STATUS_STORE", 1)),
         "S3_ENDPOINT": os.environ.get("S3_ENDPOINT") or None,
         "S3_ACCESS_KEY": os.environ.get("S3_ACCESS_KEY", ""),
         "S3_SECRET_KEY": os.environ.get("S3_SECRET_KEY", ""),

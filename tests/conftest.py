@@ -39,6 +39,8 @@ def _overrides() -> dict:
         # Tests write records with factories (no audit rows), which the compliance read memo
         # cannot see; tests/compliance/test_read_memo.py turns it on and checks it.
         "COMPLIANCE_CACHE_SECONDS": 0,
+        # Same for the stored statuses; tests/compliance/test_status_store.py turns them on.
+        "COMPLIANCE_STATUS_STORE": False,
     }
     if not os.environ.get("DATABASE_URL"):
         o["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{_TMP / 'test.db'}"

@@ -1,4 +1,5 @@
-"""CLI: `flask compliance-run` runs the requirement engine and takes today's snapshot."""
+"""CLI: `flask compliance-run` runs the requirement engine, takes today's snapshot and rebuilds
+the stored statuses."""
 
 from __future__ import annotations
 
@@ -36,3 +37,8 @@ def register(app: Flask) -> None:
             click.echo(f"Snapshot: {take_snapshot()} rows.")
         if backfill_months:
             click.echo(f"Backfilled {backfill_snapshots(backfill_months)} month ends.")
+        from app.services.audit_chain import seal_pending
+        from app.services.status_store import rebuild
+
+        seal_pending(wait=True)
+        click.echo(f"Stored statuses: {rebuild()} rows.")

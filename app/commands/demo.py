@@ -482,4 +482,10 @@ def register(app: Flask) -> None:
             click.echo(f"Demo data created: {made}.")
         else:
             click.echo("Demo data already present; nothing to create.")
+        # Seeds write without audit rows: chain what was audited, then store today's statuses.
+        from app.services.audit_chain import seal_pending
+        from app.services.status_store import rebuild
+
+        seal_pending(wait=True)
+        rebuild()
         print_logins()

@@ -25,9 +25,21 @@ def run_engine(
 
 
 def nightly() -> dict:
-    """The nightly pass: the whole organisation through the engine, then today's snapshot."""
+    """The nightly pass: the whole organisation through the engine, today's snapshot, then
+    the stored statuses rebuilt for the new day."""
+    from app.services.audit_chain import seal_pending
     from app.services.compliance import take_snapshot
+    from app.services.status_store import rebuild
 
     out = run_engine("nightly run")
     out["snapshot_rows"] = take_snapshot()
+    seal_pending(wait=True)  # the engine's rows, so the rebuild leaves nothing to refresh
+    out["stored_statuses"] = rebuild()
     return out
+
+
+def rebuild_statuses() -> dict:
+    """Rebuild the stored statuses (after a requirement, program or course changed)."""
+    from app.services.status_store import rebuild
+
+    return {"stored_statuses": rebuild()}

@@ -227,3 +227,34 @@ class ComplianceSnapshot(db.Model):
     job_role_id: Mapped[int | None] = mapped_column(ForeignKey("job_roles.id"))
     applicable: Mapped[int] = mapped_column(Integer, default=0)
     compliant: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ComplianceStatus(db.Model):
+    """`status_query(as_of)` kept as rows, so organisation-wide reads need not derive 200,000
+    statuses again after every change. Derived data: rebuilt in full each day and when a
+    requirement, program or course changes, refreshed per person by the audit sealer
+    (app/services/status_store.py). No foreign keys: it is never the record itself."""
+
+    __tablename__ = "compliance_statuses"
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    requirement_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(20))
+    ok: Mapped[int] = mapped_column(Integer)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    completed_on: Mapped[date | None] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    waiver_id: Mapped[int | None] = mapped_column(Integer)
+    cycle: Mapped[int | None] = mapped_column(Integer)
+    grace_days: Mapped[int] = mapped_column(Integer)
+    window_days: Mapped[int] = mapped_column(Integer)
+    department_id: Mapped[int | None] = mapped_column(Integer)
+    job_role_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class ComplianceStatusState(db.Model):
+    """One row: the day compliance_statuses was built for (NULL: not usable)."""
+
+    __tablename__ = "compliance_status_state"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    as_of: Mapped[date | None] = mapped_column(Date)
+    built_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -93,6 +93,7 @@ def seal_pending(*, wait: bool = True, batch: int = 5000) -> int:
     ).first()
     seq, prev = (head[0], head[1]) if head else (0, GENESIS)
     sealed, after_id = 0, 0
+    touched: list[tuple[str, str]] = []  # (entity, entity_id) of each sealed row
     while True:
         # Keyset, not "the first N unsealed": rows sealed by earlier batches stay in the
         # partial index as dead entries until VACUUM, and rescanning them made each batch of
@@ -112,11 +113,19 @@ def seal_pending(*, wait: bool = True, batch: int = 5000) -> int:
             params.append({"id": row[0], "chain_seq": seq, "prev_hash": prev, "row_hash": digest})
             prev = digest
         _write_seals(params)
+        touched.extend((row[5], row[6]) for row in rows)
         sealed += len(params)
         after_id = rows[-1][0]
         if len(rows) < batch:
             break
+    # Under the same lock and in the same transaction: the stored statuses of the people these
+    # rows touch, so they are current exactly when nothing is left unsealed.
+    from app.services import status_store
+
+    stale = status_store.after_seal(touched)
     db.session.commit()
+    if stale:
+        status_store.request_rebuild()
     return sealed
 
 

@@ -42,6 +42,7 @@ from app.services.compliance import (
 from app.services.csv_export import to_csv
 from app.services.errors import Invalid
 from app.services.pagination import MAX_PER_PAGE, Page
+from app.services.status_store import status_source
 
 BY = ("department", "job_role")
 STATUSES = COMPLIANCE_STATUSES
@@ -83,7 +84,7 @@ def statuses_cte(on: date, scope: Scope, name: str = "st"):
     query's aggregates, where PostgreSQL misjudges them as matching one row and picks nested
     loops that take seconds instead of milliseconds on a few thousand people.
     """
-    return status_query(on, scope).cte(name).prefix_with("MATERIALIZED")
+    return status_source(on, scope).cte(name).prefix_with("MATERIALIZED")
 
 
 # --- summary ----------------------------------------------------------------------------------
@@ -143,7 +144,7 @@ def summaries(on: date, scope: Scope = Scope()) -> dict[str, list[UnitRow]]:
     The query counts per (department, job role) pair; the two roll-ups are summed from those
     few rows. Units are sorted by name, "No department"/"No job role" last.
     """
-    st = status_query(on, scope).subquery("st")
+    st = status_source(on, scope).subquery("st")
     # One count per (department, job role, status), named afterwards: joining users,
     # departments and job roles to every pair, and eight filtered aggregates per row, cost
     # a third of the statement.
@@ -197,7 +198,7 @@ def overall(rows: Iterable[Counts]) -> Counts:
 @until_records_change
 def totals(on: date, scope: Scope = Scope()) -> Counts:
     """Counts for the whole scope in one query."""
-    st = status_query(on, scope).subquery("st")
+    st = status_source(on, scope).subquery("st")
     return _counts(db.session.execute(select(*_counted(st)).select_from(st)).one())
 
 

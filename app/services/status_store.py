@@ -68,7 +68,6 @@ NO_EFFECT = frozenset(
         "result",
         "session_registration",
         "training_session",
-        "attendance",
         "sop_enrollment",
         "document",
         "document_version",

@@ -77,6 +77,16 @@ def test_dashboard_draws_percent_bars_by_department_and_job_role(org, client, au
     assert 'role="img"' in department
 
 
+def test_long_unit_names_are_shortened_on_the_bars_and_whole_in_their_tooltip(org, client, auth):
+    """The label column holds ~28 characters; longer names ran under the bars."""
+    org.operator.name = "Learning & Development Specialist, Basel"
+    db.session.commit()
+    auth.login(org.hr)
+    chart = svg(text(client.get("/compliance")), "chart-job-role")
+    assert ">Learning & Development Spec…</text>" in chart.replace("&amp;", "&")
+    assert "<title>Learning &amp; Development Specialist, Basel: " in chart
+
+
 def test_dashboard_trend_has_twelve_months_with_snapshots(org, client, auth):
     last_month = (org.today.replace(day=1) - timedelta(days=1)).replace(day=1)
     db.session.add(ComplianceSnapshot(taken_on=last_month, applicable=20, compliant=19))

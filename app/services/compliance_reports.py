@@ -1,9 +1,10 @@
 """Compliance reports: summaries, the 12-month trend, overdue and expiring lists, the training
 matrix and its CSV/XLSX export.
 
-Every figure here reads status through `app.services.compliance.status_query` (as a subquery
-joined to people and requirements), narrowed by a `Scope` before anything is aggregated; callers
-pass `viewer_scope(viewer, ...)` so managers only ever see their direct reports.
+Every figure here reads status as the rows of `app.services.compliance.status_query` (through
+`status_store.status_source`: its stored copy while that is current), as a subquery joined to
+people and requirements, narrowed by a `Scope` before anything is aggregated; callers pass
+`viewer_scope(viewer, ...)` so managers only ever see their direct reports.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ from app.services.compliance import (
     Scope,
     applicable_pairs,
     pg_setting,
-    status_query,
     until_records_change,
     viewer_scope,
 )
@@ -710,7 +710,7 @@ def _cell(r) -> MatrixCell:
 
 def _cells(on: date, scope: Scope, people=None):
     """(columns sorted by target title, cells) of the status rows of `scope` (and `people`)."""
-    st = status_query(on, scope).subquery("st")
+    st = status_source(on, scope).subquery("st")
     query = _with_targets(
         select(
             st.c.user_id,
@@ -762,7 +762,7 @@ def _page_columns(on: date, scope: Scope) -> list[MatrixColumn]:
 
 def _page_cells(on: date, scope: Scope) -> dict[tuple[int, int], MatrixCell]:
     """Statuses of the scope's (person, requirement) pairs: one page of people and columns."""
-    st = status_query(on, scope).subquery("st")
+    st = status_source(on, scope).subquery("st")
     query = select(
         st.c.user_id,
         st.c.requirement_id,

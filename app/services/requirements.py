@@ -30,10 +30,11 @@ from app.models.base import utcnow
 from app.models.compliance import DUE_BASES, RECERT_MODES
 from app.models.people import RISK_LEVELS
 from app.services.audit import record_audit, snapshot
-from app.services.compliance import Scope, effective_on, request_engine_run, status_query
+from app.services.compliance import Scope, effective_on, request_engine_run
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.inputs import to_choice, to_date, to_id, to_id_list, to_int, to_text
 from app.services.pagination import Page, clamp, paginate
+from app.services.status_store import status_source
 
 NO_REASON = object()  # update_requirement called without a reason (API clients may omit it)
 
@@ -513,7 +514,7 @@ class PersonGaps:
 def gaps(on: date, scope: Scope = Scope(), page: int = 1, per_page: int = 20) -> Page:
     """A page of people (by name) who are not ok on some requirement, each with those
     requirements, from the status query. Two queries whatever the page size."""
-    st = status_query(on, scope).subquery("st")
+    st = status_source(on, scope).subquery("st")
     people = (
         select(User.id, User.name, User.email, func.count().over().label("total"))
         .join(st, st.c.user_id == User.id)
@@ -532,7 +533,7 @@ def gaps(on: date, scope: Scope = Scope(), page: int = 1, per_page: int = 20) ->
         return Page(items=[], total=total, page=page, per_page=per_page)
     ids = [r.id for r in rows]
     narrowed = replace(scope, user_ids=ids)
-    gst = status_query(on, narrowed).subquery("gst")
+    gst = status_source(on, narrowed).subquery("gst")
     detail = (
         select(
             gst.c.user_id,

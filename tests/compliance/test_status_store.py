@@ -138,3 +138,18 @@ def test_turned_off_it_is_never_read(world):
     current_app.config["COMPLIANCE_STATUS_STORE"] = False
     assert not status_store.is_current(on)
     assert "pairs" in str(status_store.status_source(on))
+
+
+def test_the_matrix_and_the_gaps_read_the_same_from_the_table(world, count_queries):
+    from app.services.requirements import gaps
+
+    on, _, people = world
+    status_store.rebuild(on)
+    scope = Scope(department_id=people[0].department_id)
+    with count_queries() as statements:
+        stored = (reports.training_matrix(on), gaps(on), gaps(on, scope))
+    assert not any("training_enrollments" in s for s in statements)
+    current_app.config["COMPLIANCE_STATUS_STORE"] = False
+    derived = (reports.training_matrix(on), gaps(on), gaps(on, scope))
+    assert stored == derived
+    assert len(stored[1].items) == 3 and len(stored[2].items) == 1

@@ -30,11 +30,17 @@ from app.models import (
     ComplianceStatusState,
     Enrollment,
     TrainingAssignment,
-    User,
     Waiver,
 )
 from app.models.base import utcnow
-from app.services.compliance import READ_WORK_MEM, Scope, pg_setting, status_query
+from app.services.compliance import (
+    READ_WORK_MEM,
+    Scope,
+    _for_people,
+    _in_units,
+    pg_setting,
+    status_query,
+)
 
 S = ComplianceStatus
 COLUMNS = [
@@ -110,12 +116,9 @@ def status_source(on, scope: Scope = Scope()):
     """The rows of status_query(on, scope): read from the table when it is current."""
     if not is_current(on):
         return status_query(on, scope)
-    stmt = select(*(getattr(S, name) for name in COLUMNS))
-    units = (scope.department_id, scope.team_id, scope.job_role_id, scope.manager_id)
-    if scope.user_ids is not None:
-        stmt = stmt.where(S.user_id.in_(list(scope.user_ids)))
-    if any(unit is not None for unit in units):
-        stmt = stmt.where(S.user_id.in_(select(User.id).where(*scope.user_filters())))
+    stmt = select(*(getattr(S, name) for name in COLUMNS)).where(
+        *_for_people(S.user_id, scope), *_in_units(S.user_id, scope)
+    )
     requirement_filters = scope.requirement_filters()
     if requirement_filters:
         stmt = stmt.where(

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import date, timedelta
 
 from flask import current_app
-from sqlalchemy import Select, case, func, literal, or_, select, text, union_all
+from sqlalchemy import CTE, Select, and_, case, func, literal, or_, select, text, union_all
 
 from app.extensions import db
 from app.models import CompetencyRequirement as R
@@ -36,13 +36,14 @@ from app.services.compliance import (
     Scope,
     applicable_pairs,
     pg_setting,
+    status_query,
     until_records_change,
     viewer_scope,
 )
 from app.services.csv_export import to_csv
 from app.services.errors import Invalid
 from app.services.pagination import MAX_PER_PAGE, Page
-from app.services.status_store import status_source
+from app.services.status_store import status_source, stored_statuses
 
 BY = ("department", "job_role")
 STATUSES = COMPLIANCE_STATUSES
@@ -78,13 +79,18 @@ def status_label(status: str) -> str:
 
 
 def statuses_cte(on: date, scope: Scope, name: str = "st"):
-    """The status query as a MATERIALIZED CTE: computed once for the scope, then filtered.
+    """The statuses to filter: the stored rows as a plain subquery when they are current (the
+    filters then reach the table and its statistics), else the status query as a MATERIALIZED
+    CTE, computed once for the scope.
 
     Filters on derived columns (status, ok, valid_until) would otherwise be pushed into the
     query's aggregates, where PostgreSQL misjudges them as matching one row and picks nested
     loops that take seconds instead of milliseconds on a few thousand people.
     """
-    return status_source(on, scope).cte(name).prefix_with("MATERIALIZED")
+    stored = stored_statuses(on, scope)
+    if stored is not None:
+        return stored.subquery(name)
+    return status_query(on, scope).cte(name).prefix_with("MATERIALIZED")
 
 
 # --- summary ----------------------------------------------------------------------------------
@@ -349,8 +355,16 @@ class GapRow:
     days: int  # days late (overdue lists) or days left (expiring lists; < 0 in grace)
 
 
-def _paged_rows(query: Select, page: int, per_page: int, make: Callable) -> Page:
-    """One page of a multi-column select and its total (a window count) in one round trip."""
+def _paged_rows(
+    query: Select, page: int, per_page: int, make: Callable, count: Select | None = None
+) -> Page:
+    """One page of a multi-column select and its total: a window count in the same round trip,
+    or `count` when given (cheaper when the rows come from a table: the window would have to
+    join and number every matching row to count them)."""
+    if count is not None:
+        rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+        total = db.session.scalar(count) or 0
+        return Page(items=[make(r) for r in rows], total=total, page=page, per_page=per_page)
     rows = db.session.execute(
         query.add_columns(func.count().over().label("_total"))
         .limit(per_page)
@@ -364,6 +378,15 @@ def _paged_rows(query: Select, page: int, per_page: int, make: Callable) -> Page
     if page > 1:
         total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     return Page(items=[], total=total or 0, page=page, per_page=per_page)
+
+
+def _count_apart(st, condition) -> Select | None:
+    """The count of a gap list from the status rows alone (every one has its person and its
+    requirement) when they are the stored table; None (a window count) when they are derived,
+    which a second statement would derive again."""
+    if isinstance(st, CTE):
+        return None
+    return select(func.count()).select_from(st).where(condition)
 
 
 def _gap_select(st, since):
@@ -419,9 +442,10 @@ def overdue(on: date, scope: Scope = Scope(), page: int = 1, per_page: int = 20)
     and expired (the completion lapsed, grace included). One query per page."""
     st = statuses_cte(on, scope)
     since = case((st.c.status == "overdue", st.c.due_date), else_=st.c.valid_until)
+    late = st.c.status.in_(LATE_STATUSES)
     query = (
         _gap_select(st, since)
-        .where(st.c.status.in_(LATE_STATUSES))
+        .where(late)
         .order_by(since, User.name, User.id, TARGET_TITLE, st.c.requirement_id)
     )
 
@@ -429,7 +453,7 @@ def overdue(on: date, scope: Scope = Scope(), page: int = 1, per_page: int = 20)
         day = _as_date(r.since)
         return _gap(r, day, (on - day).days if day else 0)
 
-    return _paged_rows(query, page, per_page, make)
+    return _paged_rows(query, page, per_page, make, _count_apart(st, late))
 
 
 def check_days(value, default: int = 30) -> int:
@@ -452,14 +476,15 @@ def expiring(
     """Compliant requirements whose validity ends within `days`, soonest first (people already
     in their grace period first, with negative days left). Waived ones are left out."""
     st = statuses_cte(on, scope)
+    soon = and_(
+        st.c.ok == 1,
+        st.c.waiver_id.is_(None),
+        st.c.valid_until.is_not(None),
+        st.c.valid_until <= on + timedelta(days=days),
+    )
     query = (
         _gap_select(st, st.c.valid_until)
-        .where(
-            st.c.ok == 1,
-            st.c.waiver_id.is_(None),
-            st.c.valid_until.is_not(None),
-            st.c.valid_until <= on + timedelta(days=days),
-        )
+        .where(soon)
         .order_by(st.c.valid_until, User.name, User.id, TARGET_TITLE, st.c.requirement_id)
     )
 
@@ -467,7 +492,7 @@ def expiring(
         day = _as_date(r.since)
         return _gap(r, day, (day - on).days if day else 0)
 
-    return _paged_rows(query, page, per_page, make)
+    return _paged_rows(query, page, per_page, make, _count_apart(st, soon))
 
 
 # --- the manager's panel ----------------------------------------------------------------------

@@ -114,8 +114,14 @@ def is_current(on) -> bool:
 
 def status_source(on, scope: Scope = Scope()):
     """The rows of status_query(on, scope): read from the table when it is current."""
+    stored = stored_statuses(on, scope)
+    return status_query(on, scope) if stored is None else stored
+
+
+def stored_statuses(on, scope: Scope = Scope()):
+    """The table's rows for `scope` when it is current for `on`, else None."""
     if not is_current(on):
-        return status_query(on, scope)
+        return None
     stmt = select(*(getattr(S, name) for name in COLUMNS)).where(
         *_for_people(S.user_id, scope), *_in_units(S.user_id, scope)
     )

@@ -9,6 +9,8 @@ import pytest
 from app.extensions import db
 from app.models import ComplianceSnapshot
 from app.services import compliance_reports as reports
+from app.services import status_store
+from app.services.audit_chain import seal_pending
 from app.services.compliance import Scope, take_snapshot, viewer_scope
 from app.services.errors import Invalid
 from tests.factories import UserFactory
@@ -106,6 +108,32 @@ def test_expiring_lists_valid_completions_ending_within_days(org):
         "Bob Brown",
         "Alice Adams",
     ]
+
+
+def test_late_and_expiring_lists_read_from_the_stored_statuses_alike(app, org, count_queries):
+    def pages(read):
+        return [
+            (p.total, [(r.name, r.target_code, r.status, r.since, r.days) for r in p.items])
+            for p in (read(page) for page in (1, 2, 3))
+        ]
+
+    lists = {
+        "overdue": lambda page: reports.overdue(org.today, page=page, per_page=2),
+        "expiring": lambda page: reports.expiring(org.today, 365, page=page, per_page=1),
+        "overdue in Quality": lambda page: reports.overdue(
+            org.today, Scope(department_id=org.quality.id), page=page, per_page=1
+        ),
+    }
+    derived = {name: pages(read) for name, read in lists.items()}
+    app.config["COMPLIANCE_STATUS_STORE"] = True
+    seal_pending()
+    status_store.rebuild(org.today)
+    with count_queries() as statements:
+        stored = {name: pages(read) for name, read in lists.items()}
+    assert stored == derived
+    assert derived["overdue"][0][0] == 3 and derived["overdue"][2] == (3, [])  # past the end
+    assert derived["overdue in Quality"][0][0] == 2
+    assert not any("training_enrollments" in s or "MATERIALIZED" in s for s in statements)
 
 
 @pytest.mark.parametrize("value", ["0", "366", "abc", "-5"])

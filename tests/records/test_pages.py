@@ -92,6 +92,19 @@ def test_me_record_redirects_to_my_record(client, auth, history):
     assert "Ada Lovelace" in _page(client, history.person.id)
 
 
+def _active_nav(body: str) -> list[str]:
+    nav = body.split('<nav class="nav"', 1)[1].split("</nav>", 1)[0]
+    return re.findall(r'class="active">([^<]+)</a>', nav)
+
+
+def test_the_menu_marks_my_record_only_on_my_own(client, auth, history):
+    auth.login(history.person)
+    assert _active_nav(_page(client, history.person.id)) == ["My record"]
+    auth.logout()
+    auth.login(history.hr)
+    assert _active_nav(_page(client, history.person.id)) == ["Compliance"]
+
+
 @pytest.mark.parametrize(
     ("who", "status"),
     [("self", 200), ("manager", 200), ("hr", 200), ("qa", 200), ("peer", 403), ("admin", 200)],

@@ -172,14 +172,27 @@ def _bounds(first: date, last: date, zone: ZoneInfo) -> tuple[datetime, datetime
     return start, end
 
 
-def _window(flt: CalendarFilter, zone: ZoneInfo, today: date):
-    """(first, last, grid_first, grid_last, prev, next, start, end) of the period shown."""
+@dataclass(frozen=True)
+class Window:
+    """The period shown (first..last), the days its grid covers (Monday to Sunday around a
+    month or week), the neighbouring periods, and the grid's span as UTC instants."""
+
+    first: date
+    last: date
+    grid_first: date
+    grid_last: date
+    prev_anchor: date
+    next_anchor: date
+    start: datetime
+    end: datetime
+
+
+def _window(flt: CalendarFilter, zone: ZoneInfo, today: date) -> Window:
     first, last, prev_anchor, next_anchor = period(flt.view, flt.anchor or today)
-    # Month grids run Monday to Sunday, so they start and end outside the month.
     grid_first = first - timedelta(days=first.weekday()) if flt.view != "list" else first
     grid_last = last + timedelta(days=6 - last.weekday()) if flt.view != "list" else last
     start, end = _bounds(grid_first, grid_last, zone)
-    return first, last, grid_first, grid_last, prev_anchor, next_anchor, start, end
+    return Window(first, last, grid_first, grid_last, prev_anchor, next_anchor, start, end)
 
 
 def viewer_zone(viewer: User | None) -> str:
@@ -196,9 +209,7 @@ def build_calendar(
     """
     zone = _zone(zone_name if zone_name is not None else viewer_zone(viewer))
     today = (now or datetime.now(UTC)).astimezone(zone).date()
-    first, last, grid_first, grid_last, prev_anchor, next_anchor, start, end = _window(
-        flt, zone, today
-    )
+    w = _window(flt, zone, today)
     filters = SessionFilters(
         course_id=flt.course_id,
         instructor_id=flt.instructor_id,
@@ -215,7 +226,7 @@ def build_calendar(
             row.my_status in ("registered", "waitlisted"),
         )
         for row in sessions_between(
-            start, end, filters, viewer, with_instructors=flt.view == "list"
+            w.start, w.end, filters, viewer, with_instructors=flt.view == "list"
         )
     ]
     by_day: dict[date, list[Entry]] = defaultdict(list)
@@ -223,23 +234,24 @@ def build_calendar(
         by_day[e.starts.date()].append(e)
     weeks: list[list[Day]] = []
     if flt.view != "list":
-        day = grid_first
-        while day <= grid_last:
+        day = w.grid_first
+        while day <= w.grid_last:
             week = []
             for _ in range(7):
-                week.append(Day(day, first <= day <= last, day == today, by_day.get(day, [])))
+                shown = w.first <= day <= w.last
+                week.append(Day(day, shown, day == today, by_day.get(day, [])))
                 day += timedelta(days=1)
             weeks.append(week)
-    in_period = [e for e in entries if first <= e.starts.date() <= last]
+    in_period = [e for e in entries if w.first <= e.starts.date() <= w.last]
     return CalendarView(
         flt=flt,
         zone=zone.key,
-        first=first,
-        last=last,
+        first=w.first,
+        last=w.last,
         weeks=weeks,
         entries=in_period,
-        prev_anchor=prev_anchor,
-        next_anchor=next_anchor,
+        prev_anchor=w.prev_anchor,
+        next_anchor=w.next_anchor,
         today=today,
     )
 
@@ -248,7 +260,7 @@ def my_session_ids(flt: CalendarFilter, viewer: User, now=None) -> list[int]:
     """The sessions of the period the viewer holds a seat or a waitlist place on."""
     zone = _zone(viewer.timezone)
     today = (now or datetime.now(UTC)).astimezone(zone).date()
-    start, end = _window(flt, zone, today)[-2:]
+    w = _window(flt, zone, today)
     return list(
         db.session.scalars(
             select(SessionRegistration.session_id)
@@ -256,8 +268,8 @@ def my_session_ids(flt: CalendarFilter, viewer: User, now=None) -> list[int]:
             .where(
                 SessionRegistration.user_id == viewer.id,
                 SessionRegistration.status.in_(ACTIVE),
-                TrainingSession.starts_at < end,
-                TrainingSession.ends_at > start,
+                TrainingSession.starts_at < w.end,
+                TrainingSession.ends_at > w.start,
             )
         )
     )

@@ -207,8 +207,8 @@ def _slot_best(on: date, scope: Scope = Scope()):
                 Enrollment.completed_at.is_not(None),
                 # As of `on`: a completion after that day does not count yet.
                 completed_on <= on,
-                *_for_people(Enrollment.user_id, scope),
-                *_in_units(Enrollment.user_id, scope),
+                *scope_people(Enrollment.user_id, scope),
+                *scope_units(Enrollment.user_id, scope),
             ),
         )
         .join(Course, Course.id == Enrollment.course_id)
@@ -231,13 +231,13 @@ def status_query(on: date, scope: Scope = Scope()):
     return _status_select(on, pairs, _slot_best(on, scope), scope)
 
 
-def _for_people(column, scope: Scope) -> list:
+def scope_people(column, scope: Scope) -> list:
     """Repeat a list of people on each joined table, so PostgreSQL reads their rows by index
     instead of hashing whole tables behind the (materialised) pairs CTE."""
     return [column.in_(list(scope.user_ids))] if scope.user_ids is not None else []
 
 
-def _in_units(column, scope: Scope) -> list:
+def scope_units(column, scope: Scope) -> list:
     """People of the scope's department, team, job role or manager (nothing when it has none)."""
     units = (scope.department_id, scope.team_id, scope.job_role_id, scope.manager_id)
     if scope.user_ids is None and any(unit is not None for unit in units):
@@ -248,7 +248,7 @@ def _in_units(column, scope: Scope) -> list:
 def _assignment_scope(scope: Scope) -> list:
     """The assignments a scoped status query needs: its people's and its requirements'."""
     TA = TrainingAssignment
-    out = [*_for_people(TA.user_id, scope), *_in_units(TA.user_id, scope)]
+    out = [*scope_people(TA.user_id, scope), *scope_units(TA.user_id, scope)]
     if scope.requirement_ids is not None:
         out.append(TA.requirement_id.in_(list(scope.requirement_ids)))
     return out
@@ -299,7 +299,7 @@ def _status_select(on: date, pairs, best, scope: Scope = Scope()):
             Waiver.status == "approved",
             Waiver.starts_on <= on,
             Waiver.ends_on >= on,
-            *_for_people(Waiver.user_id, scope),
+            *scope_people(Waiver.user_id, scope),
         )
         .group_by(Waiver.user_id, Waiver.requirement_id)
         .subquery("waived")

@@ -36,9 +36,9 @@ from app.models.base import utcnow
 from app.services.compliance import (
     READ_WORK_MEM,
     Scope,
-    _for_people,
-    _in_units,
     pg_setting,
+    scope_people,
+    scope_units,
     status_query,
 )
 
@@ -123,7 +123,7 @@ def stored_statuses(on, scope: Scope = Scope()):
     if not is_current(on):
         return None
     stmt = select(*(getattr(S, name) for name in COLUMNS)).where(
-        *_for_people(S.user_id, scope), *_in_units(S.user_id, scope)
+        *scope_people(S.user_id, scope), *scope_units(S.user_id, scope)
     )
     requirement_filters = scope.requirement_filters()
     if requirement_filters:

@@ -199,6 +199,16 @@ def _changes(before: dict | None, after: dict | None) -> list[Change]:
     ]
 
 
+def _with_changes(result: Page) -> Page:
+    result.items = [HistoryEntry(r, _changes(r.before, r.after)) for r in result.items]
+    return result
+
+
+def list_audit_entries(flt: AuditFilter, page: int = 1, per_page: int = 50) -> Page:
+    """A page of `list_audit` with each entry's field-level changes, for reading on a page."""
+    return _with_changes(list_audit(flt, page, per_page))
+
+
 def record_history(entity: str, entity_id: str, page: int = 1, per_page: int = 100) -> Page:
     """Every audit entry about one record, oldest first, with its field-level changes."""
     q = (
@@ -206,9 +216,7 @@ def record_history(entity: str, entity_id: str, page: int = 1, per_page: int = 1
         .where(AuditLog.entity == entity, AuditLog.entity_id == str(entity_id))
         .order_by(AuditLog.id)
     )
-    result = paginate(q, page, per_page)
-    result.items = [HistoryEntry(r, _changes(r.before, r.after)) for r in result.items]
-    return result
+    return _with_changes(paginate(q, page, per_page))
 
 
 def audit_entities() -> list[str]:

@@ -49,6 +49,34 @@ def test_page_lists_and_filters_entries(client, auth):
     assert "course #7" in by_actor and "module #3" not in by_actor
 
 
+def _changes_cell(page: str, anchor: str) -> str:
+    row = page.split(anchor, 1)[1].split("</tr>", 1)[0]
+    return row.split('<ul class="changes">', 1)[1].split("</ul>", 1)[0]
+
+
+def test_each_entry_shows_what_changed_field_by_field(client, auth):
+    _audit(
+        "update",
+        "course",
+        5,
+        before={"title": "GMP basics", "status": "draft", "hours": 2},
+        after={"title": "GMP basics", "status": "published", "hours": 2},
+    )
+    _audit("create", "course", 6, after={"title": "<b>Safety</b>", "tags": ["a", "b"]})
+    _audit("delete", "module", 9, before={"title": "Old module"})
+    auth.login(UserFactory(roles=["qa"]))
+    page = client.get("/audit/").get_data(as_text=True)
+
+    update = _changes_cell(page, "course #5")
+    assert "<del>draft</del> → <ins>published</ins>" in update
+    assert "title" not in update and "hours" not in update  # unchanged fields are left out
+    created = _changes_cell(page, "course #6")
+    assert "<ins>&lt;b&gt;Safety&lt;/b&gt;</ins>" in created and "<del>" not in created
+    assert '<code>["a", "b"]</code>' in created
+    deleted = _changes_cell(page, "module #9")
+    assert "<del>Old module</del>" in deleted and "<ins>" not in deleted
+
+
 def test_htmx_filter_returns_only_the_rows(client, auth):
     auth.login(UserFactory(roles=["admin"]))
     _audit()

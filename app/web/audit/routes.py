@@ -19,7 +19,7 @@ ACTIONS = ("create", "update", "delete", "grant", "revoke", "import", "sign", "v
 def index():
     flt = audit.parse_audit_filter(request.args)
     page, per_page = clamp(request.args.get("page", 1), request.args.get("per_page", 50), 50)
-    result = audit.list_audit(flt, page, per_page)
+    result = audit.list_audit_entries(flt, page, per_page)
     return render(
         "audit/index.html",
         "audit/_rows.html",

@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from app.extensions import db
+from app.services import audit as audit_service
 from app.services.audit import record_audit
 from app.services.csv_export import neutralise
 from tests.conftest import BACKEND
@@ -75,6 +76,35 @@ def test_each_entry_shows_what_changed_field_by_field(client, auth):
     assert '<code>["a", "b"]</code>' in created
     deleted = _changes_cell(page, "module #9")
     assert "<del>Old module</del>" in deleted and "<ins>" not in deleted
+
+
+def test_a_long_trail_is_counted_only_so_far(client, auth, monkeypatch):
+    monkeypatch.setattr(audit_service, "AUDIT_COUNT_CAP", 3)
+    for n in range(7):
+        _audit("update", "course", n)
+    flt = audit_service.AuditFilter()
+    first = audit_service.list_audit_entries(flt, 1, 2)
+    assert (first.total, first.more, first.pages) == (3, True, 2)
+    assert [e.row.entity_id for e in first.items] == ["6", "5"]  # newest first
+    third = audit_service.list_audit_entries(flt, 3, 2)  # counted as far as this page
+    assert [e.row.entity_id for e in third.items] == ["2", "1"] and third.more
+    last = audit_service.list_audit_entries(flt, 4, 2)
+    assert (last.total, last.more, [e.row.entity_id for e in last.items]) == (7, False, ["0"])
+    assert audit_service.list_audit_entries(flt, 1, 10).total == 7  # one page: exact
+    nothing = audit_service.list_audit_entries(audit_service.AuditFilter(actor="nobody"), 1, 2)
+    assert (nothing.total, nothing.more, nothing.items) == (0, False, [])
+
+    auth.login(UserFactory(roles=["qa"]))
+    page = client.get("/audit/?per_page=2").get_data(as_text=True)
+    assert "More than 3 entries" in page and "Page 1 of 2+" in page and 'rel="next"' in page
+    page = client.get("/audit/?per_page=2&page=4").get_data(as_text=True)
+    assert "7 entries" in page and 'rel="next"' not in page
+
+
+def test_the_entity_menu_lists_each_kind_once_in_order(client, auth):
+    for entity in ("waiver", "course", "module", "course", "waiver"):
+        _audit("update", entity, 1)
+    assert audit_service.audit_entities() == ["course", "module", "waiver"]
 
 
 def test_htmx_filter_returns_only_the_rows(client, auth):

@@ -42,11 +42,18 @@ def clamp(page: Any, per_page: Any, default_per_page: int = 20) -> tuple[int, in
     return page_i, per_page_i
 
 
-def paginate(query: Select, page: int, per_page: int) -> Page:
+def paginate(query: Select, page: int, per_page: int, count_apart: bool = False) -> Page:
     """Run one page of `query` (a select of one entity) and its total in a single round trip.
 
     The total rides along as a window count; only a page past the end needs a second query.
+    `count_apart` is for lists over big tables (hundreds of thousands of rows): the window
+    would build, sort and number every matching row, every column, before taking the page
+    (0.76 s against 0.07 s for the first page of 290,000 training records). There the page
+    comes off the ordering index and a count(*) follows, unless the page is short and so
+    the last one.
     """
+    if count_apart:
+        return _paginate_apart(query, page, per_page)
     windowed = (
         query.add_columns(func.count().over().label("_total"))
         .limit(per_page)
@@ -62,18 +69,35 @@ def paginate(query: Select, page: int, per_page: int) -> Page:
     return Page(items=[], total=total, page=page, per_page=per_page)
 
 
+def _page_first(query: Select, page: int, per_page: int) -> tuple[list, Page | None]:
+    """The page's rows, and the whole Page when the page is short, so the last one: its
+    total needs no count."""
+    offset = (page - 1) * per_page
+    items = list(db.session.scalars(query.limit(per_page).offset(offset)).unique())
+    if len(items) < per_page and (items or page == 1):
+        return items, Page(items=items, total=offset + len(items), page=page, per_page=per_page)
+    return items, None
+
+
+def _paginate_apart(query: Select, page: int, per_page: int) -> Page:
+    items, done = _page_first(query, page, per_page)
+    if done:
+        return done
+    count = select(func.count()).select_from(query.order_by(None).subquery())
+    return Page(items=items, total=db.session.scalar(count) or 0, page=page, per_page=per_page)
+
+
 def paginate_capped(query: Select, page: int, per_page: int, cap: int) -> Page:
     """One page of `query` and a count that stops past `cap` rows (or past this page).
 
-    For tables that grow without bound (the audit trail): a window count would read every
-    matching row to number them, over a second or more at a million rows. The page itself
-    comes off the ordering index; the count reads at most cap + 1 ids.
+    For tables that grow without bound (the audit trail): even a count(*) reads every
+    matching row, over a second at a million rows. The page comes off the ordering index;
+    the count reads at most cap + 1 ids, and `more` says it stopped there.
     """
-    offset = (page - 1) * per_page
-    items = list(db.session.scalars(query.limit(per_page).offset(offset)))
-    if len(items) < per_page and (items or page == 1):  # the last page: nothing to count
-        return Page(items=items, total=offset + len(items), page=page, per_page=per_page)
-    limit = max(cap, offset + per_page) + 1
+    items, done = _page_first(query, page, per_page)
+    if done:
+        return done
+    limit = max(cap, page * per_page) + 1
     counted = select(func.count()).select_from(query.order_by(None).limit(limit).subquery())
     total = db.session.scalar(counted) or 0
     more = total >= limit

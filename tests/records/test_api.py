@@ -114,6 +114,8 @@ def test_pagination_and_link_header(client, history):
         seen += _ids(resp)
         assert resp.json["total"] == 7 and resp.json["pages"] == 3
     assert seen == expected  # stable order, nothing twice, nothing missing
+    past = _get(client, history.hr, {"per_page": 3, "page": 5})
+    assert _ids(past) == [] and resp.json["total"] == past.json["total"] == 7
     link = _get(client, history.hr, {"per_page": 3, "page": 2, "status": "assigned"}).headers[
         "Link"
     ]

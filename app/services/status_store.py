@@ -6,7 +6,8 @@ table is used only when it is known to be current: built for the day asked about
 committed audit row sealed. The audit sealer processes each committed row exactly once, under
 its lock, and in the same transaction refreshes the people the row touches (`after_seal`); a
 change to a requirement, program or course, an unknown kind of change, or a big batch marks the
-table stale until it is rebuilt. When it is not current, reads derive statuses live, so the
+table stale until it is rebuilt; with Redis, the first read of a new day queues the day's
+rebuild. When it is not current, reads derive statuses live, so the
 table can make them faster but never different. Seed commands write without audit rows: the
 nightly rebuild (or `flask compliance-run`) covers them.
 
@@ -109,7 +110,23 @@ def is_current(on) -> bool:
             ComplianceStatusState.id == 1
         )
     ).first()
-    return row is not None and row.as_of == on and row.unsealed is None
+    if row is None or row.unsealed is not None:
+        return False
+    if row.as_of is not None and row.as_of < on == utcnow().date():
+        _roll_over(on)
+    return row.as_of == on
+
+
+def _roll_over(on) -> None:
+    """The first read of a new day asks once for the day's rebuild, so reads need not derive
+    live until the nightly run. Only with Redis: inline, the rebuild would commit the reader's
+    transaction in the middle of whatever it is doing."""
+    from app.jobs import get_redis, queue_name
+
+    conn = get_redis()
+    key = f"cadre:{queue_name('statuses-day')}:{on.isoformat()}"
+    if conn is not None and conn.set(key, 1, nx=True, ex=2 * 86400):
+        request_rebuild()
 
 
 def status_source(on, scope: Scope = Scope()):

@@ -6,10 +6,11 @@ from datetime import timedelta
 
 import pytest
 from flask import current_app
+from rq import Queue
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import ComplianceStatus
+from app.models import ComplianceStatus, ComplianceStatusState
 from app.services import compliance_reports as reports
 from app.services import status_store
 from app.services.audit import record_audit
@@ -153,3 +154,24 @@ def test_the_matrix_and_the_gaps_read_the_same_from_the_table(world, count_queri
     derived = (reports.training_matrix(on), gaps(on), gaps(on, scope))
     assert stored == derived
     assert len(stored[1].items) == 3 and len(stored[2].items) == 1
+
+
+def test_the_first_read_of_a_new_day_asks_once_for_its_rebuild(world):
+    from app.jobs import get_redis, queue_name
+
+    on, _, _ = world
+    status_store.rebuild(on - timedelta(days=1))  # yesterday's table; today has begun
+    conn = get_redis()
+    if conn is None:  # inline, a rebuild would commit the reader's transaction: derive instead
+        assert not status_store.is_current(on) and not status_store.is_current(on)
+        assert db.session.get(ComplianceStatusState, 1).as_of == on - timedelta(days=1)
+        return
+    conn.delete(f"cadre:{queue_name('statuses-day')}:{on.isoformat()}")
+    assert not status_store.is_current(on)  # derived live meanwhile, and the rebuild queued
+    assert not status_store.is_current(on)  # asked once
+    queued = Queue(queue_name("compliance"), connection=conn)
+    assert [j.args[0] for j in queued.jobs] == ["app.jobs.compliance.rebuild_statuses"]
+    run_queued_jobs(current_app)
+    db.session.expire_all()
+    assert status_store.is_current(on)
+    assert _rows(status_store.status_source(on)) == _rows(status_query(on))

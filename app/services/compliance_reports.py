@@ -13,7 +13,7 @@ import calendar
 import io
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date, timedelta
 
 from flask import current_app
@@ -33,6 +33,7 @@ from app.models import (
 from app.models.base import utcnow
 from app.models.compliance import COMPLIANCE_STATUSES
 from app.services.compliance import (
+    READ_WORK_MEM,
     Scope,
     applicable_pairs,
     pg_setting,
@@ -436,10 +437,7 @@ def _as_date(value) -> date | None:
     return date.fromisoformat(str(value)[:10])  # SQLite returns CASE dates as text
 
 
-@until_records_change
-def overdue(on: date, scope: Scope = Scope(), page: int = 1, per_page: int = 20) -> Page:
-    """Requirements people are late on, most late first: overdue (past the due date, never done)
-    and expired (the completion lapsed, grace included). One query per page."""
+def _late(on: date, scope: Scope) -> tuple[Select, Callable, Select | None]:
     st = statuses_cte(on, scope)
     since = case((st.c.status == "overdue", st.c.due_date), else_=st.c.valid_until)
     late = st.c.status.in_(LATE_STATUSES)
@@ -453,7 +451,25 @@ def overdue(on: date, scope: Scope = Scope(), page: int = 1, per_page: int = 20)
         day = _as_date(r.since)
         return _gap(r, day, (on - day).days if day else 0)
 
-    return _paged_rows(query, page, per_page, make, _count_apart(st, late))
+    return query, make, _count_apart(st, late)
+
+
+@until_records_change
+def overdue(on: date, scope: Scope = Scope(), page: int = 1, per_page: int = 20) -> Page:
+    """Requirements people are late on, most late first: overdue (past the due date, never done)
+    and expired (the completion lapsed, grace included). One query per page."""
+    query, make, count = _late(on, scope)
+    return _paged_rows(query, page, per_page, make, count)
+
+
+def overdue_rows(on: date, scope: Scope = Scope()) -> list[GapRow]:
+    """Every row of `overdue`, in its order (for the export)."""
+    return _all_rows(*_late(on, scope)[:2])
+
+
+def _all_rows(query: Select, make: Callable) -> list[GapRow]:
+    with pg_setting("work_mem", READ_WORK_MEM):
+        return [make(r) for r in db.session.execute(query)]
 
 
 def check_days(value, default: int = 30) -> int:
@@ -469,12 +485,7 @@ def check_days(value, default: int = 30) -> int:
     return days
 
 
-@until_records_change
-def expiring(
-    on: date, days: int = 30, scope: Scope = Scope(), page: int = 1, per_page: int = 20
-) -> Page:
-    """Compliant requirements whose validity ends within `days`, soonest first (people already
-    in their grace period first, with negative days left). Waived ones are left out."""
+def _soon(on: date, days: int, scope: Scope) -> tuple[Select, Callable, Select | None]:
     st = statuses_cte(on, scope)
     soon = and_(
         st.c.ok == 1,
@@ -492,7 +503,60 @@ def expiring(
         day = _as_date(r.since)
         return _gap(r, day, (day - on).days if day else 0)
 
-    return _paged_rows(query, page, per_page, make, _count_apart(st, soon))
+    return query, make, _count_apart(st, soon)
+
+
+@until_records_change
+def expiring(
+    on: date, days: int = 30, scope: Scope = Scope(), page: int = 1, per_page: int = 20
+) -> Page:
+    """Compliant requirements whose validity ends within `days`, soonest first (people already
+    in their grace period first, with negative days left). Waived ones are left out."""
+    query, make, count = _soon(on, days, scope)
+    return _paged_rows(query, page, per_page, make, count)
+
+
+def expiring_rows(on: date, days: int = 30, scope: Scope = Scope()) -> list[GapRow]:
+    """Every row of `expiring`, in its order (for the export)."""
+    return _all_rows(*_soon(on, days, scope)[:2])
+
+
+GAP_CSV_HEADER = [
+    "person",
+    "email",
+    "department",
+    "requirement_code",
+    "requirement_title",
+    "status",
+    "due_date",
+    "valid_until",
+]
+
+
+def gaps_csv(rows: list[GapRow], days_column: str) -> str:
+    """An overdue or expiring list as spreadsheet-safe CSV; `days_column` names the last
+    column (days_late or days_left)."""
+    return to_csv(
+        [*GAP_CSV_HEADER, days_column],
+        (
+            [
+                r.name,
+                r.email,
+                r.department or "",
+                r.target_code,
+                r.target_title,
+                r.status,
+                _iso(r.due_date),
+                _iso(r.valid_until),
+                r.days,
+            ]
+            for r in rows
+        ),
+    )
+
+
+def _iso(day: date | None) -> str:
+    return day.isoformat() if day else ""
 
 
 # --- the manager's panel ----------------------------------------------------------------------
@@ -529,26 +593,17 @@ def _int_or_none(value) -> int | None:
 
 
 @dataclass(frozen=True)
-class MatrixFilters:
-    """What the matrix shows: people of a department/team/job role, with a cell in `status`,
-    whose name or email contains `q`. Unknown values are ignored."""
+class UnitFilters:
+    """People of a department, team and/or job role (the lists' filters). Unknown values are
+    ignored."""
 
     department_id: int | None = None
     team_id: int | None = None
     job_role_id: int | None = None
-    status: str | None = None
-    q: str = ""
 
     @classmethod
-    def from_args(cls, args: Mapping) -> MatrixFilters:
-        status = args.get("status") or None
-        return cls(
-            department_id=_int_or_none(args.get("department_id")),
-            team_id=_int_or_none(args.get("team_id")),
-            job_role_id=_int_or_none(args.get("job_role_id")),
-            status=status if status in STATUSES else None,
-            q=(args.get("q") or "").strip()[:100],
-        )
+    def from_args(cls, args: Mapping) -> UnitFilters:
+        return cls(**_units_from(args))
 
     def scope(self, base: Scope = Scope()) -> Scope:
         return replace(
@@ -560,14 +615,31 @@ class MatrixFilters:
 
     def args(self) -> dict:
         """The filters as query arguments (for links that keep them)."""
-        out = {
-            "department_id": self.department_id,
-            "team_id": self.team_id,
-            "job_role_id": self.job_role_id,
-            "status": self.status,
-            "q": self.q,
-        }
-        return {k: v for k, v in out.items() if v not in (None, "")}
+        return {k: v for k, v in asdict(self).items() if v not in (None, "")}
+
+
+def _units_from(args: Mapping) -> dict:
+    return {
+        name: _int_or_none(args.get(name)) for name in ("department_id", "team_id", "job_role_id")
+    }
+
+
+@dataclass(frozen=True)
+class MatrixFilters(UnitFilters):
+    """What the matrix shows: people of a department/team/job role, with a cell in `status`,
+    whose name or email contains `q`. Unknown values are ignored."""
+
+    status: str | None = None
+    q: str = ""
+
+    @classmethod
+    def from_args(cls, args: Mapping) -> MatrixFilters:
+        status = args.get("status") or None
+        return cls(
+            **_units_from(args),
+            status=status if status in STATUSES else None,
+            q=(args.get("q") or "").strip()[:100],
+        )
 
 
 @dataclass(frozen=True)

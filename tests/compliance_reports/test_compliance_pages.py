@@ -24,7 +24,9 @@ PAGES = [
     "/compliance/matrix.csv",
     "/compliance/matrix.xlsx",
     "/compliance/overdue",
+    "/compliance/overdue.csv",
     "/compliance/expiring?days=60",
+    "/compliance/expiring.csv?days=60",
 ]
 
 
@@ -291,6 +293,8 @@ def test_manager_sees_only_direct_reports_everywhere(org, client, auth):
     overdue = text(client.get("/compliance/overdue"))
     assert "Alice Adams" in overdue and "Carol Clark" not in overdue
     assert "Bob Brown" in text(client.get("/compliance/expiring"))
+    rows = list(csv.DictReader(io.StringIO(text(client.get("/compliance/overdue.csv")))))
+    assert [r["person"] for r in rows] == ["Alice Adams"]
 
 
 def test_overdue_and_expiring_pages_paginate(org, client, auth):
@@ -302,6 +306,46 @@ def test_overdue_and_expiring_pages_paginate(org, client, auth):
     expiring = text(client.get("/compliance/expiring?days=365"))
     assert expiring.index("Bob Brown") < expiring.index("Alice Adams")
     assert client.get("/compliance/expiring?days=400").status_code == 422
+
+
+def test_overdue_and_expiring_filter_by_unit_and_export_what_they_show(org, client, auth):
+    auth.login(org.qa)
+    quality = f"department_id={org.quality.id}"
+    page = text(client.get(f"/compliance/overdue?{quality}"))
+    assert "Carol Clark" in page and "Dave Dunn" in page and "Alice Adams" not in page
+    assert "2 late requirements" in page
+    assert f'<option value="{org.quality.id}" selected>Quality</option>' in page
+    assert f'href="/compliance/overdue.csv?{quality}"' in page  # the export keeps the filter
+    fragment = text(client.get(f"/compliance/overdue?job_role_id={org.operator.id}", headers=HTMX))
+    assert "<html" not in fragment and "<select" not in fragment
+    assert "Alice Adams" in fragment and "Carol Clark" not in fragment
+
+    exported = text(client.get(f"/compliance/overdue.csv?{quality}"))
+    rows = list(csv.DictReader(io.StringIO(exported)))
+    assert [(r["person"], r["requirement_code"], r["status"], r["days_late"]) for r in rows] == [
+        ("Carol Clark", "GMP-1", "overdue", "30"),
+        ("Dave Dunn", "GMP-1", "expired", "30"),
+    ]
+    assert rows[1]["valid_until"] == org.dave_valid_until.isoformat()
+    everyone = list(csv.DictReader(io.StringIO(text(client.get("/compliance/overdue.csv")))))
+    assert len(everyone) == 3  # every row, not a page: the page shows 50
+
+    production = f"department_id={org.production.id}"
+    soon = text(client.get(f"/compliance/expiring?days=365&{production}"))
+    assert "Bob Brown" in soon and "Alice Adams" in soon and "Erin" not in soon
+    assert f'href="/compliance/expiring.csv?days=365&amp;{production}"' in soon
+    rows = list(
+        csv.DictReader(
+            io.StringIO(text(client.get(f"/compliance/expiring.csv?days=365&{production}")))
+        )
+    )
+    assert [(r["person"], r["days_left"]) for r in rows] == [
+        ("Bob Brown", str((org.bob_valid_until - org.today).days)),
+        ("Alice Adams", rows[1]["days_left"]),
+    ]
+    assert client.get("/compliance/expiring.csv?days=400").status_code == 422
+    # Junk in the filters is ignored, as on the matrix.
+    assert "3 late requirements" in text(client.get("/compliance/overdue?department_id=abc"))
 
 
 def _more_people(org, n):

@@ -132,24 +132,64 @@ def matrix_export(fmt: str):
     return Response(body, mimetype=mimetype, headers=headers)
 
 
+def _units() -> reports.UnitFilters:
+    return reports.UnitFilters.from_args(request.args)
+
+
+def _unit_choices():
+    """The filter menus, for the full page only (htmx swaps just the rows)."""
+    return None if is_htmx() else reports.filter_choices()
+
+
 @bp.route("/compliance/overdue")
 @access("compliance.view")
 def overdue():
     page, per_page = clamp(request.args.get("page"), request.args.get("per_page"), 50)
-    rows = reports.overdue(reports.today(), _scope(), page, per_page)
-    return render("compliance/overdue.html", "compliance/_overdue_rows.html", rows=rows)
+    units = _units()
+    rows = reports.overdue(reports.today(), units.scope(_scope()), page, per_page)
+    return render(
+        "compliance/overdue.html",
+        "compliance/_overdue_rows.html",
+        rows=rows,
+        filters=units,
+        choices=_unit_choices(),
+    )
+
+
+@bp.route("/compliance/overdue.csv")
+@access("compliance.view")
+def overdue_export():
+    on = reports.today()
+    rows = reports.overdue_rows(on, _units().scope(_scope()))
+    return _csv(reports.gaps_csv(rows, "days_late"), f"overdue-{on.isoformat()}.csv")
 
 
 @bp.route("/compliance/expiring")
 @access("compliance.view")
 def expiring():
     page, per_page = clamp(request.args.get("page"), request.args.get("per_page"), 50)
-    days = _days()
-    rows = reports.expiring(reports.today(), days, _scope(), page, per_page)
+    days, units = _days(), _units()
+    rows = reports.expiring(reports.today(), days, units.scope(_scope()), page, per_page)
     return render(
         "compliance/expiring.html",
         "compliance/_expiring_rows.html",
         rows=rows,
         days=days,
-        choices=reports.EXPIRING_DAYS,
+        day_choices=reports.EXPIRING_DAYS,
+        filters=units,
+        choices=_unit_choices(),
     )
+
+
+@bp.route("/compliance/expiring.csv")
+@access("compliance.view")
+def expiring_export():
+    on, days = reports.today(), _days()
+    rows = reports.expiring_rows(on, days, _units().scope(_scope()))
+    name = f"expiring-{days}-days-{on.isoformat()}.csv"
+    return _csv(reports.gaps_csv(rows, "days_left"), name)
+
+
+def _csv(body: str, name: str) -> Response:
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(body, mimetype="text/csv; charset=utf-8", headers=headers)

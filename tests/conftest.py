@@ -64,9 +64,25 @@ def _schema():
     yield tables
 
 
+# Append-only on PostgreSQL: their trigger refuses DELETE, so they are truncated.
+APPEND_ONLY = ("audit_log", "e_signatures")
+
+
 def _clean(tables: list[str]) -> None:
+    """Empty every table and restart its ids. On PostgreSQL, DELETE in dependency order: a
+    TRUNCATE of all ~40 tables costs ~160 ms per test (new files for each), DELETE on tables
+    a test left nearly empty ~20 ms."""
     if BACKEND == "postgresql":
-        db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        db.session.execute(text(f"TRUNCATE {', '.join(APPEND_ONLY)} RESTART IDENTITY CASCADE"))
+        for name in tables:
+            if name not in APPEND_ONLY:
+                db.session.execute(text(f"DELETE FROM {name}"))
+        db.session.execute(
+            text(
+                "SELECT setval(oid, 1, false) FROM pg_class"
+                " WHERE relkind = 'S' AND relnamespace = 'public'::regnamespace"
+            )
+        )
     else:
         for name in tables:
             db.session.execute(text(f"DELETE FROM {name}"))

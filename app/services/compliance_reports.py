@@ -363,8 +363,10 @@ def _paged_rows(
     or `count` when given (cheaper when the rows come from a table: the window would have to
     join and number every matching row to count them)."""
     if count is not None:
-        rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
-        total = db.session.scalar(count) or 0
+        offset = (page - 1) * per_page
+        rows = db.session.execute(query.limit(per_page).offset(offset)).all()
+        short = len(rows) < per_page and (rows or page == 1)  # the last page: nothing to count
+        total = offset + len(rows) if short else db.session.scalar(count) or 0
         return Page(items=[make(r) for r in rows], total=total, page=page, per_page=per_page)
     rows = db.session.execute(
         query.add_columns(func.count().over().label("_total"))

@@ -57,6 +57,17 @@ from app.services.compliance import run_requirement_engine, status_query
 
 app = create_app()
 out = {}
+
+
+def median_ms(read, n=5):
+    times = []
+    for _ in range(n):
+        started = time.perf_counter()
+        read()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
 with app.app_context():
     # Start from "the engine never ran": its assignments and enrollments go.
     db.session.execute(delete(TrainingAssignment))
@@ -129,19 +140,14 @@ with app.app_context():
         ("stored_summary_job_role_ms", lambda: summary(today, by="job_role")),
         ("stored_overdue_ms", lambda: overdue(today, Scope(), 1, 10)),
     ):
-        times = []
-        for _ in range(5):
-            started = time.perf_counter()
-            read()
-            times.append(time.perf_counter() - started)
-        out[name] = statistics.median(times) * 1000
+        out[name] = median_ms(read)
     person = db.session.scalar(select(User.id).where(User.active.is_(True)).limit(1))
     started = time.perf_counter()
     status_store.after_seal([("user", str(person))])
     db.session.commit()
     out["refresh_person_ms"] = (time.perf_counter() - started) * 1000
     # Lists over the tables the engine grew: the audit trail and the training records API.
-    from app.models import AuditLog, User, UserRole
+    from app.models import AuditLog
     from app.services.audit import AuditFilter, audit_entities, list_audit_entries
     from app.services.employee_record import RecordFilters, list_training_records
     hr = db.session.scalar(
@@ -154,12 +160,7 @@ with app.app_context():
         ("audit_entities_ms", audit_entities),
         ("records_page_ms", lambda: list_training_records(hr, RecordFilters(), 1, 20)),
     ):
-        times = []
-        for _ in range(5):
-            started = time.perf_counter()
-            read()
-            times.append(time.perf_counter() - started)
-        out[name] = statistics.median(times) * 1000
+        out[name] = median_ms(read)
 print("RESULT " + json.dumps(out, default=str))
 """
 

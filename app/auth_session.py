@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import Flask, Response, flash, redirect, request, session, url_for
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
@@ -10,6 +10,7 @@ from flask_login import current_user
 from itsdangerous import BadSignature
 
 from app.extensions import login_manager
+from app.platform import clock
 from app.services import auth
 
 # An unchanged session cookie is re-signed (pushing the idle timeout back) at most this often,
@@ -53,7 +54,7 @@ class IdleSessionInterface(SecureCookieSessionInterface):
         if session.signed_at is None:
             return True
         every = min(REFRESH_AT_MOST_EVERY, app.permanent_session_lifetime / 30)
-        return datetime.now(UTC) - session.signed_at >= every
+        return clock.now() - session.signed_at >= every
 
 
 def init_app(app: Flask) -> None:

@@ -13,11 +13,14 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import time_machine
 
 _TMP = Path(tempfile.mkdtemp(prefix="cadre-test-"))
 os.environ["CADRE_INSTANCE"] = str(_TMP / "instance")
 os.environ["CADRE_ARGON2_FAST"] = "1"
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
+
+from datetime import datetime  # noqa: E402
 
 from flask.testing import FlaskClient  # noqa: E402
 from sqlalchemy import text  # noqa: E402
@@ -27,6 +30,13 @@ from app.extensions import db  # noqa: E402
 from tests import audit_guard  # noqa: E402
 
 RUN_ID = secrets.token_hex(3)
+
+# The instant every test starts at (the app's clock and every library's datetime/time). Dates in
+# tests are built from it (`clock.today()`, `clock.now()`), so the suite passes whatever the
+# machine's date is; CI runs the date-sensitive modules at other instants too (see .ci/run).
+PINNED_NOW = datetime.fromisoformat(os.environ.get("CADRE_TEST_NOW") or "2026-12-07T09:30:00+00:00")
+# Collection (module-level dates, parametrize ids) sees the pinned clock too.
+time_machine.travel(PINNED_NOW, tick=True).start()
 BACKEND = "postgresql" if os.environ.get("DATABASE_URL") else "sqlite"
 
 
@@ -107,6 +117,14 @@ class FreshContextClient(FlaskClient):
     def open(self, *args, **kwargs):
         with self.application.app_context():
             return super().open(*args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock():
+    """Start every test at PINNED_NOW with time running on from there; `pinned_clock.move_to()`
+    or `.shift()` moves it (a timezone-aware datetime or a timedelta)."""
+    with time_machine.travel(PINNED_NOW, tick=True) as traveller:
+        yield traveller
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from app.commands.demo_sessions import seed_demo_sessions
 from app.extensions import db
 from app.models import Course, Department, JobRole, Module, QuizQuestion, Team, User, UserRole
 from app.models.base import utcnow
+from app.platform import clock
 
 DEMO_PASSWORD = "cadre-demo"  # noqa: S105  (printed for the demo on purpose)
 
@@ -373,7 +374,7 @@ def _seed_people(report, departments, teams, job_roles) -> dict[str, User]:
     from app.services.auth import hash_password
 
     password_hash: str | None = None  # hashed once, only if someone is new
-    today = date.today()
+    today = clock.today()
     by_name: dict[str, User] = {}
     new_people: list[tuple[Person, User]] = []
     for person, email in zip(PEOPLE, emails, strict=True):

@@ -23,6 +23,7 @@ from app.models import (
     User,
 )
 from app.models.base import utcnow
+from app.platform import clock
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,7 @@ def seed_demo_sessions(report) -> None:
     courses = {c.code: c for c in db.session.scalars(select(Course).where(Course.code.in_(codes)))}
     emails = {e for s in wanted for e in (s.instructor, *s.booked)}
     people = {u.email: u for u in db.session.scalars(select(User).where(User.email.in_(emails)))}
-    today = date.today()
+    today = clock.today()
     now = utcnow()
     for spec in wanted:
         course, instructor = courses.get(spec.course), people.get(spec.instructor)

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import SessionRegistration, TrainingSession, User
+from app.platform import clock
 from app.services.inputs import to_date, to_id
 from app.services.sessions import ACTIVE, SessionFilters, sessions_between
 
@@ -85,7 +86,7 @@ class Entry:
         cancelled / completed."""
         if self.session.status != "scheduled":
             return self.session.status
-        if self.ends <= datetime.now(UTC):
+        if self.ends <= clock.now():
             return "held"
         return "full" if self.seats_left == 0 else "scheduled"
 
@@ -208,7 +209,7 @@ def build_calendar(
     `zone_name` shares (see my_session_ids).
     """
     zone = _zone(zone_name if zone_name is not None else viewer_zone(viewer))
-    today = (now or datetime.now(UTC)).astimezone(zone).date()
+    today = (now or clock.now()).astimezone(zone).date()
     w = _window(flt, zone, today)
     filters = SessionFilters(
         course_id=flt.course_id,
@@ -259,7 +260,7 @@ def build_calendar(
 def my_session_ids(flt: CalendarFilter, viewer: User, now=None) -> list[int]:
     """The sessions of the period the viewer holds a seat or a waitlist place on."""
     zone = _zone(viewer.timezone)
-    today = (now or datetime.now(UTC)).astimezone(zone).date()
+    today = (now or clock.now()).astimezone(zone).date()
     w = _window(flt, zone, today)
     return list(
         db.session.scalars(

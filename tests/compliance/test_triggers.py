@@ -3,6 +3,7 @@ early renewal keep the cycle."""
 
 from __future__ import annotations
 
+from calendar import monthrange
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
@@ -98,5 +99,9 @@ def test_early_renewal_certificate_expires_a_full_cycle_after_the_old_one(app):
     db.session.add(late)
     db.session.commit()
     cert = issue_certificate_for_enrollment(late.id)
-    assert cert.expires_at.date() == (cert.issued_at.date().replace(year=cert.issued_at.year + 1))
+    issued = cert.issued_at.date()  # a year later; 29 February renews on 28 February
+    last_day = monthrange(issued.year + 1, issued.month)[1]
+    assert cert.expires_at.date() == issued.replace(
+        year=issued.year + 1, day=min(issued.day, last_day)
+    )
     assert db.session.scalar(select(Certification.id).where(Certification.enrollment_id == late.id))

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import icalendar
 import pytest
 
 from app.extensions import db
 from app.models import SessionInstructor, SessionRegistration, TrainingSession
+from app.platform import clock
 from tests.conftest import csrf
 from tests.factories import CourseFactory, UserFactory
+from tests.helpers.dates import local, next_month, utc, weekday_after
+
+# Every session lies in next month (wholly in the future, so none is "held"), whatever the day.
+MONTH = next_month()
+MONTH_URL = f"/calendar?date={MONTH.isoformat()}"
+
+
+def _day(n: int):
+    """Day n of next month."""
+    return MONTH + timedelta(days=n - 1)
 
 
 def _session(course, starts, hours=2, capacity=10, **kw):
@@ -43,51 +54,58 @@ def viewer(auth):
 
 def test_month_view_places_sessions_on_the_viewers_local_day(client, viewer):
     course = CourseFactory(title="GMP refresher")
-    # 23:30 UTC on 14 Dec is 00:30 on 15 Dec in Zurich.
-    s = _session(course, datetime(2026, 12, 14, 23, 30, tzinfo=UTC), location="Room A")
-    page = client.get("/calendar?view=month&date=2026-12-01").get_data(as_text=True)
-    assert "December 2026" in page
+    # 23:30 UTC on the 14th is past midnight on the 15th in Zurich (00:30 or 01:30).
+    starts = utc(_day(14), 23, 30)
+    s = _session(course, starts, location="Room A")
+    page = client.get(f"{MONTH_URL}&view=month").get_data(as_text=True)
+    assert f"{MONTH:%B %Y}" in page
     cell = page.split('<div class="cal-date">15</div>')[1].split('class="cal-date"')[0]
-    assert "00:30" in cell and "GMP refresher" in cell and "10 left" in cell
+    assert f"{local(starts):%H:%M}" in cell and "GMP refresher" in cell and "10 left" in cell
     assert f'href="/sessions/{s.id}"' in cell and "Room A" in cell
 
 
 def test_full_cancelled_and_booked_sessions_look_different(client, viewer):
     course = CourseFactory(title="Forklift")
-    start = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+    start = utc(_day(2), 8)
     full = _session(course, start, capacity=1)
     _book(full, UserFactory())
     _book(full, UserFactory(), "waitlisted")
     _session(course, start + timedelta(days=1), status="cancelled")
     mine = _session(course, start + timedelta(days=2))
     _book(mine, viewer)
-    page = client.get("/calendar?date=2026-12-01").get_data(as_text=True)
+    page = client.get(MONTH_URL).get_data(as_text=True)
     assert "cal-chip cal-full" in page and "full · 1 waiting" in page
     assert "cal-chip cal-cancelled" in page and "cal-mine" in page
-    only_mine = client.get("/calendar?date=2026-12-01&mine=1").get_data(as_text=True)
+    only_mine = client.get(f"{MONTH_URL}&mine=1").get_data(as_text=True)
     assert only_mine.count('class="cal-chip') == 1
 
 
 def test_week_and_list_views_and_period_navigation(client, viewer):
     course = CourseFactory(title="Cold chain")
-    _session(course, datetime(2026, 12, 9, 9, 0, tzinfo=UTC))
-    week = client.get("/calendar?view=week&date=2026-12-10").get_data(as_text=True)
-    assert "Week of 2026-12-07 – 2026-12-13" in week and "Cold chain" in week
-    assert "date=2026-11-30" in week and "date=2026-12-14" in week  # previous / next
-    listing = client.get("/calendar?view=list&date=2026-12-01").get_data(as_text=True)
-    assert "Wed 2026-12-09 10:00–12:00" in listing and "10 of 10 left" in listing
+    wednesday = weekday_after(MONTH, 2, weeks=1)
+    monday = wednesday - timedelta(days=2)
+    starts = utc(wednesday, 9)
+    _session(course, starts)
+    week = client.get(f"/calendar?view=week&date={wednesday + timedelta(days=1)}")
+    week = week.get_data(as_text=True)
+    assert f"Week of {monday} – {monday + timedelta(days=6)}" in week and "Cold chain" in week
+    previous, following = monday - timedelta(days=7), monday + timedelta(days=7)
+    assert f"date={previous}" in week and f"date={following}" in week
+    listing = client.get(f"{MONTH_URL}&view=list").get_data(as_text=True)
+    hours = f"{local(starts):%H:%M}–{local(starts + timedelta(hours=2)):%H:%M}"
+    assert f"Wed {wednesday} {hours}" in listing and "10 of 10 left" in listing
 
 
 def test_filters_by_course_instructor_and_location(client, viewer):
     a, b = CourseFactory(title="Alpha course"), CourseFactory(title="Beta course")
     trainer = UserFactory(roles=["trainer"], name="Tina Trainer")
-    start = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    start = utc(_day(3), 9)
     s1 = _session(a, start, location="Lab 2")
     _session(b, start, location="Hall")
     db.session.add(SessionInstructor(session_id=s1.id, user_id=trainer.id))
     db.session.commit()
     for query in (f"course_id={a.id}", f"instructor_id={trainer.id}", "location=lab"):
-        page = client.get(f"/calendar?date=2026-12-01&{query}").get_data(as_text=True)
+        page = client.get(f"{MONTH_URL}&{query}").get_data(as_text=True)
         shown = page.split('id="calendar"')[1]
         assert "Alpha course" in shown and "Beta course" not in shown
 
@@ -102,35 +120,35 @@ def test_filtering_after_paging_keeps_the_period(client, viewer):
     """The filter form sits outside the swapped calendar; the period it submits comes with
     each swap (hidden inputs tied to the form by its id), so picking a course on a later
     month stays on that month."""
-    page = client.get("/calendar?view=week&date=2026-12-10").get_data(as_text=True)
+    page = client.get(f"/calendar?view=week&date={_day(10)}").get_data(as_text=True)
     assert '<form id="cal-filters"' in page
     swapped = client.get(
-        "/calendar?view=week&date=2026-12-17", headers={"HX-Request": "true"}
+        f"/calendar?view=week&date={_day(17)}", headers={"HX-Request": "true"}
     ).get_data(as_text=True)
     assert '<input type="hidden" form="cal-filters" name="view" value="week">' in swapped
-    assert '<input type="hidden" form="cal-filters" name="date" value="2026-12-17">' in swapped
+    assert f'<input type="hidden" form="cal-filters" name="date" value="{_day(17)}">' in swapped
 
 
 def test_calendar_query_count_does_not_grow_with_sessions(client, viewer, count_queries):
     course = CourseFactory()
-    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    start = utc(_day(1), 9)
     first = _session(course, start)
     teacher = UserFactory(name="Tamsin Teacher")
     db.session.add(SessionInstructor(session_id=first.id, user_id=teacher.id))
     db.session.commit()
     with count_queries() as few:
-        client.get("/calendar?date=2026-12-01")
+        client.get(MONTH_URL)
     for i in range(12):
         s = _session(CourseFactory(), start + timedelta(days=i, hours=1))
         db.session.add(SessionInstructor(session_id=s.id, user_id=UserFactory().id))
     db.session.commit()
     with count_queries() as many:
-        client.get("/calendar?date=2026-12-01")
+        client.get(MONTH_URL)
     assert len(many) == len(few)
     # The month grid names no instructors, so it does not load them.
     assert not any("training_session_instructors" in s for s in many)
     with count_queries() as listed:
-        body = client.get("/calendar?view=list&date=2026-12-01").get_data(as_text=True)
+        body = client.get(f"{MONTH_URL}&view=list").get_data(as_text=True)
     assert any("training_session_instructors" in s for s in listed)  # the list view does
     assert "Tamsin Teacher" in body
 
@@ -149,7 +167,7 @@ def test_session_ics_round_trips_field_by_field(client, viewer):
     trainer = UserFactory(roles=["trainer"], name="Tina Trainer")
     s = _session(
         course,
-        datetime(2026, 12, 15, 8, 0, tzinfo=UTC),
+        utc(_day(15), 8),
         location="Clean room 1",
         notes="Bring safety shoes.",
     )
@@ -160,7 +178,7 @@ def test_session_ics_round_trips_field_by_field(client, viewer):
     (event,) = _events(resp.data)
     assert str(event["uid"]) == f"session-{s.uid}@cadre"
     start = event.decoded("dtstart")
-    assert start.tzinfo.key == "Europe/Zurich" and start.hour == 9  # 08:00 UTC in winter
+    assert start.tzinfo.key == "Europe/Zurich" and start.hour == local(utc(_day(15), 8)).hour
     assert event.decoded("dtend") - start == timedelta(hours=2)
     assert str(event["summary"]) == "Aseptic gowning" and str(event["location"]) == "Clean room 1"
     assert int(event["sequence"]) == 0 and str(event["status"]) == "CONFIRMED"
@@ -177,8 +195,8 @@ def test_session_ics_round_trips_field_by_field(client, viewer):
 
 def test_private_feed_lists_booked_sessions_and_can_be_revoked(client, viewer):
     course = CourseFactory(title="Hygiene")
-    booked = _session(course, datetime.now(UTC) + timedelta(days=3))
-    _session(course, datetime.now(UTC) + timedelta(days=4))  # not booked
+    booked = _session(course, clock.now() + timedelta(days=3))
+    _session(course, clock.now() + timedelta(days=4))  # not booked
     _book(booked, viewer)
     page = client.post("/calendar/feed", data={"csrf_token": csrf(client, "/calendar")})
     url = page.get_data(as_text=True).split('readonly value="')[1].split('"')[0]
@@ -223,10 +241,10 @@ def test_the_shared_grid_follows_bookings_and_marks_only_the_viewers_own(
 
     app.config["COMPLIANCE_CACHE_SECONDS"] = 600  # the grid memo on, as in production
     course = CourseFactory(title="Aseptic gowning")
-    gowning = _session(course, datetime(2026, 12, 3, 8, 0, tzinfo=UTC), capacity=3)
+    gowning = _session(course, utc(_day(3), 8), capacity=3)
     vera = UserFactory(timezone="Europe/Zurich")
     sam = UserFactory(timezone="Europe/Zurich")
-    url = "/calendar?date=2026-12-01"
+    url = MONTH_URL
     chip = f'<a data-s="{gowning.id}" class="cal-chip'
     auth.login(vera)
     with count_queries() as first:
@@ -239,13 +257,13 @@ def test_the_shared_grid_follows_bookings_and_marks_only_the_viewers_own(
     register(gowning.id, vera)  # a booking (audited) changes the seats on the next view
     page = client.get(url).get_data(as_text=True)
     assert "2 left" in page and f"{chip} cal-mine" in page
-    listing = client.get("/calendar?view=list&date=2026-12-01").get_data(as_text=True)
+    listing = client.get(f"{MONTH_URL}&view=list").get_data(as_text=True)
     assert "2 of 3 left" in listing and 'Aseptic gowning</a> <span class="badge">booked' in listing
     auth.logout()
     auth.login(sam)  # the same grid for Sam, without Vera's mark
     page = client.get(url).get_data(as_text=True)
     assert "2 left" in page and chip in page and f"{chip} cal-mine" not in page
-    week = client.get("/calendar?view=week&date=2026-12-03").get_data(as_text=True)
+    week = client.get(f"/calendar?view=week&date={_day(3)}").get_data(as_text=True)
     assert "2 left" in week and f"{chip} cal-mine" not in week
-    listing = client.get("/calendar?view=list&date=2026-12-01").get_data(as_text=True)
+    listing = client.get(f"{MONTH_URL}&view=list").get_data(as_text=True)
     assert "2 of 3 left" in listing and 'class="badge">booked' not in listing

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import (
     Blueprint,
@@ -22,6 +22,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Course, TrainingSession, User, UserRole
 from app.permissions import LOGIN, PUBLIC, access
+from app.platform import clock
 from app.services import ical
 from app.services.calendar import (
     VIEWS,
@@ -88,7 +89,7 @@ def _calendar_html(flt: CalendarFilter, viewer: User) -> Markup:
     per viewer."""
     if flt.mine:
         return _render_calendar(build_calendar(flt, viewer))
-    minute = datetime.now(UTC).replace(second=0, microsecond=0)
+    minute = clock.now().replace(second=0, microsecond=0)
     html = str(_shared_grid(flt, viewer_zone(viewer), minute))
     for session_id in my_session_ids(flt, viewer):
         chip = f'<a data-s="{session_id}" class="cal-chip'

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import (
     Blueprint,
     flash,
@@ -19,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import csrf
 from app.permissions import LOGIN, PUBLIC, access
+from app.platform import clock
 from app.services import notifications as svc
 from app.services.errors import Invalid, NotFound
 from app.services.pagination import clamp
@@ -67,7 +66,7 @@ def badge():
     signed_in = current_user.is_authenticated
     if signed_in and hasattr(session, "signed_at"):
         # A poll is not activity: it must not push the idle timeout back (no cookie refresh).
-        session.signed_at = datetime.now(UTC)
+        session.signed_at = clock.now()
     return render_template(
         "notifications/_badge.html",
         unread=notification_unread_count(),  # counted by the session load: one statement

@@ -1,0 +1,1 @@
+"""The platform layer: what every domain stands on and that knows no domain."""

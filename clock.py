@@ -11,10 +11,11 @@ import sys
 
 from rq.cron import CronScheduler
 
-from app import create_app, jobs
+from app import create_app
+from app.platform import jobs
 
-NIGHTLY_JOB = "app.jobs.compliance.nightly"
-SWEEP_JOB = "app.jobs.notifications.daily_sweep"
+NIGHTLY_JOB = "compliance.nightly"
+SWEEP_JOB = "notifications.daily_sweep"
 
 
 def build_scheduler(app, connection) -> CronScheduler:

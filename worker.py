@@ -6,21 +6,16 @@ import sys
 
 from rq import Worker
 
-from app import create_app, jobs
+from app import create_app
+from app.platform import jobs
 
 
 def _warm_up() -> None:
-    """Do once, before forking, the set-up every job would otherwise repeat in its work horse."""
-    import importlib
-    import pkgutil
-
+    """Do once, before forking, the set-up every job would otherwise repeat in its work horse
+    (create_app has imported every domain, so every job is registered)."""
     from sqlalchemy.orm import configure_mappers
 
-    import app.jobs as job_package
-
     configure_mappers()
-    for module in pkgutil.iter_modules(job_package.__path__):
-        importlib.import_module(f"app.jobs.{module.name}")
 
 
 def main() -> int:

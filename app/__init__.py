@@ -6,15 +6,16 @@ import logging
 
 from flask import Flask
 
-# The release this code is; the validation report and inspection exports name it.
-__version__ = "0.5.0"
+from app.platform.release import VERSION as __version__  # noqa: F401
 
 
 def create_app(overrides: dict | None = None) -> Flask:
     """Build the app: config, extensions, blueprints, error handlers, CLI."""
-    from app import cli, dbpool, errors, security, storage
+    from app import cli
     from app.config import ROOT, load_config
     from app.extensions import csrf, db, login_manager, migrate
+    from app.platform import dbpool, events, security, storage  # noqa: F401  (events: hooks)
+    from app.platform.web import errors
 
     app = Flask(
         __name__,
@@ -40,6 +41,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     auth_session.init_app(app)
 
     from app.api import bp as api_bp
+    from app.platform.web.files import bp as files_bp
     from app.web.admin import bp as admin_bp
     from app.web.audit import bp as audit_bp
     from app.web.auth import bp as auth_bp
@@ -48,7 +50,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     from app.web.courses import bp as courses_bp
     from app.web.documents import bp as documents_bp
     from app.web.enroll import bp as enroll_bp
-    from app.web.files import bp as files_bp
     from app.web.inspection import bp as inspection_bp
     from app.web.main import bp as main_bp
     from app.web.notifications import bp as notifications_bp
@@ -79,9 +80,21 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     errors.init_app(app)
     cli.init_app(app)
+    from app.jobs import (  # noqa: F401  (each registers its jobs)
+        certificates,
+        compliance,
+        documents,
+        grading,
+        inspection,
+        notifications,
+        system,
+    )
+    from app.platform import jobs
+
+    jobs.set_app_factory(create_app)
     _seal_audit_rows_at_the_end(app)
     app.jinja_env.globals["can"] = _can
-    from app.web import filters
+    from app.platform.web import filters
 
     filters.init_app(app)
     return app

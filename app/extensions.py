@@ -1,21 +1,13 @@
-"""Create the Flask extensions unbound; create_app() binds them."""
+"""The Flask extensions, created unbound; create_app() binds them. `db` is the platform's."""
 
 from flask_login import LoginManager
 from flask_migrate import Migrate
-from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData
 
-# Stable constraint names so Alembic migrations are deterministic on SQLite and PostgreSQL.
-naming = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from app.platform.db import db
 
-db = SQLAlchemy(metadata=MetaData(naming_convention=naming))
+__all__ = ["csrf", "db", "login_manager", "migrate"]
+
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

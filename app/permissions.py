@@ -12,6 +12,7 @@ from flask import abort, request
 from flask_login import current_user
 
 from app.models.people import ROLES
+from app.platform.web.access import LOGIN, PUBLIC
 
 ANY = frozenset(ROLES)
 
@@ -91,9 +92,6 @@ PERMISSION_SCOPE: dict[str, str] = {
     "session.manage": "write",
     "session.register_others": "write",
 }
-
-PUBLIC = "public"
-LOGIN = "login"
 
 
 def can(user, permission: str) -> bool:

@@ -147,7 +147,7 @@ with app.app_context():
     db.session.commit()
     out["refresh_person_ms"] = (time.perf_counter() - started) * 1000
     # Lists over the tables the engine grew: the audit trail and the training records API.
-    from app.models import AuditLog
+    from app.platform.audit import AuditLog
     from app.services.audit import AuditFilter, audit_entities, list_audit_entries
     from app.services.employee_record import RecordFilters, list_training_records
     hr = db.session.scalar(

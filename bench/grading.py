@@ -32,7 +32,8 @@ DOMAIN = "grading.bench.example.com"
 # on the grading queue only.
 PRELOADED_WORKER = """
 from rq import Worker
-from app import create_app, jobs
+from app import create_app
+from app.platform import jobs
 import worker
 app = create_app()
 jobs._app = app
@@ -63,10 +64,10 @@ def seed(n: int) -> tuple[int, list[tuple[int, int]]]:
 
     from app.extensions import db
     from app.models import Course, Enrollment, Module, Progress, QuizQuestion, Result, User
-    from app.models.base import utcnow
+    from app.platform import clock
     from app.services.auth import hash_password
 
-    now = utcnow()
+    now = clock.now()
     course = db.session.scalar(select(Course).where(Course.code == COURSE_CODE))
     if course is None:
         course = Course(
@@ -205,9 +206,11 @@ def main() -> int:
     from rq import Queue
     from sqlalchemy import func, select
 
-    from app import create_app, jobs
+    from app import create_app
     from app.extensions import db
-    from app.models import AuditLog, Result, User
+    from app.models import Result, User
+    from app.platform import jobs
+    from app.platform.audit import AuditLog
     from app.services import quizzes
 
     app = create_app()

@@ -46,9 +46,9 @@ from datetime import timedelta
 from sqlalchemy import delete, func, select, text
 from app import create_app
 from app.extensions import db
-from app.jobs import get_redis, queue_name
+from app.platform.jobs import get_redis, queue_name
 from app.models import Notification, NotificationPreference, TrainingAssignment, User
-from app.models.base import utcnow
+from app.platform import clock
 from app.services import notifications as svc
 from app.services.compliance import run_requirement_engine
 from rq import Queue
@@ -78,7 +78,7 @@ with app.app_context():
         conn.execute(text("VACUUM ANALYZE notification_preferences"))
     out["people"] = db.session.scalar(select(func.count()).select_from(people.subquery()))
 
-    today = utcnow().date()
+    today = clock.today()
     for label, day in (("first", today), ("again", today), ("next_day", today + timedelta(days=1))):
         started = time.perf_counter()
         result = svc.run_sweep(on=day)

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from app.models import (
     ApiToken,
-    AuditLog,
     Certification,
     CompetencyRequirement,
     CompetencySubstitute,
@@ -44,6 +43,7 @@ from app.models import (
     UserRole,
     Waiver,
 )
+from app.platform.audit import AuditLog
 
 # Model -> the audit entities that may describe its changes.
 AUDITED: dict[type, set[str]] = {

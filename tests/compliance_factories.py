@@ -8,8 +8,9 @@ import factory
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import AuditLog, Waiver
-from app.models.base import utcnow
+from app.models import Waiver
+from app.platform import clock
+from app.platform.audit import AuditLog
 from tests.factories import Base, RequirementFactory, UserFactory
 
 
@@ -21,8 +22,8 @@ class WaiverFactory(Base):
     requirement = factory.SubFactory(RequirementFactory)
     reason = "Holds an equivalent external qualification."
     status = "pending"
-    starts_on = factory.LazyFunction(lambda: utcnow().date())
-    ends_on = factory.LazyFunction(lambda: utcnow().date() + timedelta(days=180))
+    starts_on = factory.LazyFunction(lambda: clock.today())
+    ends_on = factory.LazyFunction(lambda: clock.today() + timedelta(days=180))
 
 
 def audit_rows(entity: str, entity_id=None, action: str | None = None) -> list[AuditLog]:
@@ -39,4 +40,4 @@ def count(model, *where) -> int:
 
 
 def today() -> date:
-    return utcnow().date()
+    return clock.today()

@@ -10,7 +10,7 @@ def run_queued_jobs(app: Flask) -> None:
 
     Without REDIS_URL enqueue() already ran each job inline, so there is nothing to do.
     """
-    from app import jobs
+    from app.platform import jobs
 
     if not app.config.get("REDIS_URL"):
         return

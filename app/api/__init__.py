@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, request, url_for
 
-from app.services.errors import DomainError
+from app.platform.errors import DomainError
 
 bp = Blueprint("api", __name__)
 

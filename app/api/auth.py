@@ -9,9 +9,9 @@ from flask_login import current_user
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
-from app.errors import problem
 from app.models import User
 from app.permissions import LOGIN, PERMISSION_SCOPE, PERMISSIONS, PUBLIC, can
+from app.platform.web.errors import problem
 from app.services.tokens import authenticate_token, token_has_scope
 
 REALM = 'Bearer realm="cadre"'

@@ -15,8 +15,8 @@ from app.api.auth import api_access, current_actor
 from app.api.openapi_parts import DATE_TIME_OR_NULL, auth_errors, json_response, path_id
 from app.api.openapi_parts import problem as _problem
 from app.models import Certification
+from app.platform.errors import Invalid
 from app.services import certificates as cert_service
-from app.services.errors import Invalid
 
 COLLECTION = "/training/certifications"
 ITEM = "/training/certifications/<int(max=2147483647):cert_id>"

@@ -16,14 +16,14 @@ from app.api.openapi_parts import json_response as _json
 from app.api.openapi_parts import problem as _problem
 from app.api.openapi_parts import query_param as _query
 from app.models import CompetencyRequirement
-from app.models.base import utcnow
 from app.models.compliance import COMPLIANCE_STATUSES, DUE_BASES, RECERT_MODES
 from app.models.people import RISK_LEVELS
+from app.platform import clock
+from app.platform.errors import Invalid
+from app.platform.inputs import to_date, to_id
+from app.platform.pagination import clamp
 from app.services import requirements as req_service
 from app.services.compliance import Scope, viewer_scope
-from app.services.errors import Invalid
-from app.services.inputs import to_date, to_id
-from app.services.pagination import clamp
 
 COLLECTION = "/v1/training/competency"
 ITEM = "/v1/training/competency/<int(max=2147483647):requirement_id>"
@@ -121,7 +121,7 @@ def competency_gaps():
     errors: dict[str, list[str]] = {}
     user_id = to_id(errors, "user_id", request.args.get("user_id"))
     department_id = to_id(errors, "department", request.args.get("department"))
-    on = to_date(errors, "on", request.args.get("on")) or utcnow().date()
+    on = to_date(errors, "on", request.args.get("on")) or clock.today()
     if errors:
         raise Invalid("Some query parameters are not valid.", errors)
     page_no, per_page = clamp(request.args.get("page"), request.args.get("per_page"))

@@ -12,9 +12,9 @@ from app.api.auth import api_access, current_actor
 from app.models import Course
 from app.models.courses import COURSE_STATUSES
 from app.permissions import can
+from app.platform.errors import Conflict, Invalid
+from app.platform.pagination import Page
 from app.services import courses as course_service
-from app.services.errors import Conflict, Invalid
-from app.services.pagination import Page
 
 COLLECTION = "/training/courses"
 ITEM = "/training/courses/<int(max=2147483647):course_id>"  # beyond int4 is simply unknown

@@ -11,13 +11,7 @@ from flask import request, url_for
 
 from app.api import bp, json_object, page_body
 from app.api.auth import api_access, current_actor
-from app.api.openapi_parts import (
-    auth_errors,
-    page_response,
-    page_schema,
-    paging_params,
-    path_id,
-)
+from app.api.openapi_parts import auth_errors, page_response, page_schema, paging_params, path_id
 from app.api.openapi_parts import json_response as _json
 from app.api.openapi_parts import problem as _problem
 from app.api.openapi_parts import query_param as _query

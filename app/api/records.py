@@ -24,9 +24,9 @@ from app.api.openapi_parts import json_response as _json
 from app.api.openapi_parts import problem as _problem
 from app.api.openapi_parts import query_param as _query
 from app.models.records import ENROLLMENT_SOURCES, ENROLLMENT_STATUSES, RESULT_KINDS
+from app.platform.pagination import clamp
 from app.services import employee_record as records
 from app.services.employee_record import iso_date, iso_utc
-from app.services.pagination import clamp
 
 COLLECTION = "/v1/training/records"
 ITEM = "/v1/training/records/<int(max=2147483647):record_id>"

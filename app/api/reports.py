@@ -15,10 +15,10 @@ from app.api import bp, page_body
 from app.api.auth import api_access, current_actor
 from app.api.openapi_parts import problem as _problem
 from app.api.openapi_parts import query_param as _query
+from app.platform.errors import Invalid
+from app.platform.pagination import clamp
 from app.services import compliance_reports as reports
 from app.services.compliance import Scope, viewer_scope
-from app.services.errors import Invalid
-from app.services.pagination import clamp
 
 BASE = "/v1/training/reports"
 _UNIT_ARGS = ("department_id", "team_id", "job_role_id")

@@ -19,8 +19,8 @@ from app.api.openapi_parts import problem as _problem
 from app.api.openapi_parts import query_param as _query
 from app.models import SessionRegistration, TrainingSession
 from app.models.sessions import ATTENDANCE, REGISTRATION_STATUSES, SERIES_RULES, SESSION_STATUSES
+from app.platform.errors import Invalid
 from app.services import sessions as svc
-from app.services.errors import Invalid
 
 COLLECTION = "/v1/training/sessions"
 ITEM = "/v1/training/sessions/<int(max=2147483647):session_id>"

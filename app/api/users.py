@@ -15,10 +15,10 @@ from app.api.auth import api_access, current_actor
 from app.api.openapi_parts import json_response as _json
 from app.api.openapi_parts import problem as _problem
 from app.models.records import ENROLLMENT_SOURCES, PROGRESS_STATUSES
+from app.platform.errors import Invalid
+from app.platform.pagination import clamp
 from app.services import enrollments as enrollment_service
 from app.services import training_records
-from app.services.errors import Invalid
-from app.services.pagination import clamp
 
 USER = "/training/users/<int(max=2147483647):user_id>"
 PROGRESS_FIELDS = ("status", "percent", "position", "time_spent_seconds")

@@ -23,7 +23,6 @@ from app.commands.demo_documents import seed_demo_documents
 from app.commands.demo_sessions import seed_demo_sessions
 from app.extensions import db
 from app.models import Course, Department, JobRole, Module, QuizQuestion, Team, User, UserRole
-from app.models.base import utcnow
 from app.platform import clock
 
 DEMO_PASSWORD = "cadre-demo"  # noqa: S105  (printed for the demo on purpose)
@@ -420,7 +419,7 @@ def _seed_courses(report: SeedReport, users: dict[str, User]) -> None:
 
     codes = [c["code"] for c in COURSES]
     existing = set(db.session.scalars(select(Course.code).where(Course.code.in_(codes))))
-    now = utcnow()
+    now = clock.now()
     for spec in COURSES:
         if spec["code"] in existing:
             continue

@@ -23,7 +23,7 @@ from app.models import (
     User,
     Waiver,
 )
-from app.models.base import utcnow
+from app.platform import clock
 from app.services.signatures import sign
 
 DEMO_MARK = "demo"
@@ -75,7 +75,7 @@ def seed_demo_compliance(report) -> None:
     programs = _programs(courses, report)
     roles = {r.name: r for r in db.session.scalars(select(JobRole))}
     depts = {d.name: d for d in db.session.scalars(select(Department))}
-    today = utcnow().date()
+    today = clock.today()
     for kind, scope, target, options in REQUIREMENTS:
         unit = roles.get(scope) if kind == "job_role" else depts.get(scope)
         if unit is None:
@@ -196,7 +196,7 @@ def _waivers(today: date, report) -> None:
         ends_on=today + timedelta(days=150),
         requested_by_id=hr.id,
         decided_by_id=qa.id,
-        decided_at=utcnow() - timedelta(days=29),
+        decided_at=clock.now() - timedelta(days=29),
         decision_note="Certificate checked against the course content.",
     )
     db.session.add(waiver)

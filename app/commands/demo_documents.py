@@ -25,13 +25,13 @@ from app.models import (
     Module,
     Progress,
     QuizQuestion,
-    StoredFile,
     User,
 )
-from app.models.base import utcnow
+from app.platform import clock
+from app.platform.files import StoredFile
+from app.platform.storage import get_storage
 from app.services import documents as svc
 from app.services.signatures import sign
-from app.storage import get_storage
 
 DEMO_EMPLOYEE = "ryan.walsh@example.com"  # the employee login printed by seed-demo
 
@@ -257,7 +257,7 @@ def _seed_sop(spec: dict, users, roles, depts) -> None:
     db.session.add(doc)
     db.session.flush()
 
-    today = utcnow().date()
+    today = clock.today()
     previous = None
     for label, content, days_ago, change_class, note in spec["versions"]:
         day = today - timedelta(days=days_ago)

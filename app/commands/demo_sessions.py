@@ -15,14 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import (
-    Course,
-    SessionInstructor,
-    SessionRegistration,
-    TrainingSession,
-    User,
-)
-from app.models.base import utcnow
+from app.models import Course, SessionInstructor, SessionRegistration, TrainingSession, User
 from app.platform import clock
 
 
@@ -133,8 +126,8 @@ def _uid(key: str) -> str:
     return f"demo-{key}@cadre"
 
 
-def _at(day: date, clock: time, tz: str) -> datetime:
-    return datetime.combine(day, clock, ZoneInfo(tz)).astimezone(UTC)
+def _at(day: date, wall: time, tz: str) -> datetime:
+    return datetime.combine(day, wall, ZoneInfo(tz)).astimezone(UTC)
 
 
 def seed_demo_sessions(report) -> None:
@@ -149,7 +142,7 @@ def seed_demo_sessions(report) -> None:
     emails = {e for s in wanted for e in (s.instructor, *s.booked)}
     people = {u.email: u for u in db.session.scalars(select(User).where(User.email.in_(emails)))}
     today = clock.today()
-    now = utcnow()
+    now = clock.now()
     for spec in wanted:
         course, instructor = courses.get(spec.course), people.get(spec.instructor)
         if course is None or instructor is None:

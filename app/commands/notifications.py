@@ -20,11 +20,11 @@ def register(app: Flask) -> None:
     )
     def notifications_sweep_command(on) -> None:
         """Create due, overdue, escalation and session reminders; start their emails."""
-        from app.jobs import run_job
+        from app.platform.jobs import run_job
 
         day: date | None = on.date() if on else None
         started = time.perf_counter()
-        out = run_job("app.jobs.notifications.daily_sweep", day)
+        out = run_job("notifications.daily_sweep", day)
         took = time.perf_counter() - started
         click.echo(
             f"Sweep for {out['on']}: {out['due_reminders']} due reminders, {out['overdue']} "

@@ -33,7 +33,8 @@ from app.models import (
     User,
     UserRole,
 )
-from app.models.base import UTCDateTime, utcnow
+from app.platform import clock
+from app.platform.db import UTCDateTime
 
 SCALE_DOMAIN = "scale.example.com"
 SCALE_PASSWORD = "scale-password"  # noqa: S105  (benchmark accounts only)
@@ -177,7 +178,7 @@ def seed_scale(employees: int, courses: int, seed: int = 7) -> ScaleReport | Non
     started = time.perf_counter()
     rng = random.Random(seed)
     report = ScaleReport()
-    now = utcnow()
+    now = clock.now()
     try:
         job_roles = _job_roles(now)
         dept_rows, team_rows = _org(employees, rng, now, report)
@@ -466,7 +467,7 @@ def seed_enrollments(count: int, seed: int = 7) -> EnrollmentReport | None:
         return None
     started = time.perf_counter()
     rng = random.Random(seed + 1)
-    now = utcnow()
+    now = clock.now()
     report = EnrollmentReport()
     user_ids = db.session.scalars(
         select(User.id)
@@ -684,7 +685,7 @@ def seed_requirements(per_role: int, seed: int = 7) -> int | None:
     ).all()
     if len(course_ids) < per_role:
         raise click.UsageError(f"Need {per_role} published scale courses, found {len(course_ids)}.")
-    now = utcnow()
+    now = clock.now()
     rows = []
     for role_id in db.session.scalars(select(JobRole.id).order_by(JobRole.id)).all():
         for course_id in rng.sample(course_ids, per_role):

@@ -26,7 +26,7 @@ def register(app: Flask) -> None:
     @click.option("--expires-days", type=click.IntRange(1, 3650), default=None, help="Lifetime.")
     def create_api_token_command(email, scopes, name, expires_days):
         """Issue an API token for EMAIL and print only the token."""
-        from app.services.errors import Invalid
+        from app.platform.errors import Invalid
         from app.services.tokens import create_api_token_for_email
 
         try:

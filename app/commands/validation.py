@@ -26,9 +26,9 @@ def register(app: Flask) -> None:
     def validation_report_command(junit: Path | None, output: Path | None) -> None:
         """Map each GxP control to its tests' results in the last run; store and record it."""
         from app.extensions import db
-        from app.models import StoredFile
+        from app.platform.files import StoredFile
+        from app.platform.storage import get_storage
         from app.services.validation_report import create_validation_report
-        from app.storage import get_storage
 
         report = create_validation_report(actor=None, junit=junit)
         s, run = report.summary, report.summary["test_run"]

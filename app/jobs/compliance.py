@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from app.platform.jobs import job
 
+
+@job("compliance.run_engine", queue="compliance")
 def run_engine(
     cause: str = "nightly run",
     user_ids: list[int] | None = None,
@@ -24,6 +27,7 @@ def run_engine(
     return out
 
 
+@job("compliance.nightly", queue="compliance")
 def nightly() -> dict:
     """The nightly pass: the whole organisation through the engine, today's snapshot, then
     the stored statuses rebuilt for the new day."""
@@ -38,6 +42,7 @@ def nightly() -> dict:
     return out
 
 
+@job("compliance.rebuild_statuses", queue="compliance")
 def rebuild_statuses() -> dict:
     """Rebuild the stored statuses (after a requirement, program or course changed)."""
     from app.services.status_store import rebuild

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from app.platform.jobs import job
 
+
+@job("documents.assign_training", queue="compliance")
 def assign_training(version_id: int) -> dict:
     """Enrol every affected person in an effective version that trains; close open training
     on the versions it superseded (idempotent)."""
@@ -12,6 +15,7 @@ def assign_training(version_id: int) -> dict:
     return {"assigned": result.assigned, "closed": result.closed}
 
 
+@job("documents.assign_current", queue="compliance")
 def assign_current(user_ids: list[int] | None = None, document_ids: list[int] | None = None) -> int:
     """Give people newly in a document's audience its current effective version (idempotent)."""
     from app.services.documents import assign_current_versions

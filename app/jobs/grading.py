@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 
+from app.platform.jobs import job
 
+
+@job("grading.grade_quiz_attempt", queue="grading")
 def grade_quiz_attempt(result_id: int) -> bool:
     """Grade one submitted quiz attempt; a second delivery changes nothing."""
     from app.services.quizzes import grade_attempt

@@ -1,6 +1,5 @@
 """Import every model module so SQLAlchemy and Alembic see all tables."""
 
-from app.models.audit import AuditLog
 from app.models.compliance import (
     CompetencyRequirement,
     CompetencySubstitute,
@@ -12,7 +11,7 @@ from app.models.compliance import (
     TrainingAssignment,
     Waiver,
 )
-from app.models.courses import Course, Module, QuizQuestion, StoredFile
+from app.models.courses import Course, Module, QuizQuestion
 from app.models.gxp import (
     ControlledDocument,
     DocumentAudience,
@@ -31,6 +30,8 @@ from app.models.sessions import (
     SessionSeries,
     TrainingSession,
 )
+from app.platform.audit import AuditLog
+from app.platform.files import StoredFile
 
 __all__ = [
     "TrainingSession",

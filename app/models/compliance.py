@@ -21,7 +21,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import UTCDateTime, utcnow
+from app.platform import clock
+from app.platform.db import UTCDateTime
 
 CURRICULUM_STATUSES = ("draft", "active", "retired")
 DUE_BASES = ("hire", "assignment")
@@ -41,8 +42,8 @@ class Curriculum(db.Model):
     # NULL: completing the program never expires (unless a requirement says otherwise).
     validity_months: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20), default="active")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
 
     courses: Mapped[list[CurriculumCourse]] = relationship(
         back_populates="curriculum",
@@ -111,8 +112,8 @@ class CompetencyRequirement(db.Model):
     effective_to: Mapped[date | None] = mapped_column(Date)
     notes: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
 
     job_role = relationship("JobRole")
     department = relationship("Department")
@@ -177,7 +178,7 @@ class TrainingAssignment(db.Model):
     cycle: Mapped[int] = mapped_column(Integer, default=1)
     due_date: Mapped[date | None] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(String(40), default="new requirement")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     user = relationship("User")
     requirement = relationship("CompetencyRequirement")
@@ -199,7 +200,7 @@ class Waiver(db.Model):
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision_note: Mapped[str | None] = mapped_column(Text)

@@ -1,4 +1,4 @@
-"""Learning content: courses, their ordered modules, quiz questions and stored files."""
+"""Learning content: courses, their ordered modules and quiz questions."""
 
 from __future__ import annotations
 
@@ -8,26 +8,14 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import JSONType, UTCDateTime, utcnow
+from app.platform import clock
+from app.platform.db import JSONType, UTCDateTime
+from app.platform.files import StoredFile
 
 COURSE_STATUSES = ("draft", "published", "retired")
 COURSE_LEVELS = ("beginner", "intermediate", "advanced")
 MODULE_KINDS = ("text", "video", "document", "quiz", "assignment", "scenario", "sop")
 QUESTION_KINDS = ("single", "multiple", "true_false", "numeric", "short_text")
-
-
-class StoredFile(db.Model):
-    """A file in object storage; the bytes live under `key`, the database keeps the facts."""
-
-    __tablename__ = "stored_files"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(300), unique=True)
-    filename: Mapped[str] = mapped_column(String(255))
-    content_type: Mapped[str] = mapped_column(String(120))
-    size: Mapped[int] = mapped_column(Integer)
-    checksum: Mapped[str] = mapped_column(String(64))
-    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Course(db.Model):
@@ -61,8 +49,8 @@ class Course(db.Model):
     is_onboarding: Mapped[bool] = mapped_column(Boolean, default=False)
     self_enroll: Mapped[bool] = mapped_column(Boolean, default=True)
     cover_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -91,8 +79,8 @@ class Module(db.Model):
     estimated_minutes: Mapped[int] = mapped_column(Integer, default=10)
     # Kind-specific knobs (video completion share, quiz attempt/time limits, rubric ...).
     settings: Mapped[dict] = mapped_column(JSONType, default=dict)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
 
     course: Mapped[Course] = relationship(back_populates="modules")
     file: Mapped[StoredFile | None] = relationship()

@@ -17,7 +17,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import JSONType, UTCDateTime, utcnow
+from app.platform import clock
+from app.platform.db import JSONType, UTCDateTime
 
 # Meaning code -> the words shown in every manifestation of the signature.
 SIGNATURE_MEANINGS = {
@@ -50,7 +51,7 @@ class ESignature(db.Model):
     entity: Mapped[str] = mapped_column(String(60))
     entity_id: Mapped[str] = mapped_column(String(60))
     content_hash: Mapped[str] = mapped_column(String(64))
-    signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     # signed_at in the signer's timezone, as shown to them when they signed.
     local_time: Mapped[str] = mapped_column(String(40))
@@ -82,7 +83,7 @@ class ControlledDocument(db.Model):
     course_id: Mapped[int | None] = mapped_column(ForeignKey("training_courses.id"))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     obsolete_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     course = relationship("Course")
@@ -140,7 +141,7 @@ class DocumentVersion(db.Model):
     made_effective_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     document = relationship("ControlledDocument")
     file = relationship("StoredFile")
@@ -165,7 +166,7 @@ class InspectionExport(db.Model):
     total: Mapped[int] = mapped_column(Integer, default=0)
     file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id"))
     error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     requested_by = relationship("User", foreign_keys=[requested_by_id])
@@ -185,4 +186,4 @@ class ValidationReport(db.Model):
     pdf_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id"))
     json_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

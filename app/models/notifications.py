@@ -8,7 +8,8 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.models.base import JSONType, UTCDateTime, utcnow
+from app.platform import clock
+from app.platform.db import JSONType, UTCDateTime
 
 EMAIL_STATES = ("pending", "sent", "failed", "skipped", "digest")
 
@@ -35,7 +36,7 @@ class Notification(db.Model):
     body: Mapped[str] = mapped_column(Text, default="")
     url: Mapped[str | None] = mapped_column(String(500))  # the page that resolves it
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     email_state: Mapped[str] = mapped_column(String(20), default="pending")
     email_attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -51,7 +52,7 @@ class NotificationPreference(db.Model):
     email_off: Mapped[list] = mapped_column(JSONType, default=list)  # kinds not emailed
     daily_digest: Mapped[bool] = mapped_column(Boolean, default=False)
     unsubscribe_token: Mapped[str | None] = mapped_column(String(64), unique=True)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
 
 
 class CalendarFeed(db.Model):
@@ -62,5 +63,5 @@ class CalendarFeed(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -9,7 +9,8 @@ from sqlalchemy import Boolean, Date, ForeignKey, Index, String, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from app.extensions import db
-from app.models.base import UTCDateTime, utcnow
+from app.platform import clock
+from app.platform.db import UTCDateTime
 
 ROLES = ("admin", "hr", "qa", "trainer", "manager", "employee", "seller")
 RISK_LEVELS = ("low", "medium", "high")
@@ -21,7 +22,7 @@ class Department(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
     site: Mapped[str | None] = mapped_column(String(120))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     teams: Mapped[list[Team]] = relationship(back_populates="department", order_by="Team.name")
 
@@ -32,7 +33,7 @@ class Team(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     department: Mapped[Department] = relationship(back_populates="teams")
 
@@ -43,7 +44,7 @@ class JobRole(db.Model):
     name: Mapped[str] = mapped_column(String(120), unique=True)
     risk_level: Mapped[str] = mapped_column(String(10), default="low")
     description: Mapped[str | None] = mapped_column(String(500))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 class UserRole(db.Model):
@@ -52,7 +53,7 @@ class UserRole(db.Model):
     __tablename__ = "user_roles"
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     role: Mapped[str] = mapped_column(String(20), primary_key=True)
-    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 class User(UserMixin, db.Model):
@@ -79,7 +80,7 @@ class User(UserMixin, db.Model):
     is_seller: Mapped[bool] = mapped_column(Boolean, default=False)
     shop_name: Mapped[str | None] = mapped_column(String(200))
     seller_tier: Mapped[str | None] = mapped_column(String(20))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set when an admin chooses the password; the person must pick their own at next sign-in.
     must_change_password: Mapped[bool] = mapped_column(

@@ -8,7 +8,8 @@ from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import JSONType, UTCDateTime, utcnow
+from app.platform import clock
+from app.platform.db import JSONType, UTCDateTime
 
 ENROLLMENT_STATUSES = ("assigned", "in_progress", "completed", "failed", "waived", "expired")
 ENROLLMENT_SOURCES = (
@@ -48,7 +49,7 @@ class Enrollment(db.Model):
     assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     due_date: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20), default="assigned")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Best passing-relevant score (percent) once graded; drives the completion rule.
@@ -79,7 +80,7 @@ class Progress(db.Model):
     time_spent_seconds: Mapped[int] = mapped_column(default=0)
     # Video seconds or document page, so the player resumes where the learner left off.
     position: Mapped[float | None] = mapped_column()
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     enrollment = relationship("Enrollment")
@@ -122,7 +123,7 @@ class Result(db.Model):
     rubric_scores: Mapped[dict] = mapped_column(JSONType, default=dict)
     comment: Mapped[str | None] = mapped_column(Text)
     graded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     graded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -154,7 +155,7 @@ class Certification(db.Model):
     )
     number: Mapped[str] = mapped_column(String(40), unique=True)
     verification_code: Mapped[str] = mapped_column(String(40), unique=True)
-    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     course_version: Mapped[int] = mapped_column(default=1)

@@ -16,7 +16,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.base import UTCDateTime, utcnow
+from app.platform import clock
+from app.platform.db import UTCDateTime
 
 SESSION_STATUSES = ("scheduled", "cancelled", "completed")
 SERIES_RULES = ("weekly", "monthly")
@@ -33,7 +34,7 @@ class SessionSeries(db.Model):
     interval: Mapped[int] = mapped_column(Integer, default=1)
     occurrences: Mapped[int] = mapped_column(Integer)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 class TrainingSession(db.Model):
@@ -70,8 +71,8 @@ class TrainingSession(db.Model):
     signed_off_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     signed_off_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
 
     course = relationship("Course")
     series = relationship("SessionSeries")
@@ -106,7 +107,7 @@ class SessionRegistration(db.Model):
     waitlist_position: Mapped[int | None] = mapped_column(Integer)
     attendance: Mapped[str | None] = mapped_column(String(20))  # present / absent
     registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     promoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     enrollment_id: Mapped[int | None] = mapped_column(ForeignKey("training_enrollments.id"))

@@ -11,12 +11,12 @@ from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import Module, Result, User
-from app.models.base import utcnow
-from app.services import enrollments, files
-from app.services.audit import record_audit
-from app.services.errors import Conflict, Forbidden, Invalid, NotFound
+from app.platform import clock, files
+from app.platform.audit import record_audit
+from app.platform.errors import Conflict, Forbidden, Invalid, NotFound
+from app.platform.pagination import Page, paginate
+from app.services import enrollments
 from app.services.modules import enrollment_module, pass_mark
-from app.services.pagination import Page, paginate
 from app.services.signatures import check_signer, sign, signed_content
 
 MAX_TEXT = 50_000
@@ -95,7 +95,7 @@ def submit_assignment(
     if latest is not None and latest.status == "graded" and latest.passed:
         raise Conflict("This assignment has already been graded as passed.")
     stored = files.save_checked_upload(checked, user) if checked is not None else None
-    now = utcnow()
+    now = clock.now()
     if latest is not None and latest.status == "submitted":
         result, action = latest, "update"
         result.submission_text = text or None
@@ -247,7 +247,7 @@ def grade_assignment(
         str(i): {"criterion": c.criterion, "points": c.points, "score": given[str(i)]}
         for i, c in enumerate(criteria)
     }
-    now = utcnow()
+    now = clock.now()
     claimed = db.session.execute(
         update(Result)
         .where(Result.id == result.id, Result.status == "submitted")

@@ -1,4 +1,5 @@
-"""Write and read the audit trail; services call record_audit inside their own transaction."""
+"""Read the audit trail: the audit page, its CSV export and each record's history (rows are
+written by app.platform.audit)."""
 
 from __future__ import annotations
 
@@ -7,77 +8,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from flask import g, has_app_context, has_request_context, request
-from flask_login import current_user
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import AuditLog, User
-from app.services.csv_export import to_csv
-from app.services.pagination import Page, paginate, paginate_capped
-
-
-def snapshot(obj, fields: list[str]) -> dict[str, Any]:
-    """Return a JSON-safe dict of `fields` of `obj` for before/after columns."""
-    out = {}
-    for name in fields:
-        value = getattr(obj, name)
-        if isinstance(value, (datetime, date)):
-            value = value.isoformat()
-        elif isinstance(value, set):
-            value = sorted(value)
-        out[name] = value
-    return out
+from app.platform.audit import AuditLog
+from app.platform.csv_export import to_csv
+from app.platform.pagination import Page, paginate, paginate_capped
 
 
 def json_cell(value: Any) -> str:
     """A JSON column (before, after) as a CSV cell: sorted-key JSON, empty for NULL."""
     return json.dumps(value, sort_keys=True) if value is not None else ""
-
-
-def _actor(actor: User | None) -> User | None:
-    if actor is not None:
-        return actor
-    if g.get("cadre_job"):
-        return None  # background work acts as the system
-    if has_request_context() and current_user and current_user.is_authenticated:
-        return current_user._get_current_object()
-    return None
-
-
-def record_audit(
-    action: str,
-    entity: str,
-    entity_id,
-    *,
-    before: dict | None = None,
-    after: dict | None = None,
-    reason: str | None = None,
-    actor: User | None = None,
-) -> AuditLog:
-    """Add an audit row to the current transaction (the caller commits)."""
-    who = _actor(actor)
-    row = AuditLog(
-        actor_id=who.id if who else None,
-        actor_label=f"{who.name} <{who.email}>" if who else _system_label(),
-        action=action,
-        entity=entity,
-        entity_id=str(entity_id),
-        before=before,
-        after=after,
-        reason=reason,
-    )
-    if has_request_context():
-        row.request_id = g.get("request_id")
-        row.ip = request.remote_addr
-    db.session.add(row)
-    g.cadre_audit_written = True  # sealed into the hash chain when the request or job ends
-    return row
-
-
-def _system_label() -> str:
-    job = g.get("cadre_job") if has_app_context() else None
-    return f"system ({job.rsplit('.', 1)[-1]})" if job else "system"
 
 
 @dataclass

@@ -20,10 +20,19 @@ from flask import g, has_app_context
 from sqlalchemy import func, select, text, update
 
 from app.extensions import db
-from app.models import AuditLog
-from app.services.audit import record_audit
+from app.platform import events
+from app.platform.audit import AuditLog, record_audit
+from app.platform.sql import advisory_xact_lock
 
 GENESIS = "0" * 64
+sealed_batch = events.event(
+    "audit.sealed",
+    "Audit rows joined the hash chain. Delivered inside the sealer's transaction and under its"
+    " lock; `touched` lists the (entity, entity_id) of each row, in order.",
+    ("touched",),
+    in_transaction=True,
+)
+
 # pg_advisory_xact_lock key: one sealer at a time across every process.
 _SEAL_LOCK = 0x5EA1_A0D1
 CONTENT_COLUMNS = (
@@ -66,13 +75,10 @@ def _content(row) -> dict:
     return out
 
 
-def _lock(wait: bool) -> bool:
-    if db.engine.dialect.name != "postgresql":
-        return True  # SQLite has one writer at a time anyway
-    if wait:
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SEAL_LOCK})
-        return True
-    return bool(db.session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _SEAL_LOCK}))
+def hold_seal_lock(wait: bool = True) -> bool:
+    """Take the sealer's lock for this transaction (one sealer, or one stored-status rebuild,
+    at a time across every process); False if wait=False and someone else holds it."""
+    return advisory_xact_lock(_SEAL_LOCK, wait=wait)
 
 
 def seal_pending(*, wait: bool = True, batch: int = 5000) -> int:
@@ -82,7 +88,7 @@ def seal_pending(*, wait: bool = True, batch: int = 5000) -> int:
     run, will take these rows), so a web request never queues behind a big seal.
     """
     db.session.commit()  # start from a clean transaction: the lock lives until our commit
-    if not _lock(wait):
+    if not hold_seal_lock(wait):
         db.session.rollback()
         return 0
     head = db.session.execute(
@@ -118,14 +124,11 @@ def seal_pending(*, wait: bool = True, batch: int = 5000) -> int:
         after_id = rows[-1][0]
         if len(rows) < batch:
             break
-    # Under the same lock and in the same transaction: the stored statuses of the people these
-    # rows touch, so they are current exactly when nothing is left unsealed.
-    from app.services import status_store
-
-    stale = status_store.after_seal(touched)
+    # Under the same lock and in the same transaction: whatever keeps a copy of what these rows
+    # changed (the stored compliance statuses) brings it up to date, so it is current exactly
+    # when nothing is left unsealed.
+    sealed_batch.publish(touched=touched)
     db.session.commit()
-    if stale:
-        status_store.request_rebuild()
     return sealed
 
 

@@ -15,8 +15,8 @@ from sqlalchemy.orm import joinedload, with_expression
 
 from app.extensions import db
 from app.models import LoginAttempt, LoginSession, Notification, User
-from app.models.base import utcnow
-from app.services.errors import RateLimited
+from app.platform import clock
+from app.platform.errors import RateLimited
 
 _hashers: dict[bool, PasswordHasher] = {}
 _dummy_hashes: dict[bool, str] = {}
@@ -64,7 +64,7 @@ def check_not_locked(email: str, ip: str | None) -> None:
     """Raise RateLimited while the account or the address has too many recent failures."""
     cfg = current_app.config
     window = cfg["LOGIN_FAILURE_WINDOW_SECONDS"]
-    since = utcnow() - timedelta(seconds=window)
+    since = clock.now() - timedelta(seconds=window)
     failures = select(func.count()).where(LoginAttempt.success.is_(False), LoginAttempt.at >= since)
     by_account = db.session.scalar(failures.where(LoginAttempt.email == email))
     by_address = db.session.scalar(failures.where(LoginAttempt.ip == ip)) if ip else 0
@@ -147,7 +147,7 @@ def end_login_session(token: str | None) -> None:
     db.session.execute(
         update(LoginSession)
         .where(LoginSession.token_hash == _digest(token), LoginSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
+        .values(revoked_at=clock.now())
     )
     db.session.commit()
 
@@ -157,14 +157,14 @@ def end_all_sessions(user_id: int) -> None:
     db.session.execute(
         update(LoginSession)
         .where(LoginSession.user_id == user_id, LoginSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
+        .values(revoked_at=clock.now())
     )
 
 
 def prune_login_attempts(days: int = 90) -> int:
     """Delete login attempts older than `days`."""
     result = db.session.execute(
-        delete(LoginAttempt).where(LoginAttempt.at < utcnow() - timedelta(days=days))
+        delete(LoginAttempt).where(LoginAttempt.at < clock.now() - timedelta(days=days))
     )
     db.session.commit()
     return result.rowcount or 0
@@ -177,8 +177,8 @@ def change_own_password(
 
     Raises RateLimited (locked out) or Invalid (field errors). Clears a forced change.
     """
-    from app.services.audit import record_audit
-    from app.services.errors import Invalid
+    from app.platform.audit import record_audit
+    from app.platform.errors import Invalid
     from app.services.passwords import password_problems
 
     check_not_locked(user.email, ip)
@@ -199,7 +199,7 @@ def change_own_password(
         raise Invalid("Some fields are not valid.", errors)
     user.password_hash = hash_password(new)
     user.must_change_password = False
-    user.password_changed_at = utcnow()
+    user.password_changed_at = clock.now()
     record_audit(
         "update",
         "user",

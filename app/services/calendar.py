@@ -20,7 +20,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import SessionRegistration, TrainingSession, User
 from app.platform import clock
-from app.services.inputs import to_date, to_id
+from app.platform.inputs import to_date, to_id
 from app.services.sessions import ACTIVE, SessionFilters, sessions_between
 
 VIEWS = ("month", "week", "list")

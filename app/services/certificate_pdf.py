@@ -45,11 +45,9 @@ def _qr(canvas: Canvas, value: str, x: float, y: float, size: float) -> None:
     renderPDF.draw(drawing, canvas, x, y)
 
 
-def render_certificate_pdf(cert: Certification, compress: bool = True) -> bytes:
-    """Return the certificate PDF; the same certificate always renders the same bytes."""
-    from app.services.certificates import verification_url
-
-    url = verification_url(cert.verification_code)
+def render_certificate_pdf(cert: Certification, url: str, compress: bool = True) -> bytes:
+    """Return the certificate PDF, its QR code and link pointing at `url` (where the public
+    verifies it); the same certificate always renders the same bytes."""
     width, height = landscape(A4)
     cx = width / 2
     buf = io.BytesIO()

@@ -16,12 +16,13 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
-from app.models import Certification, Course, Enrollment, StoredFile, User
-from app.models.base import utcnow
+from app.models import Certification, Course, Enrollment, User
 from app.permissions import can
-from app.services.audit import record_audit, snapshot
-from app.services.errors import Conflict, Forbidden, Invalid, NotFound
-from app.services.pagination import Page, paginate
+from app.platform import clock
+from app.platform.audit import record_audit, snapshot
+from app.platform.errors import Conflict, Forbidden, Invalid, NotFound
+from app.platform.files import StoredFile
+from app.platform.pagination import Page, paginate
 from app.services.signatures import check_signer, sign, signed_content
 
 CERT_AUDIT = [
@@ -125,7 +126,7 @@ def issue_certificate_for_enrollment(enrollment_id: int) -> Certification | None
     if enrollment is None or enrollment.status != "completed":
         return None
     course = enrollment.course
-    issued_at = _aware(enrollment.completed_at) or _aware(enrollment.created_at) or utcnow()
+    issued_at = _aware(enrollment.completed_at) or _aware(enrollment.created_at) or clock.now()
     values: dict[str, Any] = {
         "user_id": enrollment.user_id,
         "course_id": enrollment.course_id,
@@ -170,15 +171,15 @@ def ensure_certificate_pdf(cert_id: int) -> StoredFile | None:
     writes the bytes, before its commit, so the losers (blocked on the key until then) find
     row and object both in place. file_id is attached only while it is still NULL.
     """
+    from app.platform.storage import get_storage
     from app.services.certificate_pdf import render_certificate_pdf
-    from app.storage import get_storage
 
     cert = _load(cert_id)
     if cert is None:
         return None
     if cert.file_id is not None:
         return cert.file
-    data = render_certificate_pdf(cert)
+    data = render_certificate_pdf(cert, verification_url(cert.verification_code))
     key = pdf_key(cert)
     stmt = (
         _insert(StoredFile)
@@ -188,7 +189,7 @@ def ensure_certificate_pdf(cert_id: int) -> StoredFile | None:
             content_type="application/pdf",
             size=len(data),
             checksum=hashlib.sha256(data).hexdigest(),
-            created_at=utcnow(),
+            created_at=clock.now(),
         )
         .on_conflict_do_nothing(index_elements=["key"])
     )
@@ -269,7 +270,7 @@ def issue_certificate_manual(
     if course is None:
         errors["course_id"] = ["No course with this id."]
     text = _reason(errors, reason)
-    now = utcnow()
+    now = clock.now()
     issued = _aware(issued_at) or now
     if issued > now + timedelta(minutes=5):
         errors["issued_at"] = ["The issue date cannot be in the future."]
@@ -354,7 +355,7 @@ def revoke_certificate(cert_id: int, actor: User | None, reason: str) -> Certifi
     if cert.revoked_at is not None:
         raise Conflict("This certificate is already revoked.")
     before = snapshot(cert, CERT_AUDIT)
-    cert.revoked_at = utcnow()
+    cert.revoked_at = clock.now()
     record_audit(
         "update",
         "certification",
@@ -380,7 +381,7 @@ def status_from_dates(
     revoked_at: datetime | None, expires_at: datetime | None, now: datetime | None = None
 ) -> str:
     """The one rule for a certificate's status, for rows read without the model too."""
-    now = now or utcnow()
+    now = now or clock.now()
     if revoked_at is not None:
         return "revoked"
     expires = _aware(expires_at)

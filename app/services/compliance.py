@@ -38,7 +38,6 @@ from sqlalchemy.exc import DBAPIError
 
 from app.extensions import db
 from app.models import (
-    AuditLog,
     CompetencyRequirement,
     CompetencySubstitute,
     Course,
@@ -49,10 +48,10 @@ from app.models import (
     User,
     Waiver,
 )
-from app.models.base import utcnow
-from app.services.audit import _actor, _system_label
+from app.platform import clock
+from app.platform.audit import AuditLog, current_actor, system_label
+from app.platform.sql import FOREVER, add_days, forever, json_object, utc_date
 from app.services.recertification import DUE_SOON_DAYS, valid_until_sql
-from app.services.sqldates import FOREVER, add_days, forever, json_object, utc_date
 
 R = CompetencyRequirement
 OPEN_ENROLLMENT = ("assigned", "in_progress")
@@ -429,9 +428,9 @@ def _refresh_statistics(inserted: int, model) -> None:
 
 
 def _audit_label(actor: User | None) -> tuple[int | None, str]:
-    who = _actor(actor)
+    who = current_actor(actor)
     if who is None:
-        return None, _system_label()
+        return None, system_label()
     return who.id, f"{who.name} <{who.email}>"
 
 
@@ -477,8 +476,8 @@ def run_requirement_engine(
        assignment is, anchored at the old expiry for renewals.
     Each inserted row gets its audit row. Waived requirements get no new enrollments.
     """
-    on = on or utcnow().date()
-    now = utcnow()
+    on = on or clock.today()
+    now = clock.now()
     floor_assignment = db.session.scalar(select(func.max(TrainingAssignment.id))) or 0
     floor_enrollment = db.session.scalar(select(func.max(Enrollment.id))) or 0
 
@@ -712,10 +711,10 @@ def request_engine_run(
 
     Call after the change is committed, so the job sees it.
     """
-    from app.jobs import enqueue
+    from app.platform.jobs import enqueue
 
     enqueue(
-        "app.jobs.compliance.run_engine",
+        "compliance.run_engine",
         cause,
         list(user_ids) if user_ids is not None else None,
         list(requirement_ids) if requirement_ids is not None else None,
@@ -767,7 +766,7 @@ def take_snapshot(on: date | None = None) -> int:
 
     from app.models import ComplianceSnapshot
 
-    on = on or utcnow().date()
+    on = on or clock.today()
     rows = snapshot_counts(on)
     db.session.execute(delete(ComplianceSnapshot).where(ComplianceSnapshot.taken_on == on))
     db.session.add_all(
@@ -789,7 +788,7 @@ def backfill_snapshots(months: int = 12, on: date | None = None) -> int:
     trend); counts use today's organisation. Returns how many month ends were filled."""
     from app.models import ComplianceSnapshot
 
-    on = on or utcnow().date()
+    on = on or clock.today()
     filled = 0
     first = on.replace(day=1)
     for _ in range(months):
@@ -813,7 +812,7 @@ def records_generation() -> int:
     """The newest audit row's id: every change that can move a compliance status (a completion,
     an engine run, a waiver, a requirement, a person's role) writes one in its transaction, so
     a read computed at generation N stays right until the trail moves past N."""
-    from app.models import AuditLog
+    from app.platform.audit import AuditLog
 
     return db.session.scalar(select(func.max(AuditLog.id))) or 0
 

@@ -21,17 +21,12 @@ from sqlalchemy import CTE, Select, and_, case, func, literal, or_, select, text
 
 from app.extensions import db
 from app.models import CompetencyRequirement as R
-from app.models import (
-    ComplianceSnapshot,
-    Course,
-    Curriculum,
-    Department,
-    JobRole,
-    Team,
-    User,
-)
-from app.models.base import utcnow
+from app.models import ComplianceSnapshot, Course, Curriculum, Department, JobRole, Team, User
 from app.models.compliance import COMPLIANCE_STATUSES
+from app.platform import clock
+from app.platform.csv_export import to_csv
+from app.platform.errors import Invalid
+from app.platform.pagination import MAX_PER_PAGE, Page
 from app.services.compliance import (
     READ_WORK_MEM,
     Scope,
@@ -41,9 +36,6 @@ from app.services.compliance import (
     until_records_change,
     viewer_scope,
 )
-from app.services.csv_export import to_csv
-from app.services.errors import Invalid
-from app.services.pagination import MAX_PER_PAGE, Page
 from app.services.status_store import status_source, stored_statuses
 
 BY = ("department", "job_role")
@@ -60,7 +52,7 @@ TARGET_CODE = func.coalesce(Course.code, Curriculum.code)
 
 
 def today() -> date:
-    return utcnow().date()
+    return clock.today()
 
 
 def percent(ok: int, applicable: int) -> int | None:

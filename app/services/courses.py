@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.models import Course, Enrollment, User
-from app.models.base import utcnow
 from app.models.courses import COURSE_LEVELS, COURSE_STATUSES
-from app.services.audit import record_audit, snapshot
-from app.services.errors import Conflict, Invalid, NotFound
-from app.services.pagination import Page, clamp, paginate
+from app.platform import clock
+from app.platform.audit import record_audit, snapshot
+from app.platform.errors import Conflict, Invalid, NotFound
+from app.platform.pagination import Page, clamp, paginate
 
 COURSE_FIELDS = [
     "code",
@@ -202,10 +202,10 @@ def _set_status(course_id: int, status: str, actor: User | None, reason: str | N
     before = snapshot(course, AUDIT_FIELDS)
     course.status = status
     if status == "published":
-        course.published_at = utcnow()
+        course.published_at = clock.now()
         course.retired_at = None
     elif status == "retired":
-        course.retired_at = utcnow()
+        course.retired_at = clock.now()
     record_audit(
         "update",
         "course",
@@ -387,7 +387,7 @@ def catalog_generation() -> str:
     every call; with Redis it backs the counter up and is re-read every
     CATALOG_FINGERPRINT_SECONDS, which saves a query on every catalog request.
     """
-    from app.jobs import get_redis
+    from app.platform.jobs import get_redis
 
     cache = _catalog_cache()
     shared = "-"
@@ -488,7 +488,7 @@ def _course_writes_rolled_back(session) -> None:
 def _catalog_changed() -> None:
     """Move the catalog generation after a committed course change, here and (via Redis) in
     every other process, so no cached catalog page or menu outlives the change."""
-    from app.jobs import get_redis
+    from app.platform.jobs import get_redis
 
     cache = _catalog_cache()
     with cache.lock:
@@ -512,7 +512,7 @@ def save_course(
     Course fields and the cover image are checked together, so bad input writes nothing.
     Raises NotFound, Invalid (cover errors under "cover").
     """
-    from app.services import files
+    from app.platform import files
 
     course = get_course(course_id) if course_id is not None else None
     errors: dict[str, list[str]] = {}
@@ -552,7 +552,7 @@ def save_course(
     if not changed:
         return course
     bump_version_if_published(course)
-    course.updated_at = utcnow()
+    course.updated_at = clock.now()
     db.session.flush()
     record_audit(
         "update",

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 from werkzeug.utils import secure_filename
 
-from app.services import files
-from app.services.errors import Invalid
-from app.services.files import SIZE_LIMITS, CheckedUpload, human_size
+from app.platform import files
+from app.platform.errors import Invalid
+from app.platform.files import SIZE_LIMITS, CheckedUpload, human_size
 
 log = logging.getLogger("cadre.documents")
 

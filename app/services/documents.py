@@ -5,7 +5,7 @@ A version is uploaded as a draft. A version after the first is classified by QA 
 e-signature ("reviewed"): `editorial` retrains nobody (the reason is kept), `significant`
 retrains every affected person. Making a version effective is signed too ("approved"); the
 previous effective version becomes superseded. Training is assigned by the job
-app.jobs.documents.assign_training in a few set-based statements, idempotently.
+the job documents.assign_training in a few set-based statements, idempotently.
 
 Versions become effective in upload order, so the latest version that trains (the first one,
 or a significant one) is the "training baseline": an enrollment for it or any later version
@@ -38,7 +38,6 @@ from sqlalchemy.orm import aliased, joinedload, lazyload, selectinload
 
 from app.extensions import db
 from app.models import (
-    AuditLog,
     ControlledDocument,
     Course,
     Department,
@@ -50,25 +49,19 @@ from app.models import (
     Progress,
     User,
 )
-from app.models.base import utcnow
 from app.permissions import can
-from app.services import files
-from app.services.audit import record_audit, snapshot
+from app.platform import clock, files
+from app.platform.audit import AuditLog, record_audit, snapshot
+from app.platform.errors import Conflict, Forbidden, Invalid, NotFound
+from app.platform.inputs import blank, to_choice, to_date, to_id_list, to_int, to_text
+from app.platform.pagination import Page, clamp, paginate
+from app.platform.sql import add_days, json_object
 from app.services.compliance import _audit_inserted, _audit_label, _insert
 from app.services.courses import AUDIT_FIELDS as COURSE_AUDIT_FIELDS
 from app.services.courses import _catalog_changed
-from app.services.document_text import (
-    TextDiff,
-    check_document_upload,
-    diff_text,
-    extract_text,
-)
-from app.services.errors import Conflict, Forbidden, Invalid, NotFound
-from app.services.inputs import blank, to_choice, to_date, to_id_list, to_int, to_text
+from app.services.document_text import TextDiff, check_document_upload, diff_text, extract_text
 from app.services.modules import MODULE_FIELDS
-from app.services.pagination import Page, clamp, paginate
 from app.services.signatures import Manifestation, manifestations, sign, signed_content
-from app.services.sqldates import add_days, json_object
 
 V = DocumentVersion
 OPEN_ENROLLMENT = ("assigned", "in_progress")
@@ -455,9 +448,7 @@ class PersonTraining:
     @property
     def overdue(self) -> bool:
         e = self.enrollment
-        return bool(
-            e and e.status in OPEN_ENROLLMENT and e.due_date and e.due_date < utcnow().date()
-        )
+        return bool(e and e.status in OPEN_ENROLLMENT and e.due_date and e.due_date < clock.today())
 
 
 def training_status(document_id: int, page: int = 1, per_page: int = 20) -> Page:
@@ -569,7 +560,7 @@ def read_and_understand_course(
     number: str, title: str, description: str, owner_id: int | None
 ) -> Course:
     """A new published course with one `sop` module: it carries the training records."""
-    now = utcnow()
+    now = clock.now()
     course = Course(
         code=number,
         title=f"{number} {title}"[:200],
@@ -694,9 +685,9 @@ def update_document(document_id: int, data: dict, actor: User) -> ControlledDocu
     if course is not None and before["title"] != after["title"]:
         _catalog_changed()
     if widened:
-        from app.jobs import enqueue
+        from app.platform.jobs import enqueue
 
-        enqueue("app.jobs.documents.assign_current", None, [doc.id], queue="compliance")
+        enqueue("documents.assign_current", None, [doc.id], queue="compliance")
     return get_document(doc.id)
 
 
@@ -983,7 +974,7 @@ def classify_version(
         change_reason=reason,
         change_note=note,
         classified_by_id=actor.id,
-        classified_at=utcnow(),
+        classified_at=clock.now(),
     )
     db.session.commit()
     return version
@@ -1010,7 +1001,7 @@ def make_effective(
     if compared is not None and version.change_class is None:
         raise Conflict("Classify the change (editorial or significant) first.")
     errors: dict[str, list[str]] = {}
-    today = utcnow().date()
+    today = clock.today()
     effective = to_date(errors, "effective_date", data.get("effective_date"), required=True)
     if effective is not None and effective < today:
         errors["effective_date"] = ["Not in the past: an approval cannot be backdated."]
@@ -1027,7 +1018,7 @@ def make_effective(
         statement=approval_statement(version),
         content=approval_content(version, effective),
     )
-    now = utcnow()
+    now = clock.now()
     if current is not None:
         _change_version(
             current,
@@ -1049,9 +1040,9 @@ def make_effective(
     )
     db.session.commit()
     if trains(version):
-        from app.jobs import enqueue
+        from app.platform.jobs import enqueue
 
-        enqueue("app.jobs.documents.assign_training", version.id, queue="compliance")
+        enqueue("documents.assign_training", version.id, queue="compliance")
     return version
 
 
@@ -1197,7 +1188,7 @@ def assign_training(version_id: int) -> AssignResult:
     doc = version.document
     if doc.course_id is None or doc.obsolete_at is not None:
         return AssignResult()
-    now = utcnow()
+    now = clock.now()
     floor = db.session.scalar(select(func.max(Enrollment.id))) or 0
     closed = _close_superseded(doc, version, now)
     assigned = _assign(now, version.effective_date or now.date(), document_ids=[doc.id])
@@ -1212,7 +1203,7 @@ def assign_current_versions(user_ids=None, document_ids=None) -> int:
     """Give people who joined an affected role or department (or a widened audience) the
     current effective version of each document; None means everyone / every document.
     Idempotent; returns how many enrollments it made."""
-    now = utcnow()
+    now = clock.now()
     floor = db.session.scalar(select(func.max(Enrollment.id))) or 0
     assigned = _assign(now, now.date(), user_ids=user_ids, document_ids=document_ids)
     if assigned:

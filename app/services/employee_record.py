@@ -22,7 +22,6 @@ from sqlalchemy.orm import aliased, contains_eager
 
 from app.extensions import db
 from app.models import (
-    AuditLog,
     Certification,
     CompetencyRequirement,
     Course,
@@ -38,15 +37,16 @@ from app.models import (
     User,
     Waiver,
 )
-from app.models.base import utcnow
 from app.models.records import ENROLLMENT_STATUSES
 from app.permissions import can
+from app.platform import clock
+from app.platform.audit import AuditLog
+from app.platform.csv_export import to_csv
+from app.platform.errors import Forbidden, Invalid, NotFound
+from app.platform.pagination import Page, paginate
 from app.services.certificates import status_from_dates
 from app.services.compliance import Scope, statuses
-from app.services.csv_export import to_csv
 from app.services.enrollments import can_view_user, visible_user
-from app.services.errors import Forbidden, Invalid, NotFound
-from app.services.pagination import Page, paginate
 
 R = CompetencyRequirement
 SIGNATURES_NONE = "Electronic signatures: none recorded"
@@ -267,7 +267,7 @@ def employee_record(
     model below, asked about one person (the inspection export asks it about batches).
     Access is the caller's business (see `visible_user`). Raises NotFound.
     """
-    now = now or utcnow()
+    now = now or clock.now()
     on = on or now.date()
     person = person_headers([user_id]).get(user_id)
     if person is None:

@@ -11,13 +11,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
 from app.extensions import db
-from app.jobs import enqueue
 from app.models import Course, Department, Enrollment, Module, Progress, Team, User
-from app.models.base import utcnow
 from app.models.records import ENROLLMENT_SOURCES, PROGRESS_STATUSES
 from app.permissions import can
-from app.services.audit import record_audit, snapshot
-from app.services.errors import Conflict, Forbidden, Invalid, NotFound
+from app.platform import clock
+from app.platform.audit import record_audit, snapshot
+from app.platform.errors import Conflict, Forbidden, Invalid, NotFound
+from app.platform.jobs import enqueue
 
 ENROLLMENT_AUDIT = [
     "user_id",
@@ -41,7 +41,7 @@ def mark_started(enrollment: Enrollment, actor: User | None = None, now=None) ->
         return
     before = snapshot(enrollment, ENROLLMENT_AUDIT)
     enrollment.status = "in_progress"
-    enrollment.started_at = now or utcnow()
+    enrollment.started_at = now or clock.now()
     record_audit(
         "update",
         "enrollment",
@@ -216,7 +216,7 @@ def _complete_progress(row: Progress) -> None:
     if row.status != "completed":
         row.status = "completed"
         row.percent = 100
-        row.completed_at = utcnow()
+        row.completed_at = clock.now()
 
 
 def complete_module(enrollment_id: int, module_id: int, actor: User | None = None) -> None:
@@ -260,7 +260,7 @@ def evaluate_completion(enrollment_id: int, actor: User | None = None) -> bool:
         return False
     before = snapshot(enrollment, ENROLLMENT_AUDIT)
     enrollment.status = "completed"
-    enrollment.completed_at = utcnow()
+    enrollment.completed_at = clock.now()
     enrollment.score = score
     record_audit(
         "update",
@@ -273,7 +273,7 @@ def evaluate_completion(enrollment_id: int, actor: User | None = None) -> bool:
     )
     db.session.commit()
     enqueue(
-        "app.jobs.certificates.issue_for_enrollment",
+        "certificates.issue_for_enrollment",
         enrollment.id,
         job_id=f"certificate-enrollment-{enrollment.id}",
     )
@@ -409,7 +409,7 @@ def enroll_team(
     if not everyone and not actor.has_role("manager"):
         raise Forbidden("You may not enrol this team.")
     enrolled = exists().where(Enrollment.user_id == User.id, Enrollment.course_id == course.id)
-    now = utcnow()
+    now = clock.now()
     candidates = select(
         User.id,
         literal(course.id),

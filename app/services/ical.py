@@ -27,7 +27,7 @@ from app.models import (
     TrainingSession,
     User,
 )
-from app.models.base import utcnow
+from app.platform import clock
 from app.services.compliance import Scope, status_query
 
 PRODID = "-//Cadre//Training calendar//EN"
@@ -93,7 +93,7 @@ def _render(cal: icalendar.Calendar) -> bytes:
 def session_ics(session: TrainingSession) -> bytes:
     """One session as a .ics file."""
     cal = _calendar(session.title or session.course.title)
-    cal.add_component(session_event(session, utcnow()))
+    cal.add_component(session_event(session, clock.now()))
     return _render(cal)
 
 
@@ -114,7 +114,7 @@ def due_event(user_id: int, req: CompetencyRequirement, row, stamp: datetime) ->
 
 def feed_ics(user: User, on: date | None = None) -> bytes:
     """A person's booked sessions and open training due dates, for a calendar subscription."""
-    now = utcnow()
+    now = clock.now()
     on = on or now.date()
     cal = _calendar(f"Cadre training · {user.name}")
     sessions = db.session.scalars(
@@ -189,7 +189,7 @@ def revoke_feeds(user_id: int) -> int:
     result = db.session.execute(
         update(CalendarFeed)
         .where(CalendarFeed.user_id == user_id, CalendarFeed.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
+        .values(revoked_at=clock.now())
     )
     db.session.commit()
     return result.rowcount or 0

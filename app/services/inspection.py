@@ -45,7 +45,6 @@ from sqlalchemy.orm import joinedload
 from app.config import ROOT
 from app.extensions import db
 from app.models import (
-    AuditLog,
     Certification,
     Department,
     Enrollment,
@@ -56,16 +55,18 @@ from app.models import (
     User,
     Waiver,
 )
-from app.models.base import utcnow
+from app.platform import clock
+from app.platform.audit import AuditLog, record_audit, snapshot
+from app.platform.csv_export import to_csv
+from app.platform.errors import Conflict, Invalid, NotFound
+from app.platform.files import CheckedUpload, download_url, save_checked_upload
+from app.platform.inputs import to_date, to_id, to_text
+from app.platform.pagination import Page, paginate
+from app.platform.release import VERSION
 from app.services import employee_record as er
 from app.services import employee_record_pdf as pdf
-from app.services.audit import json_cell, record_audit, snapshot
+from app.services.audit import json_cell
 from app.services.audit_chain import CHAINED_COLUMNS
-from app.services.csv_export import to_csv
-from app.services.errors import Conflict, Invalid, NotFound
-from app.services.files import CheckedUpload, download_url, save_checked_upload
-from app.services.inputs import to_date, to_id, to_text
-from app.services.pagination import Page, paginate
 from app.services.users import find_user_by_email
 
 log = logging.getLogger("cadre.inspection")
@@ -147,7 +148,7 @@ def parse_export_request(data: Mapping[str, Any]) -> ExportScope:
 
 def request_export(data: Mapping[str, Any], actor: User) -> InspectionExport:
     """Record an export request (audited) and enqueue its build. Raises Invalid."""
-    from app.jobs import enqueue
+    from app.platform.jobs import enqueue
 
     scope = parse_export_request(data)
     export = InspectionExport(
@@ -171,7 +172,7 @@ def request_export(data: Mapping[str, Any], actor: User) -> InspectionExport:
     )
     db.session.commit()
     export_id = export.id
-    enqueue("app.jobs.inspection.build_export", export_id, queue="default")
+    enqueue("inspection.build_export", export_id, queue="default")
     return get_export(export_id)
 
 
@@ -271,7 +272,7 @@ def _build(export: InspectionExport) -> None:
     export.progress, export.total = 0, len(people_ids)
     db.session.commit()
 
-    now = utcnow()
+    now = clock.now()
     people: list[dict] = []
     audit: dict[int, dict] = {}
     for batch in _chunks(people_ids, BATCH_SIZE):
@@ -300,14 +301,14 @@ def _build(export: InspectionExport) -> None:
         {"sha256": stored.checksum},
         status="done",
         file_id=stored.id,
-        finished_at=utcnow(),
+        finished_at=clock.now(),
     )
     db.session.commit()
 
 
 def _mark_failed(export_id: int, error: str) -> None:
     export = db.session.get(InspectionExport, export_id)
-    _change(export, status="failed", error=error, file_id=None, finished_at=utcnow())
+    _change(export, status="failed", error=error, file_id=None, finished_at=clock.now())
     db.session.commit()
 
 
@@ -586,8 +587,6 @@ def export_document(
     now: datetime,
 ) -> dict:
     """export.json: the scope, counts, people with their records, and the audit entries."""
-    from app import __version__
-
     department = db.session.get(Department, scope.department_id) if scope.department_id else None
     person = db.session.get(User, scope.user_id) if scope.user_id else None
     requester = db.session.get(User, export.requested_by_id) if export.requested_by_id else None
@@ -601,7 +600,7 @@ def export_document(
         "export": {
             "id": export.id,
             "generated_at": er.iso_utc(now),
-            "application": {"name": "Cadre", "version": __version__},
+            "application": {"name": "Cadre", "version": VERSION},
             "requested_by": user_ref(requester),
             "scope": {
                 "person": user_ref(person),

@@ -9,12 +9,11 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Course, Module, Progress, QuizQuestion, Result, User
-from app.models.base import utcnow
 from app.models.courses import MODULE_KINDS, QUESTION_KINDS
-from app.services import files
-from app.services.audit import record_audit, snapshot
+from app.platform import clock, files
+from app.platform.audit import record_audit, snapshot
+from app.platform.errors import Conflict, Invalid, NotFound
 from app.services.courses import bump_version_if_published, get_course
-from app.services.errors import Conflict, Invalid, NotFound
 
 # Module kind -> upload kind for modules that carry a file.
 FILE_KINDS = {"video": "video", "document": "document"}
@@ -159,7 +158,7 @@ def _module_snapshot(module: Module) -> dict:
 
 def _touch(course: Course) -> None:
     bump_version_if_published(course)
-    course.updated_at = utcnow()
+    course.updated_at = clock.now()
 
 
 def get_module(module_id: int) -> Module:

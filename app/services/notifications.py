@@ -56,10 +56,10 @@ from app.models import (
     TrainingSession,
     User,
 )
-from app.models.base import utcnow
-from app.services import mailer
-from app.services.errors import Invalid, NotFound
-from app.services.pagination import Page, paginate
+from app.platform import clock
+from app.platform import mail as mailer
+from app.platform.errors import Invalid, NotFound
+from app.platform.pagination import Page, paginate
 
 log = logging.getLogger("cadre.notifications")
 
@@ -186,7 +186,7 @@ def enqueue_emails(ids: Sequence[int], batch: int = EMAIL_BATCH) -> int:
     no SQL. A failure to enqueue is logged, not raised: the rows stay pending and the sweep's
     resend pass sends them. Returns the number of jobs started.
     """
-    from app.jobs import enqueue
+    from app.platform.jobs import enqueue
 
     jobs = 0
     with current_app.app_context():
@@ -194,9 +194,9 @@ def enqueue_emails(ids: Sequence[int], batch: int = EMAIL_BATCH) -> int:
             chunk = list(ids[start : start + batch])
             try:
                 if len(chunk) == 1:
-                    enqueue("app.jobs.notifications.send_email", chunk[0], queue="notifications")
+                    enqueue("notifications.send_email", chunk[0], queue="notifications")
                 else:
-                    enqueue("app.jobs.notifications.send_emails", chunk, queue="notifications")
+                    enqueue("notifications.send_emails", chunk, queue="notifications")
             except Exception:
                 log.exception("could not start the email job for notifications %s", chunk[:5])
             else:
@@ -235,7 +235,7 @@ def mark_read(notification_id: int, user_id: int) -> Notification:
     """Mark one of the person's notifications read; raises NotFound for anyone else's."""
     row = get_own(notification_id, user_id)
     if row.read_at is None:
-        row.read_at = utcnow()
+        row.read_at = clock.now()
         db.session.commit()
     return row
 
@@ -245,7 +245,7 @@ def mark_all_read(user_id: int) -> int:
     result = db.session.execute(
         update(N)
         .where(N.user_id == user_id, N.read_at.is_(None))
-        .values(read_at=utcnow())
+        .values(read_at=clock.now())
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
@@ -436,7 +436,7 @@ def _deliver_one(conn, note) -> str:
         note.id,
         {
             "email_state": "sent",
-            "email_sent_at": utcnow(),
+            "email_sent_at": clock.now(),
             "email_attempts": N.email_attempts + 1,
             "email_error": None,
         },
@@ -516,7 +516,7 @@ def send_digest(user_id: int, conn=None) -> str:
         .where(*waiting)
         .values(
             email_state="sent",
-            email_sent_at=utcnow(),
+            email_sent_at=clock.now(),
             email_attempts=N.email_attempts + 1,
             email_error=None,
         )
@@ -609,7 +609,7 @@ def digest_recipients() -> list[int]:
 def undelivered_ids(now: datetime | None = None) -> list[int]:
     """Notifications whose email never went: failed ones under the attempt limit, and pending
     ones whose send job is gone (older than STUCK_AFTER)."""
-    now = now or utcnow()
+    now = now or clock.now()
     stuck = and_(N.email_state == "pending", N.created_at < now - STUCK_AFTER)
     return list(
         db.session.scalars(
@@ -659,15 +659,15 @@ def run_sweep(on: date | None = None, now: datetime | None = None) -> SweepResul
     `now` the moment session reminders look 24 hours ahead of (default the current time).
     Idempotent: a second run the same day creates and sends nothing new.
     """
-    now = now or utcnow()
+    now = now or clock.now()
     on = on or now.date()
     result = SweepResult(on=on)
-    clock = time.perf_counter()
+    lap_started = time.perf_counter()
 
     def lap(name: str) -> None:
-        nonlocal clock
-        result.seconds[name] = time.perf_counter() - clock
-        clock = time.perf_counter()
+        nonlocal lap_started
+        result.seconds[name] = time.perf_counter() - lap_started
+        lap_started = time.perf_counter()
 
     if db.session.get_bind().dialect.name == "postgresql":
         # The status query's hashes and sorts spill to disk at the default 4 MB over a large
@@ -695,13 +695,13 @@ def run_sweep(on: date | None = None, now: datetime | None = None) -> SweepResul
 
 
 def enqueue_digests(user_ids: Sequence[int]) -> int:
-    from app.jobs import enqueue
+    from app.platform.jobs import enqueue
 
     jobs = 0
     for start in range(0, len(user_ids), DIGEST_BATCH):
         chunk = list(user_ids[start : start + DIGEST_BATCH])
         try:
-            enqueue("app.jobs.notifications.send_digests", chunk, queue="notifications")
+            enqueue("notifications.send_digests", chunk, queue="notifications")
         except Exception:
             log.exception("could not start the digest job for users %s", chunk[:5])
         else:
@@ -779,7 +779,7 @@ def create_compliance_reminders(on: date) -> list[tuple[str, int, str]]:
         (i.course_id.is_not(None), _url_sql("courses.detail", "course_id", i.course_id)),
         else_=record_url,
     )
-    now = utcnow()
+    now = clock.now()
 
     def rows(kind, recipient, key, title, body, url, *where, join=None):
         pref = aliased(P)
@@ -906,7 +906,7 @@ def create_session_reminders(now: datetime) -> list[tuple[str, int, str]]:
     ).all()
     if not found:
         return []
-    created_at = utcnow()
+    created_at = clock.now()
     rows = []
     for r in found:
         starts = _local(r.starts_at, r.timezone)

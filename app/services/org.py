@@ -11,8 +11,8 @@ from sqlalchemy.orm import contains_eager
 from app.extensions import db
 from app.models import Department, JobRole, Team, User
 from app.models.people import RISK_LEVELS
-from app.services.audit import record_audit, snapshot
-from app.services.errors import Conflict, Invalid, NotFound
+from app.platform.audit import record_audit, snapshot
+from app.platform.errors import Conflict, Invalid, NotFound
 
 DEPARTMENT_FIELDS = ["name", "site"]
 TEAM_FIELDS = ["name", "department_id"]

@@ -9,21 +9,14 @@ from typing import Any
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import (
-    ControlledDocument,
-    DocumentVersion,
-    Enrollment,
-    Module,
-    Progress,
-    StoredFile,
-    User,
-)
+from app.models import ControlledDocument, DocumentVersion, Enrollment, Module, Progress, User
+from app.platform.audit import record_audit, snapshot
+from app.platform.errors import Conflict, Forbidden, Invalid, NotFound
+from app.platform.files import StoredFile
+from app.platform.storage import get_storage
 from app.services import documents, enrollments
-from app.services.audit import record_audit, snapshot
-from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.modules import list_modules
 from app.services.signatures import Manifestation, manifestations_for
-from app.storage import get_storage
 
 # Media links must outlive a long video: the browser keeps fetching byte ranges as it plays.
 MEDIA_URL_SECONDS = 4 * 3600

@@ -12,11 +12,11 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.models import CompetencyRequirement, Course, Curriculum, CurriculumCourse, User
 from app.models.compliance import CURRICULUM_STATUSES
-from app.services.audit import record_audit, snapshot
+from app.platform.audit import record_audit, snapshot
+from app.platform.errors import Conflict, Invalid, NotFound
+from app.platform.inputs import to_choice, to_id_list, to_int, to_text
+from app.platform.pagination import Page, clamp, paginate
 from app.services.compliance import request_engine_run
-from app.services.errors import Conflict, Invalid, NotFound
-from app.services.inputs import to_choice, to_id_list, to_int, to_text
-from app.services.pagination import Page, clamp, paginate
 
 PROGRAM_FIELDS = ["code", "title", "description", "validity_months", "status"]
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")

@@ -13,12 +13,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.jobs import enqueue
 from app.models import Module, QuizQuestion, Result, User
-from app.models.base import utcnow
+from app.platform import clock
+from app.platform.audit import record_audit
+from app.platform.errors import Conflict, Forbidden, Invalid, NotFound
+from app.platform.jobs import enqueue
 from app.services import enrollments
-from app.services.audit import record_audit
-from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.modules import enrollment_module, pass_mark
 
 # Answers posted this long after the deadline still count (network, slow clicks).
@@ -161,7 +161,7 @@ def start_attempt(enrollment_id: int, module_id: int, user: User) -> Result:
         raise Conflict("Your last attempt is still being graded.")
     if state.attempts_left == 0:
         raise Conflict(f"You have used all {state.attempt_limit} attempts at this quiz.")
-    now = utcnow()
+    now = clock.now()
     limit = (module.settings or {}).get("time_limit_minutes")
     attempt_no = (
         db.session.scalar(
@@ -230,7 +230,7 @@ def is_overdue(result: Result, now=None) -> bool:
     """Tell whether the attempt's time (plus grace) is up."""
     if result.deadline_at is None:
         return False
-    return (now or utcnow()) > result.deadline_at + GRACE
+    return (now or clock.now()) > result.deadline_at + GRACE
 
 
 def _as_list(value: Any) -> list:
@@ -323,7 +323,7 @@ def submit_attempt(result_id: int, answers: dict, user: User) -> Result:
     if result.status != "in_progress":
         raise Conflict("This attempt has already been submitted.")
     cleaned = validate_answers(result, answers)
-    now = utcnow()
+    now = clock.now()
     late = is_overdue(result, now)
     claimed = db.session.execute(
         update(Result)
@@ -350,7 +350,7 @@ def submit_attempt(result_id: int, answers: dict, user: User) -> Result:
     db.session.commit()
     db.session.expire(result)
     enqueue(
-        "app.jobs.grading.grade_quiz_attempt",
+        "grading.grade_quiz_attempt",
         result.id,
         queue="grading",
         job_id=f"grade-result-{result.id}",
@@ -488,7 +488,7 @@ def grade_attempt(result_id: int, hold_seconds: float = 0.0) -> bool:
         return False
     module = result.module
     grade = compute_grade(result, pass_mark(module))
-    now = utcnow()
+    now = clock.now()
     claimed = db.session.execute(
         update(Result)
         .where(Result.id == result.id, Result.status == "submitted")

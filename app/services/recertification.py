@@ -19,7 +19,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import case, func
 
-from app.services.sqldates import add_days, add_months, forever, month_index, month_start
+from app.platform.sql import add_days, add_months, forever, month_index, month_start
 
 DUE_SOON_DAYS = 30
 

@@ -26,14 +26,14 @@ from app.models import (
     User,
     Waiver,
 )
-from app.models.base import utcnow
 from app.models.compliance import DUE_BASES, RECERT_MODES
 from app.models.people import RISK_LEVELS
-from app.services.audit import record_audit, snapshot
+from app.platform import clock
+from app.platform.audit import record_audit, snapshot
+from app.platform.errors import Conflict, Invalid, NotFound
+from app.platform.inputs import to_choice, to_date, to_id, to_id_list, to_int, to_text
+from app.platform.pagination import Page, clamp, paginate
 from app.services.compliance import Scope, effective_on, request_engine_run
-from app.services.errors import Conflict, Invalid, NotFound
-from app.services.inputs import to_choice, to_date, to_id, to_id_list, to_int, to_text
-from app.services.pagination import Page, clamp, paginate
 from app.services.status_store import status_source
 
 NO_REASON = object()  # update_requirement called without a reason (API clients may omit it)
@@ -113,7 +113,7 @@ def _current(req: CompetencyRequirement | None) -> dict[str, Any]:
         return {
             **DEFAULTS,
             **dict.fromkeys(SCOPE_FIELDS + TARGET_FIELDS),
-            "effective_from": utcnow().date(),
+            "effective_from": clock.today(),
         }
     out = {name: getattr(req, name) for name in REQUIREMENT_FIELDS}
     out["substitutes"] = [s.course_id for s in req.substitutes]
@@ -321,7 +321,7 @@ def end_requirement(
     Raises NotFound, Invalid, Conflict (already ended by then).
     """
     req = get_requirement(requirement_id)
-    on = on or utcnow().date()
+    on = on or clock.today()
     if on < req.effective_from:
         raise Invalid(
             "A requirement cannot end before it takes effect.",

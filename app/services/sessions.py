@@ -38,7 +38,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from app.extensions import db
-from app.jobs import enqueue
 from app.models import (
     Course,
     Enrollment,
@@ -49,15 +48,16 @@ from app.models import (
     User,
     UserRole,
 )
-from app.models.base import utcnow
 from app.models.sessions import ATTENDANCE, SERIES_RULES, SESSION_STATUSES
 from app.permissions import PERMISSIONS, can
-from app.services.audit import record_audit, snapshot
+from app.platform import clock
+from app.platform.audit import record_audit, snapshot
+from app.platform.errors import Conflict, Forbidden, Invalid, NotFound
+from app.platform.inputs import blank, to_choice, to_id, to_id_list, to_int, to_text
+from app.platform.jobs import enqueue
+from app.platform.pagination import Page, clamp
 from app.services.enrollments import ENROLLMENT_AUDIT, OPEN_STATUSES
-from app.services.errors import Conflict, Forbidden, Invalid, NotFound
-from app.services.inputs import blank, to_choice, to_id, to_id_list, to_int, to_text
 from app.services.notifications import notify
-from app.services.pagination import Page, clamp
 from app.services.signatures import check_signer, sign, signed_content
 
 TS = TrainingSession
@@ -192,7 +192,7 @@ def _reg_snap(reg: SessionRegistration) -> dict[str, Any]:
 
 
 def _now() -> datetime:
-    return utcnow()
+    return clock.now()
 
 
 def _aware(value: datetime) -> datetime:
@@ -1228,7 +1228,7 @@ def sign_off(
     db.session.commit()
     for enrollment_id in completed:
         enqueue(
-            "app.jobs.certificates.issue_for_enrollment",
+            "certificates.issue_for_enrollment",
             enrollment_id,
             job_id=f"certificate-enrollment-{enrollment_id}",
         )

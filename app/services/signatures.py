@@ -25,11 +25,11 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ESignature, User
-from app.models.base import utcnow
 from app.models.gxp import SIGNATURE_MEANINGS
+from app.platform import clock
+from app.platform.audit import record_audit
+from app.platform.errors import Invalid
 from app.services import auth
-from app.services.audit import record_audit
-from app.services.errors import Invalid
 
 BAD_SIGNATURE = "The password is not correct. Failed signatures count toward the sign-in lockout."
 
@@ -118,7 +118,7 @@ def sign(
         check_signer(signer, password)
     if content is None:
         content = _CONTENT[entity](str(entity_id)) or {}
-    now = at or utcnow()
+    now = at or clock.now()
     tz_name, shown = local_time(now, signer.timezone)
     sig = ESignature(
         user_id=signer.id,

@@ -25,7 +25,6 @@ from sqlalchemy import delete, insert, select
 
 from app.extensions import db
 from app.models import (
-    AuditLog,
     CompetencyRequirement,
     ComplianceStatus,
     ComplianceStatusState,
@@ -33,7 +32,9 @@ from app.models import (
     TrainingAssignment,
     Waiver,
 )
-from app.models.base import utcnow
+from app.platform import clock, events
+from app.platform.audit import AuditLog
+from app.services.audit_chain import hold_seal_lock, sealed_batch
 from app.services.compliance import (
     READ_WORK_MEM,
     Scope,
@@ -112,7 +113,7 @@ def is_current(on) -> bool:
     ).first()
     if row is None or row.unsealed is not None:
         return False
-    if row.as_of is not None and row.as_of < on == utcnow().date():
+    if row.as_of is not None and row.as_of < on == clock.today():
         _roll_over(on)
     return row.as_of == on
 
@@ -121,7 +122,7 @@ def _roll_over(on) -> None:
     """The first read of a new day asks once for the day's rebuild, so reads need not derive
     live until the nightly run. Only with Redis: inline, the rebuild would commit the reader's
     transaction in the middle of whatever it is doing."""
-    from app.jobs import get_redis, queue_name
+    from app.platform.jobs import get_redis, queue_name
 
     conn = get_redis()
     key = f"cadre:{queue_name('statuses-day')}:{on.isoformat()}"
@@ -155,20 +156,26 @@ def rebuild(on=None) -> int:
 
     Holds the sealer's lock, so no per-person refresh interleaves with it.
     """
-    from app.services.audit_chain import _lock
-
-    on = on or utcnow().date()
+    on = on or clock.today()
     db.session.commit()
-    _lock(wait=True)
+    hold_seal_lock(wait=True)
     db.session.execute(delete(S))
     with pg_setting("work_mem", READ_WORK_MEM):
         db.session.execute(insert(S).from_select(COLUMNS, status_query(on)))
     state = db.session.get(ComplianceStatusState, 1) or ComplianceStatusState(id=1)
-    state.as_of, state.built_at = on, utcnow()
+    state.as_of, state.built_at = on, clock.now()
     db.session.add(state)
     rows = db.session.query(S).count()
     db.session.commit()
     return rows
+
+
+@sealed_batch.connect
+def refresh_after_seal(touched: list[tuple[str, str]]) -> None:
+    """Inside the sealer's transaction (audit.sealed): refresh the people the sealed rows
+    touch, or mark the table stale and ask for a rebuild once the seal commits."""
+    if after_seal(touched):
+        events.after_commit(request_rebuild)
 
 
 def after_seal(sealed: Iterable[tuple[str, str]]) -> bool:
@@ -180,7 +187,7 @@ def after_seal(sealed: Iterable[tuple[str, str]]) -> bool:
     if not sealed or not enabled():
         return False
     state = db.session.get(ComplianceStatusState, 1)
-    on = utcnow().date()
+    on = clock.today()
     if state is None or state.as_of != on:
         return False  # not in use today: the next rebuild sees these changes anyway
     people = _people(sealed)
@@ -222,6 +229,6 @@ def _people(sealed: list[tuple[str, str]]) -> set[int] | None:
 
 def request_rebuild() -> None:
     """Rebuild after the current transaction (a job with Redis, inline without it)."""
-    from app.jobs import enqueue
+    from app.platform.jobs import enqueue
 
-    enqueue("app.jobs.compliance.rebuild_statuses", queue="compliance")
+    enqueue("compliance.rebuild_statuses", queue="compliance")

@@ -11,11 +11,11 @@ from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import ApiToken, User
-from app.models.base import utcnow
 from app.models.security import TOKEN_SCOPES
-from app.services.audit import record_audit
-from app.services.errors import Invalid, NotFound
-from app.services.pagination import Page, paginate
+from app.platform import clock
+from app.platform.audit import record_audit
+from app.platform.errors import Invalid, NotFound
+from app.platform.pagination import Page, paginate
 
 TOKEN_PREFIX = "cadre_"  # noqa: S105  (a public marker, not a secret)
 PREFIX_LENGTH = 12  # "cadre_" + 6 random characters: enough to recognise, useless to guess
@@ -38,7 +38,7 @@ def token_state(token: ApiToken) -> str:
     """Say whether a token is `active`, `expired` or `revoked` right now."""
     if token.revoked_at is not None:
         return "revoked"
-    if token.expires_at is not None and token.expires_at <= utcnow():
+    if token.expires_at is not None and token.expires_at <= clock.now():
         return "expired"
     return "active"
 
@@ -104,7 +104,7 @@ def create_api_token(
         token_hash=hash_token(plaintext),
         scopes=" ".join(scope_list),
         created_by_id=actor.id if actor else None,
-        expires_at=utcnow() + timedelta(days=expires_days) if expires_days else None,
+        expires_at=clock.now() + timedelta(days=expires_days) if expires_days else None,
     )
     db.session.add(token)
     db.session.flush()
@@ -140,7 +140,7 @@ def revoke_api_token(token_id: int, actor: User | None) -> ApiToken:
     if token.revoked_at is not None:
         return token
     before = _audit_view(token)
-    token.revoked_at = utcnow()
+    token.revoked_at = clock.now()
     record_audit(
         "revoke", "api_token", token.id, before=before, after=_audit_view(token), actor=actor
     )
@@ -174,6 +174,6 @@ def authenticate_token(plaintext: str | None) -> ApiToken | None:
     )
     if token is None:
         return None
-    if token.expires_at is not None and token.expires_at <= utcnow():
+    if token.expires_at is not None and token.expires_at <= clock.now():
         return None
     return token

@@ -10,10 +10,10 @@ from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import Certification, Course, Enrollment, Module, Progress, Result, User
-from app.models.base import utcnow
+from app.platform import clock
+from app.platform.errors import NotFound
+from app.platform.pagination import Page, paginate
 from app.services.certificates import status_from_dates
-from app.services.errors import NotFound
-from app.services.pagination import Page, paginate
 
 # Enrollments that can be late: still to be done (failed ones must be retaken).
 TODO_STATUSES = ("assigned", "in_progress", "failed")
@@ -22,7 +22,7 @@ GROUPS = ("overdue", "in_progress", "assigned", "completed")
 
 
 def today() -> date:
-    return utcnow().date()
+    return clock.today()
 
 
 def is_overdue(status: str, due_date: date | None, on: date | None = None) -> bool:
@@ -150,7 +150,7 @@ def _progress_by_enrollment(enrollment_ids: list[int]) -> dict[int, tuple[int, i
 
 
 def _certifications(user_id: int) -> list[CertificationRow]:
-    now = utcnow()
+    now = clock.now()
     rows = db.session.execute(
         select(Certification, Course.title)
         .join(Course, Course.id == Certification.course_id)

@@ -15,9 +15,9 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.models import Department, JobRole, Team, User
 from app.models.people import ROLES
-from app.services.audit import record_audit
+from app.platform.audit import record_audit
+from app.platform.errors import Conflict, Invalid
 from app.services.compliance import request_engine_run
-from app.services.errors import Conflict, Invalid
 from app.services.users import (
     DEFAULT_ROLES,
     check_email,

@@ -12,14 +12,15 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
-from app.models import AuditLog, Department, JobRole, Team, User, UserRole
-from app.models.base import utcnow
+from app.models import Department, JobRole, Team, User, UserRole
 from app.models.people import ROLES, SELLER_TIERS
+from app.platform import clock
+from app.platform.audit import AuditLog, record_audit, snapshot
+from app.platform.errors import Forbidden, Invalid, NotFound
+from app.platform.pagination import Page, clamp, paginate
 from app.services import auth
-from app.services.audit import AuditFilter, list_audit, record_audit, snapshot
+from app.services.audit import AuditFilter, list_audit
 from app.services.compliance import request_engine_run
-from app.services.errors import Forbidden, Invalid, NotFound
-from app.services.pagination import Page, clamp, paginate
 from app.services.passwords import password_problems
 
 EDIT_FIELDS = [
@@ -390,7 +391,7 @@ def deactivate_user(user_id: int, actor: User | None, reason: str) -> User:
         return user
     before = user_snapshot(user)
     user.active = False
-    user.deactivated_at = utcnow()
+    user.deactivated_at = clock.now()
     auth.end_all_sessions(user.id)
     record_audit(
         "deactivate",

@@ -36,14 +36,15 @@ from sqlalchemy import select
 
 from app.config import ROOT
 from app.extensions import db
-from app.models import StoredFile, User, ValidationReport
-from app.models.base import utcnow
+from app.models import User, ValidationReport
+from app.platform import clock
+from app.platform.audit import record_audit
+from app.platform.errors import NotFound
+from app.platform.files import CheckedUpload, StoredFile, download_url, save_checked_upload
+from app.platform.pagination import Page, paginate
+from app.platform.release import VERSION
 from app.services import employee_record_pdf as pdf
-from app.services.audit import record_audit
 from app.services.employee_record import iso_utc
-from app.services.errors import NotFound
-from app.services.files import CheckedUpload, download_url, save_checked_upload
-from app.services.pagination import Page, paginate
 
 CONTROLS_PATH = ROOT / "validation" / "controls.json"
 FORMAT = "cadre.validation-report"
@@ -56,9 +57,7 @@ VERDICT_LABELS = {"passed": "passed", "failed": "failed", "not_run": "not run"}
 
 
 def app_version() -> str:
-    from app import __version__
-
-    return __version__
+    return VERSION
 
 
 def current_commit() -> str:
@@ -279,7 +278,7 @@ def report_data(
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "application": {"name": "Cadre", "version": app_version(), "commit": current_commit()},
-        "generated_at": iso_utc(now or utcnow()),
+        "generated_at": iso_utc(now or clock.now()),
         "generated_by": (
             {"id": actor.id, "name": actor.name, "email": actor.email} if actor else None
         ),
@@ -364,7 +363,7 @@ def create_validation_report(
     controls_path: Path | None = None,
 ) -> ValidationReport:
     """Build the report, store its PDF and JSON, record and audit it (one transaction)."""
-    now = utcnow()
+    now = clock.now()
     data = report_data(actor, junit, controls_path, now)
     body = json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8")
     stem = f"validation-report-{data['application']['version']}-{now:%Y%m%d-%H%M%S}"

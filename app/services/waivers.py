@@ -16,13 +16,13 @@ from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import CompetencyRequirement, User, Waiver
-from app.models.base import utcnow
 from app.models.compliance import WAIVER_STATUSES
 from app.permissions import can
-from app.services.audit import record_audit, snapshot
-from app.services.errors import Conflict, Forbidden, Invalid, NotFound
-from app.services.inputs import blank, to_date, to_id, to_text
-from app.services.pagination import Page, clamp, paginate
+from app.platform import clock
+from app.platform.audit import record_audit, snapshot
+from app.platform.errors import Conflict, Forbidden, Invalid, NotFound
+from app.platform.inputs import blank, to_date, to_id, to_text
+from app.platform.pagination import Page, clamp, paginate
 from app.services.signatures import sign, signed_content
 
 R = CompetencyRequirement
@@ -119,7 +119,7 @@ def validate_request(data: dict) -> dict[str, Any]:
     reason = to_text(errors, "reason", data.get("reason"), 2000, required=True)
     if "reason" in errors and errors["reason"] == ["Required."]:
         errors["reason"] = ["Required: why this person is exempt (kept in the record)."]
-    today = utcnow().date()
+    today = clock.today()
     starts_on = to_date(errors, "starts_on", data.get("starts_on")) or (
         None if "starts_on" in errors else today
     )
@@ -200,7 +200,7 @@ def _transition(
     waiver.status = status
     if action != "withdraw":
         waiver.decided_by_id = actor.id
-        waiver.decided_at = utcnow()
+        waiver.decided_at = clock.now()
         waiver.decision_note = note
     record_audit(
         action,
@@ -292,7 +292,7 @@ def list_waivers(query: WaiverQuery, viewer: User) -> Page:
 
 def requirement_choices() -> list[tuple[int, str]]:
     """(id, label) of requirements in force today or later, for the request form."""
-    today = utcnow().date()
+    today = clock.today()
     reqs = db.session.scalars(
         select(R)
         .where(or_(R.effective_to.is_(None), R.effective_to >= today))
@@ -309,5 +309,5 @@ def requirement_choices() -> list[tuple[int, str]]:
 
 
 def is_active(waiver: Waiver, on: date | None = None) -> bool:
-    on = on or utcnow().date()
+    on = on or clock.today()
     return waiver.status == "approved" and waiver.starts_on <= on <= waiver.ends_on

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import AuditLog
+from app.platform.audit import AuditLog
 from tests.factories import DepartmentFactory, JobRoleFactory, TeamFactory, UserFactory
 
 

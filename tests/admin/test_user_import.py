@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import User
-from app.services.errors import Invalid
+from app.platform.errors import Invalid
 from app.services.user_import import apply_user_import, preview_user_import
 from tests.factories import UserFactory
 

@@ -6,10 +6,11 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import AuditLog, LoginSession, User
+from app.models import LoginSession, User
+from app.platform.audit import AuditLog
+from app.platform.errors import Forbidden, Invalid
 from app.services import auth
 from app.services import users as svc
-from app.services.errors import Forbidden, Invalid
 from tests.factories import UserFactory
 
 

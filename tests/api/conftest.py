@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from app.extensions import db
-from app.models.base import utcnow
+from app.platform import clock
 from app.services.tokens import create_api_token
 from tests.factories import UserFactory
 
@@ -40,6 +40,6 @@ def trainer_token(trainer):
 def expired_token(app):
     user = UserFactory(roles=["trainer"])
     token, plaintext = create_api_token(user.id, "old", ["read"], actor=None, expires_days=1)
-    token.expires_at = utcnow() - timedelta(minutes=1)
+    token.expires_at = clock.now() - timedelta(minutes=1)
     db.session.commit()
     return plaintext

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import ApiToken, AuditLog
+from app.models import ApiToken
+from app.platform.audit import AuditLog
 from tests.api.conftest import bearer
 from tests.conftest import csrf
 from tests.factories import UserFactory

@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import ApiToken, AuditLog
-from app.services.errors import Invalid, NotFound
+from app.models import ApiToken
+from app.platform.audit import AuditLog
+from app.platform.errors import Invalid, NotFound
 from app.services.tokens import (
     authenticate_token,
     create_api_token,

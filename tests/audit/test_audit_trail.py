@@ -8,9 +8,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from app.extensions import db
+from app.platform.audit import record_audit
+from app.platform.csv_export import neutralise
 from app.services import audit as audit_service
-from app.services.audit import record_audit
-from app.services.csv_export import neutralise
 from tests.conftest import BACKEND
 from tests.factories import UserFactory
 
@@ -143,7 +143,7 @@ def test_plain_cells_are_untouched():
 
 
 def test_request_id_and_ip_are_recorded(client, auth, app):
-    from app.models import AuditLog
+    from app.platform.audit import AuditLog
 
     auth.login(UserFactory(roles=["admin"]))
     with app.test_request_context(

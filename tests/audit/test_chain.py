@@ -5,8 +5,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from app.extensions import db
-from app.models import AuditLog
-from app.services.audit import record_audit
+from app.platform.audit import AuditLog, record_audit
 from app.services.audit_chain import GENESIS, seal_pending, verify_chain
 from tests.conftest import BACKEND, csrf
 from tests.factories import UserFactory

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from werkzeug.datastructures import FileStorage
 
-from app.services import files
+from app.platform import files
 from tests.factories import CourseFactory, ModuleFactory, QuizQuestionFactory, UserFactory
 from tests.jobs_helper import run_queued_jobs
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import AuditLog
+from app.platform.audit import AuditLog
 from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
 
 COMPLETED_AT = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)

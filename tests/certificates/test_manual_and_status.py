@@ -8,7 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AuditLog, Certification
+from app.models import Certification
+from app.platform.audit import AuditLog
+from app.platform.errors import Conflict, Forbidden, Invalid
+from app.platform.storage import get_storage
 from app.services.certificate_pdf import render_certificate_pdf
 from app.services.certificates import (
     can_view_certificate,
@@ -17,10 +20,9 @@ from app.services.certificates import (
     issue_certificate_manual,
     list_user_certificates,
     revoke_certificate,
+    verification_url,
     verify_certificate,
 )
-from app.services.errors import Conflict, Forbidden, Invalid
-from app.storage import get_storage
 from tests.certificates.conftest import audit_count, completed_enrollment, count, pdf_text
 from tests.factories import CourseFactory, UserFactory
 
@@ -217,6 +219,7 @@ def test_pdf_of_a_certificate_without_expiry_says_it_does_not_expire(app, learne
 def test_pdf_rendering_is_deterministic_and_uses_the_public_base_url(app, learner, course):
     app.config["PUBLIC_BASE_URL"] = "https://training.example.org/"
     cert = issue_certificate_for_enrollment(completed_enrollment(learner, course).id)
-    first = render_certificate_pdf(cert, compress=False)
-    assert first == render_certificate_pdf(cert, compress=False)
+    url = verification_url(cert.verification_code)
+    first = render_certificate_pdf(cert, url, compress=False)
+    assert first == render_certificate_pdf(cert, url, compress=False)
     assert f"https://training.example.org/verify/{cert.verification_code}".encode() in first

@@ -8,7 +8,7 @@ import pytest
 
 from app.extensions import db
 from app.models import Certification
-from app.models.base import utcnow
+from app.platform import clock
 from app.services.certificates import issue_certificate_for_enrollment
 from tests.api.conftest import ROLES
 from tests.certificates.conftest import audit_count, completed_enrollment, count
@@ -24,7 +24,7 @@ def _cert(owner, course=None, **kw):
 
 
 def test_my_certificates_lists_mine_with_status_and_pdf_link(client, auth, learner, course):
-    recent = utcnow() - timedelta(days=10)
+    recent = clock.now() - timedelta(days=10)
     mine = _cert(learner, course, completed_at=recent)
     soon = _cert(
         learner, CourseFactory(title="Forklift Safety", validity_months=1), completed_at=recent
@@ -50,7 +50,7 @@ def test_my_certificates_empty_state(client, auth, learner):
 def test_expired_and_revoked_badges(client, auth, learner, course):
     _cert(learner, course)  # completed 2025-03-14, valid 12 months: expired now
     cert = _cert(learner, CourseFactory(validity_months=None))
-    cert.revoked_at = utcnow()
+    cert.revoked_at = clock.now()
     db.session.commit()
     auth.login(learner)
     body = client.get("/certificates").get_data(as_text=True)
@@ -127,7 +127,7 @@ def test_verify_page_is_public_and_shows_only_the_facts(client, course):
 
 
 def test_verify_page_says_valid_for_an_active_certificate(client, learner, course):
-    cert = _cert(learner, course, completed_at=utcnow() - timedelta(days=1))
+    cert = _cert(learner, course, completed_at=clock.now() - timedelta(days=1))
     body = client.get(f"/verify/{cert.verification_code.lower()}").get_data(as_text=True)
     assert "Valid certificate" in body and "badge-active" in body
 

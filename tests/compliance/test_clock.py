@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 import clock
 from app.extensions import db
-from app.jobs import run_job
 from app.models import ComplianceSnapshot, Enrollment
+from app.platform.jobs import run_job
 from tests.factories import JobRoleFactory, RequirementFactory, UserFactory
 from tests.jobs_helper import run_queued_jobs
 
@@ -20,7 +20,7 @@ def test_clock_registers_the_nightly_run_on_the_compliance_queue(app):
     connection = Redis.from_url(app.config.get("REDIS_URL") or "redis://127.0.0.1:1/0")
     [job] = [j for j in clock.build_scheduler(app, connection)._cron_jobs if j.name == NIGHTLY]
     assert job.func is run_job
-    assert job.args == ("app.jobs.compliance.nightly",)
+    assert job.args == ("compliance.nightly",)
     assert job.cron == "15 3 * * *"
     assert job.queue_name.endswith("compliance")
     assert (job.next_enqueue_time.hour, job.next_enqueue_time.minute) == (3, 15)
@@ -37,7 +37,7 @@ def test_the_nightly_job_assigns_training_and_takes_a_snapshot(app):
         job.enqueue(Redis.from_url(app.config["REDIS_URL"]))
         run_queued_jobs(app)
     else:
-        run_job("app.jobs.compliance.nightly")
+        run_job("compliance.nightly")
     db.session.expire_all()
     assert (
         db.session.scalar(

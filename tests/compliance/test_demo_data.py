@@ -8,14 +8,14 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import CompetencyRequirement, ComplianceSnapshot, Waiver
-from app.models.base import utcnow
+from app.platform import clock
 from app.services.compliance import statuses
 
 
 def test_seed_demo_builds_a_matrix_with_a_history_and_a_trend(runner):
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     assert db.session.scalar(select(func.count()).select_from(CompetencyRequirement)) == 15
-    mix = Counter(row.status for row in statuses(utcnow().date()))
+    mix = Counter(row.status for row in statuses(clock.today()))
     # Trained, expired, due soon and waived people all appear.
     assert {"compliant", "expired", "due_soon", "waived"} <= set(mix)
     assert {w.status for w in db.session.scalars(select(Waiver))} == {"approved", "pending"}

@@ -9,13 +9,13 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import (
-    AuditLog,
     CompetencySubstitute,
     CurriculumCourse,
     Enrollment,
     TrainingAssignment,
     Waiver,
 )
+from app.platform.audit import AuditLog
 from app.services.compliance import Scope, run_requirement_engine, statuses
 from tests.factories import (
     CourseFactory,

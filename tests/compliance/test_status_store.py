@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ComplianceStatus, ComplianceStatusState
+from app.platform.audit import record_audit
 from app.services import compliance_reports as reports
 from app.services import status_store
-from app.services.audit import record_audit
 from app.services.audit_chain import seal_pending
 from app.services.compliance import Scope, run_requirement_engine, status_query
 from app.services.enrollments import complete_module, enroll_user, evaluate_completion
@@ -157,7 +157,7 @@ def test_the_matrix_and_the_gaps_read_the_same_from_the_table(world, count_queri
 
 
 def test_the_first_read_of_a_new_day_asks_once_for_its_rebuild(world):
-    from app.jobs import get_redis, queue_name
+    from app.platform.jobs import get_redis, queue_name
 
     on, _, _ = world
     status_store.rebuild(on - timedelta(days=1))  # yesterday's table; today has begun
@@ -170,7 +170,7 @@ def test_the_first_read_of_a_new_day_asks_once_for_its_rebuild(world):
     assert not status_store.is_current(on)  # derived live meanwhile, and the rebuild queued
     assert not status_store.is_current(on)  # asked once
     queued = Queue(queue_name("compliance"), connection=conn)
-    assert [j.args[0] for j in queued.jobs] == ["app.jobs.compliance.rebuild_statuses"]
+    assert [j.args[0] for j in queued.jobs] == ["compliance.rebuild_statuses"]
     run_queued_jobs(current_app)
     db.session.expire_all()
     assert status_store.is_current(on)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Certification, Enrollment
-from app.models.base import utcnow
+from app.platform import clock
 from app.services.certificates import issue_certificate_for_enrollment
 from app.services.user_import import apply_user_import
 from app.services.users import create_user, update_user
@@ -93,7 +93,7 @@ def test_early_renewal_certificate_expires_a_full_cycle_after_the_old_one(app):
         cycle=3,
         source="requirement",
         status="completed",
-        completed_at=utcnow(),
+        completed_at=clock.now(),
         anchor_date=date(2020, 1, 1),
     )
     db.session.add(late)

@@ -13,7 +13,7 @@ import pytest
 
 from app.extensions import db
 from app.models import ComplianceSnapshot, Waiver
-from app.services.audit import record_audit
+from app.platform.audit import record_audit
 from app.services.recertification import add_months_to_date
 from tests.factories import CourseFactory, RequirementFactory, UserFactory
 

@@ -8,11 +8,11 @@ import pytest
 
 from app.extensions import db
 from app.models import ComplianceSnapshot
+from app.platform.errors import Invalid
 from app.services import compliance_reports as reports
 from app.services import status_store
 from app.services.audit_chain import seal_pending
 from app.services.compliance import Scope, take_snapshot, viewer_scope
-from app.services.errors import Invalid
 from tests.factories import UserFactory
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 
 from app.extensions import db
-from app.models import AuditLog
+from app.platform.audit import AuditLog
 from tests.conftest import csrf
 from tests.factories import UserFactory
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Course, Module, QuizQuestion, StoredFile
+from app.models import Course, Module, QuizQuestion
+from app.platform.files import StoredFile
 from app.services import modules
 from tests.courses.conftest import MP4, PDF, PNG, audit_count, count, upload
 from tests.factories import CourseFactory, EnrollmentFactory, ModuleFactory

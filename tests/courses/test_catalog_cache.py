@@ -14,7 +14,7 @@ from sqlalchemy import event, text
 
 from app import create_app
 from app.extensions import db
-from app.models.base import utcnow
+from app.platform import clock
 from app.services import courses
 from tests.conftest import Auth, FreshContextClient, csrf
 from tests.factories import CourseFactory, ModuleFactory, UserFactory
@@ -144,7 +144,7 @@ def test_with_redis_orm_writes_show_at_once_and_bulk_sql_after_the_fingerprint_t
             "UPDATE training_courses SET title = 'Renamed', updated_at = :now"
             " WHERE title = 'Second'"
         ),
-        {"now": utcnow()},
+        {"now": clock.now()},
     )
     db.session.commit()
     assert _titles(browser.get("/courses").get_data(as_text=True)) == ["First", "Second"]

@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AuditLog, StoredFile
-from app.services import files
-from app.services.errors import Invalid
-from app.storage import LocalStorage, get_storage
+from app.platform import files
+from app.platform.audit import AuditLog
+from app.platform.errors import Invalid
+from app.platform.files import StoredFile
+from app.platform.storage import LocalStorage, get_storage
 from tests.courses.conftest import EXE, JPEG, MP4, PDF, PNG, WEBM, audit_count, count, upload
 
 

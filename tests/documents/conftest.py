@@ -76,9 +76,9 @@ def upload(org: Org, doc, label: str, content: str):
 
 
 def effective(org: Org, version, on=None):
-    from app.models.base import utcnow
+    from app.platform import clock
 
-    day = (on or utcnow().date()).isoformat()
+    day = (on or clock.today()).isoformat()
     return svc.make_effective(
         version.document_id, version.id, {"effective_date": day}, PASSWORD, org.qa
     )

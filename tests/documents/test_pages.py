@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ControlledDocument, DocumentVersion
-from app.models.base import utcnow
+from app.platform import clock
 from app.services import documents as svc
 from tests.api.conftest import ROLES
 from tests.conftest import csrf
@@ -112,7 +112,7 @@ def test_qa_classifies_and_approves_with_e_signatures_on_the_page(app, client, a
     signed = {"signature_password": PASSWORD, "csrf_token": token}
     data = {"change_class": "significant", "change_note": "Detergent B.", **signed}
     assert client.post(f"{url}/classify", data=data).status_code == 302
-    today = utcnow().date().isoformat()
+    today = clock.today().isoformat()
     resp = client.post(f"{url}/effective", data={"effective_date": today, **signed})
     assert resp.status_code == 302
     run_queued_jobs(app)

@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import func, select, text
 
 from app.extensions import db
-from app.models import AuditLog, ControlledDocument, Enrollment, Module
-from app.models.base import utcnow
+from app.models import ControlledDocument, Enrollment, Module
+from app.platform import clock
+from app.platform.audit import AuditLog
+from app.platform.errors import Conflict, Invalid
 from app.services import documents as svc
-from app.services.errors import Conflict, Invalid
 from app.services.users import create_user
 from tests.documents.conftest import (
     V1_TEXT,
@@ -60,7 +61,7 @@ def test_first_version_trains_exactly_the_affected_people_once(app, org):
 
     rows = enrollments_for(v1)
     assert {e.user_id for e in rows} == org.affected_ids  # once each, the inactive not at all
-    due = utcnow().date() + timedelta(days=10)
+    due = clock.today() + timedelta(days=10)
     assert {(e.source, e.status, e.cycle, e.due_date) for e in rows} == {
         ("document", "assigned", 1, due)
     }
@@ -114,13 +115,13 @@ def test_significant_change_retrains_closes_open_training_and_keeps_completions(
     effective(org, v1)
     run_queued_jobs(app)
     done = next(e for e in enrollments_for(v1) if e.user_id == org.in_role.id)
-    done.status, done.completed_at = "completed", utcnow()
+    done.status, done.completed_at = "completed", clock.now()
     db.session.commit()
     assert svc.training_counts([doc.id]) == {doc.id: (1, 3)}
 
     v2 = upload(org, doc, "2", V2_TEXT)
     classify(org, v2, "significant", note="Detergent B replaces detergent A.")
-    later = utcnow().date() + timedelta(days=3)
+    later = clock.today() + timedelta(days=3)
     effective(org, v2, on=later)
     run_queued_jobs(app)
 
@@ -160,7 +161,7 @@ def test_a_person_hired_later_into_an_affected_role_gets_the_current_version(app
     run_queued_jobs(app)  # the compliance engine's trigger, on a worker with Redis
 
     [mine] = [e for e in enrollments_for(v1) if e.user_id == person.id]
-    assert mine.due_date == utcnow().date() + timedelta(days=5)
+    assert mine.due_date == clock.today() + timedelta(days=5)
     assert len(enrollments_for(v1)) == 4
 
     # Widening the audience reaches the people already in the added department.

@@ -7,9 +7,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Enrollment, LoginAttempt
+from app.platform.errors import Invalid
 from app.services import documents as svc
 from app.services.enrollments import record_progress
-from app.services.errors import Invalid
 from tests.conftest import csrf
 from tests.documents.conftest import (
     PASSWORD,

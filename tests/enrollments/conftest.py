@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import AuditLog, Progress, Result
-from app.models.base import utcnow
+from app.models import Progress, Result
+from app.platform import clock
+from app.platform.audit import AuditLog
 from tests.conftest import csrf
 from tests.factories import CourseFactory, EnrollmentFactory, ModuleFactory, UserFactory
 
@@ -47,7 +48,7 @@ def progress_row(enrollment, module, status="completed", percent=100):
         status=status,
         percent=percent,
         time_spent_seconds=0,
-        completed_at=utcnow() if status == "completed" else None,
+        completed_at=clock.now() if status == "completed" else None,
     )
     db.session.add(row)
     db.session.commit()
@@ -55,7 +56,7 @@ def progress_row(enrollment, module, status="completed", percent=100):
 
 
 def result_row(enrollment, module, attempt_no=1, status="graded", score=8.0, minutes_ago=0):
-    at = utcnow() - timedelta(minutes=minutes_ago)
+    at = clock.now() - timedelta(minutes=minutes_ago)
     row = Result(
         enrollment_id=enrollment.id,
         module_id=module.id,

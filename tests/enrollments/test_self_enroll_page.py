@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Enrollment
-from app.models.base import utcnow
+from app.platform import clock
 from app.services.certificates import status_from_dates as certification_status
 from tests.enrollments.conftest import count, course_with_modules
 from tests.factories import CourseFactory
@@ -59,7 +59,7 @@ def test_self_enrolment_needs_the_csrf_token(client, signed_in, learner):
 
 
 def test_certification_status_is_derived_from_dates():
-    now = utcnow()
+    now = clock.now()
     assert certification_status(None, None, now) == "active"
     assert certification_status(None, now + timedelta(days=90), now) == "active"
     assert certification_status(None, now + timedelta(days=10), now) == "expiring"

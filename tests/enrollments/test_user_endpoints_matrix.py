@@ -120,7 +120,7 @@ def test_read_only_token_cannot_write_even_for_oneself(client, world, endpoint):
 
 def test_read_returns_enrollments_with_progress_and_certifications(client, world):
     from app.models import Certification
-    from app.models.base import utcnow
+    from app.platform import clock
 
     learner = world["learner"]
     enrollment = db.session.scalars(select(Enrollment)).one()
@@ -131,7 +131,7 @@ def test_read_returns_enrollments_with_progress_and_certifications(client, world
             enrollment_id=enrollment.id,
             number="CERT-1",
             verification_code="v-1",
-            issued_at=utcnow(),
+            issued_at=clock.now(),
         )
     )
     db.session.commit()

@@ -15,10 +15,11 @@ from sqlalchemy import func, select
 
 from app.config import ROOT
 from app.extensions import db
-from app.models import Enrollment, ESignature, InspectionExport, StoredFile
-from app.models.base import utcnow
+from app.models import Enrollment, ESignature, InspectionExport
+from app.platform import clock
+from app.platform.errors import Invalid
+from app.platform.files import StoredFile
 from app.services import inspection as svc
-from app.services.errors import Invalid
 from app.services.signatures import sign
 from tests.compliance_factories import audit_rows
 from tests.factories import CourseFactory, DepartmentFactory, UserFactory
@@ -165,7 +166,7 @@ def test_department_and_date_scopes(app, history):
     outsider = UserFactory(name="Olga Outside", department=other_dept)
     completed(outsider, course, days_ago=2, cycle=1, score=99)
     completed(UserFactory(name="Otto Old", department=other_dept), course, 300, 1, 60)
-    ten_days_ago = (utcnow() - timedelta(days=10)).date().isoformat()
+    ten_days_ago = (clock.now() - timedelta(days=10)).date().isoformat()
 
     by_dept = export_document(built(app, {"department_id": dept.id}, h.qa))
     names = [p["name"] for p in by_dept["people"]]
@@ -266,7 +267,7 @@ def test_dates_alone_name_only_people_with_records_in_them(app):
     course = CourseFactory()
     old = UserFactory()
     db.session.add(
-        Enrollment(user_id=old.id, course_id=course.id, created_at=utcnow() - timedelta(days=90))
+        Enrollment(user_id=old.id, course_id=course.id, created_at=clock.now() - timedelta(days=90))
     )
     db.session.commit()
     scope = svc.ExportScope(date_from=date.today() - timedelta(days=30))
@@ -300,8 +301,8 @@ def test_gathering_a_batch_takes_the_same_queries_for_2_or_8_people(app, count_q
     many = few + [person() for _ in range(6)]
     scope = svc.ExportScope(department_id=dept.id)
     with count_queries() as small:
-        svc.collect_batch(few, scope, utcnow())
+        svc.collect_batch(few, scope, clock.now())
     with count_queries() as large:
-        people, _ = svc.collect_batch(many, scope, utcnow())
+        people, _ = svc.collect_batch(many, scope, clock.now())
     assert len(large) == len(small)
     assert [len(p["signatures"]) for p in people] == [1] * 8

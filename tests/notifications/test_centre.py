@@ -11,8 +11,8 @@ import pytest
 
 from app.extensions import db
 from app.models import Notification, NotificationPreference
+from app.platform.errors import Invalid
 from app.services import notifications as svc
-from app.services.errors import Invalid
 from tests.api.conftest import ROLES
 from tests.conftest import csrf
 from tests.factories import UserFactory

@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 import clock
 from app.extensions import db
-from app.jobs import run_job
 from app.models import (
     Enrollment,
     Notification,
@@ -19,6 +18,7 @@ from app.models import (
     TrainingAssignment,
     TrainingSession,
 )
+from app.platform.jobs import run_job
 from app.services.notifications import run_sweep
 from tests.factories import CourseFactory, JobRoleFactory, RequirementFactory, UserFactory
 
@@ -36,7 +36,7 @@ def notes(user=None, kind=None) -> list[Notification]:
 
 
 def sweep(on: date, drain) -> None:
-    run_job("app.jobs.notifications.daily_sweep", on.isoformat())
+    run_job("notifications.daily_sweep", on.isoformat())
     drain()
 
 
@@ -153,7 +153,7 @@ def test_the_clock_schedules_the_sweep_on_the_notifications_queue(app):
         if j.name == "notifications-daily-sweep"
     ]
     assert job.func is run_job
-    assert job.args == ("app.jobs.notifications.daily_sweep",)
+    assert job.args == ("notifications.daily_sweep",)
     assert job.cron == "5 6 * * *"
     assert job.queue_name.endswith("notifications")
     assert (job.next_enqueue_time.hour, job.next_enqueue_time.minute) == (6, 5)

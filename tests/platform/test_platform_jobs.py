@@ -13,13 +13,13 @@ from sqlalchemy import func, select
 
 from app.config import ROOT
 from app.extensions import db
-from app.jobs import enqueue
 from app.models import LoginAttempt
-from app.models.base import utcnow
+from app.platform import clock, jobs
+from app.platform.jobs import enqueue
 
 
 def _attempts() -> None:
-    now = utcnow()
+    now = clock.now()
     db.session.add_all(
         [
             LoginAttempt(email="old@example.com", ip="10.0.0.1", at=now - timedelta(days=200)),
@@ -38,10 +38,10 @@ def _remaining() -> list[str]:
 def test_enqueue_runs_inline_without_redis(app, monkeypatch):
     monkeypatch.setitem(app.config, "REDIS_URL", None)
     _attempts()
-    result = enqueue("app.jobs.system.prune_login_attempts")
+    result = enqueue("people.prune_login_attempts")
     assert result == 2  # the job's own return value: it ran right here
     assert _remaining() == ["new@example.com"]
-    assert enqueue("app.jobs.system.prune_login_attempts") == 0  # idempotent
+    assert enqueue("people.prune_login_attempts") == 0  # idempotent
 
 
 def test_enqueue_refuses_non_job_paths(app):
@@ -49,11 +49,34 @@ def test_enqueue_refuses_non_job_paths(app):
         enqueue("os.system", "true")
 
 
+def test_a_job_queued_under_a_former_name_still_runs(app, monkeypatch):
+    """Jobs queued before a rename (module paths under app.jobs, or an alias) keep working."""
+    monkeypatch.setitem(app.config, "REDIS_URL", None)
+    _attempts()
+    assert enqueue("app.jobs.system.prune_login_attempts") == 2
+    assert enqueue("system.prune_login_attempts") == 0
+    assert jobs.resolve("app.jobs.compliance.nightly").name == "compliance.nightly"
+
+
+def test_every_job_has_one_stable_name_on_a_known_queue(app):
+    registered = jobs.registered()
+    assert {"compliance.nightly", "notifications.daily_sweep", "grading.grade_quiz_attempt"} <= set(
+        registered
+    )
+    for name, spec in registered.items():
+        assert spec.name == name and "." in name and not name.startswith("app.")
+        assert spec.queue in jobs.QUEUES
+    assert registered["grading.grade_quiz_attempt"].queue == "grading"
+    with pytest.raises(ValueError, match="taken"):
+        jobs.job("compliance.nightly")(lambda: None)
+
+
 _WORKER = textwrap.dedent(
     """
     import os
     from rq import Worker
-    from app import create_app, jobs
+    from app import create_app
+    from app.platform import jobs
 
     app = create_app({
         "SQLALCHEMY_DATABASE_URI": os.environ["CADRE_TEST_DB_URI"],
@@ -73,7 +96,7 @@ def test_enqueue_goes_through_redis_to_a_worker_process(app):
     from rq.job import Job
 
     _attempts()
-    job = enqueue("app.jobs.system.prune_login_attempts")
+    job = enqueue("people.prune_login_attempts")
     assert isinstance(job, Job)  # queued, not run
     assert _remaining() == ["new@example.com", "old2@example.com", "old@example.com"]
 

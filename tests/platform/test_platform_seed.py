@@ -7,16 +7,7 @@ from sqlalchemy import func, select
 from app.commands.demo import DEMO_PASSWORD, LOGINS
 from app.commands.scale import SCALE_DOMAIN
 from app.extensions import db
-from app.models import (
-    Course,
-    Department,
-    JobRole,
-    Module,
-    QuizQuestion,
-    Team,
-    User,
-    UserRole,
-)
+from app.models import Course, Department, JobRole, Module, QuizQuestion, Team, User, UserRole
 from tests.conftest import csrf
 
 TABLES = (Department, Team, JobRole, User, UserRole, Course, Module, QuizQuestion)

@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from app.storage import LocalStorage, S3Storage, get_storage, make_storage
+from app.platform.storage import LocalStorage, S3Storage, get_storage, make_storage
 
 PAYLOAD = bytes(range(256)) * 40  # 10 KiB with every byte value, so nothing is "textified"
 

@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 
 from app.extensions import db
-from app.models import AuditLog, Module
-from app.services import files
+from app.models import Module
+from app.platform import files
+from app.platform.audit import AuditLog
 from tests.conftest import csrf
 from tests.factories import (
     CourseFactory,

@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Enrollment, Progress, Result, StoredFile
-from app.models.base import utcnow
-from app.services import assignments, files
+from app.models import Enrollment, Progress, Result
+from app.platform import clock, files
+from app.platform.files import StoredFile
+from app.services import assignments
 from tests.conftest import csrf
 from tests.factories import EnrollmentFactory, UserFactory
 from tests.player.conftest import PDF, add_module, module_url, upload
@@ -197,7 +198,7 @@ def test_bad_scores_are_form_errors(
 def test_grading_twice_is_a_conflict(app, learner, trainer, enrollment, assignment):
     result = assignments.submit_assignment(enrollment.id, assignment.id, learner, "Answer")
     assignments.grade_assignment(result.id, {"0": "6", "1": "4"}, "", trainer, password="password")
-    from app.services.errors import Conflict
+    from app.platform.errors import Conflict
 
     with pytest.raises(Conflict):
         assignments.grade_assignment(result.id, {"0": "0", "1": "0"}, "", trainer)
@@ -211,7 +212,7 @@ def test_the_queue_is_oldest_first_and_paginated(
     for i, person in enumerate(learners):
         enrollment = EnrollmentFactory(user=person, course=course)
         result = assignments.submit_assignment(enrollment.id, assignment.id, person, "x")
-        result.submitted_at = utcnow() - timedelta(hours=100 - i)
+        result.submitted_at = clock.now() - timedelta(hours=100 - i)
     db.session.commit()
     auth.login(trainer)
 
@@ -261,7 +262,7 @@ def test_the_grading_queue_needs_a_login(client):
 
 
 def test_trainers_cannot_grade_their_own_submission(app, trainer, course, assignment):
-    from app.services.errors import Conflict
+    from app.platform.errors import Conflict
 
     enrollment = EnrollmentFactory(user=trainer, course=course)
     result = assignments.submit_assignment(enrollment.id, assignment.id, trainer, "Mine")

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Enrollment, Progress
-from app.storage import LocalStorage, get_storage
+from app.platform.storage import LocalStorage, get_storage
 from tests.conftest import csrf
 from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
 from tests.player.conftest import add_module, add_quiz, module_url, no_html_page

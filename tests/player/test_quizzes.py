@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.jobs import enqueue
 from app.jobs.grading import grade_quiz_attempt
 from app.models import Enrollment, Progress, Result
-from app.models.base import utcnow
+from app.platform import clock
+from app.platform.errors import Conflict, Invalid
+from app.platform.jobs import enqueue
 from app.services import quizzes
-from app.services.errors import Conflict, Invalid
 from tests.jobs_helper import run_queued_jobs
 from tests.player.conftest import (
     QUESTIONS,
@@ -226,7 +226,7 @@ def test_the_time_limit_is_enforced_on_the_server(client, as_learner, course, en
     rid, _ = _start(client, as_learner, enrollment, quiz)
     result = db.session.get(Result, rid)
     assert result.deadline_at - result.started_at == timedelta(minutes=10)
-    result.deadline_at = utcnow() - timedelta(seconds=31)
+    result.deadline_at = clock.now() - timedelta(seconds=31)
     db.session.commit()
 
     resp = _submit(client, as_learner, enrollment, quiz, rid, correct_answers(result))
@@ -243,7 +243,7 @@ def test_answers_within_the_grace_period_count(client, as_learner, course, enrol
     quiz = add_quiz(course, time_limit_minutes=10)
     rid, _ = _start(client, as_learner, enrollment, quiz)
     result = db.session.get(Result, rid)
-    result.deadline_at = utcnow() - timedelta(seconds=20)
+    result.deadline_at = clock.now() - timedelta(seconds=20)
     db.session.commit()
 
     _submit(client, as_learner, enrollment, quiz, rid, correct_answers(result))
@@ -280,7 +280,7 @@ def test_someone_else_cannot_submit_my_attempt(app, course, enrollment, learner)
 
     quiz = add_quiz(course)
     result = quizzes.start_attempt(enrollment.id, quiz.id, learner)
-    from app.services.errors import Forbidden
+    from app.platform.errors import Forbidden
 
     with pytest.raises(Forbidden):
         quizzes.submit_attempt(result.id, {}, UserFactory())
@@ -300,7 +300,7 @@ def _submitted(enrollment, quiz, learner) -> Result:
     answers = {k[2:]: v for k, v in correct_answers(result).items()}  # as the view builds it
     result.answers = quizzes.validate_answers(result, answers)
     result.status = "submitted"
-    result.submitted_at = utcnow()
+    result.submitted_at = clock.now()
     db.session.commit()
     return result
 
@@ -331,7 +331,7 @@ def test_a_job_delivered_twice_through_the_queue_stores_one_result(
     result = _submitted(enrollment, quiz, learner)
 
     for job_id in (f"grade-result-{result.id}", f"grade-result-{result.id}-again"):
-        enqueue("app.jobs.grading.grade_quiz_attempt", result.id, queue="grading", job_id=job_id)
+        enqueue("grading.grade_quiz_attempt", result.id, queue="grading", job_id=job_id)
     run_queued_jobs(app)
 
     db.session.expire_all()

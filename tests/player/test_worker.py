@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 
 from app.config import ROOT
 from app.extensions import db
-from app.jobs import get_redis, queue_name
-from app.models import AuditLog, Result
+from app.models import Result
+from app.platform.audit import AuditLog
+from app.platform.jobs import get_redis, queue_name
 from app.services import quizzes
 from tests.player.conftest import add_module, add_quiz, correct_answers
 

@@ -6,8 +6,8 @@ import pytest
 
 from app.extensions import db
 from app.models import Curriculum, CurriculumCourse, Enrollment
+from app.platform.errors import Conflict, Invalid
 from app.services import programs as svc
-from app.services.errors import Conflict, Invalid
 from tests.api.conftest import ROLES, bearer, make_token
 from tests.compliance_factories import audit_rows, count
 from tests.conftest import csrf

@@ -12,7 +12,7 @@ import pytest
 
 from app.extensions import db
 from app.models import Certification, Enrollment, Result, TrainingAssignment, User, Waiver
-from app.models.base import utcnow
+from app.platform import clock
 from app.services.certificates import issue_certificate_for_enrollment, revoke_certificate
 from tests.factories import (
     CourseFactory,
@@ -41,7 +41,7 @@ class History:
 
 
 def completed(person, course, days_ago: int, cycle: int, score: float) -> Enrollment:
-    at = utcnow() - timedelta(days=days_ago)
+    at = clock.now() - timedelta(days=days_ago)
     enrollment = Enrollment(
         user_id=person.id,
         course_id=course.id,
@@ -105,11 +105,11 @@ def history(app) -> History:
         requirement_id=other.id,
         reason="Trained at previous employer",
         status="approved",
-        starts_on=utcnow().date() - timedelta(days=10),
-        ends_on=utcnow().date() + timedelta(days=300),
+        starts_on=clock.today() - timedelta(days=10),
+        ends_on=clock.today() + timedelta(days=300),
         requested_by_id=hr.id,
         decided_by_id=qa.id,
-        decided_at=utcnow(),
+        decided_at=clock.now(),
         decision_note="Evidence on file",
     )
     assignment = TrainingAssignment(

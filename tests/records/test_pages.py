@@ -11,7 +11,7 @@ import pytest
 
 from app.extensions import db
 from app.models import Enrollment
-from app.models.base import utcnow
+from app.platform import clock
 from app.services.employee_record import SIGNATURES_NONE, employee_record
 from tests.factories import CourseFactory, UserFactory
 from tests.records.conftest import completed, pdf_text
@@ -151,7 +151,7 @@ def test_pdf_download(client, auth, history, tmp_path):
     auth.login(history.manager)
     resp = client.get(f"/people/{history.person.id}/record.pdf")
     assert resp.status_code == 200 and resp.mimetype == "application/pdf"
-    stamp = utcnow().strftime("%Y%m%d")
+    stamp = clock.now().strftime("%Y%m%d")
     disposition = resp.headers["Content-Disposition"]
     assert f'filename="training-record-ada.lovelace-{stamp}.pdf"' in disposition
     assert resp.data.startswith(b"%PDF")
@@ -185,7 +185,7 @@ def test_csv_download(client, auth, history):
     auth.login(history.person)
     resp = client.get(f"/people/{history.person.id}/record.csv")
     assert resp.status_code == 200 and resp.mimetype == "text/csv"
-    stamp = utcnow().strftime("%Y%m%d")
+    stamp = clock.now().strftime("%Y%m%d")
     assert f"training-record-ada.lovelace-{stamp}.csv" in resp.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(resp.get_data(as_text=True))))
     by_section: dict[str, list[dict]] = {}
@@ -253,7 +253,7 @@ def test_checksum_follows_the_data_not_the_moment(history):
 
 def test_deactivated_person_keeps_their_history(client, auth, history):
     history.person.active = False
-    history.person.deactivated_at = utcnow()
+    history.person.deactivated_at = clock.now()
     db.session.commit()
     auth.login(history.hr)
     body = _page(client, history.person.id)

@@ -267,7 +267,7 @@ def test_row_describes_calendar_recertification_and_substitutes(client, auth):
 def test_an_edit_asks_why_and_keeps_the_reason_in_the_audit_trail(client, auth):
     from sqlalchemy import select
 
-    from app.models import AuditLog
+    from app.platform.audit import AuditLog
 
     req = RequirementFactory()
     auth.login(UserFactory(roles=["qa"]))

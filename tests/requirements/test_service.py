@@ -8,9 +8,9 @@ import pytest
 
 from app.extensions import db
 from app.models import CompetencyRequirement, Enrollment, TrainingAssignment
+from app.platform.errors import Conflict, Invalid
 from app.services import requirements as svc
 from app.services.compliance import Scope, run_requirement_engine
-from app.services.errors import Conflict, Invalid
 from tests.compliance_factories import WaiverFactory, audit_rows, count, today
 from tests.factories import (
     CourseFactory,

@@ -4,7 +4,8 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AuditLog, User
+from app.models import User
+from app.platform.audit import AuditLog
 from app.services import users as svc
 from app.services.passwords import password_problems
 from tests.conftest import csrf

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Notification
-from app.models.base import utcnow
+from app.platform import clock
 from app.services import sessions as svc
 from tests.factories import CourseFactory, UserFactory
 
@@ -28,7 +28,7 @@ def course(app):
 
 def at(days: float = 7, hour: int | None = None):
     """A whole-minute UTC moment `days` from now (optionally at a given UTC hour)."""
-    moment = (utcnow() + timedelta(days=days)).replace(second=0, microsecond=0)
+    moment = (clock.now() + timedelta(days=days)).replace(second=0, microsecond=0)
     return moment.replace(hour=hour, minute=0) if hour is not None else moment
 
 

@@ -9,15 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import (
-    Certification,
-    Enrollment,
-    ESignature,
-    SessionRegistration,
-    TrainingSession,
-)
+from app.models import Certification, Enrollment, ESignature, SessionRegistration, TrainingSession
+from app.platform.errors import Conflict, Forbidden, Invalid
 from app.services import sessions as svc
-from app.services.errors import Conflict, Forbidden, Invalid
 from app.services.signatures import manifestations_for
 from tests.compliance_factories import audit_rows, count
 from tests.factories import EnrollmentFactory, ModuleFactory, UserFactory

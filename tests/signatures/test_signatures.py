@@ -6,7 +6,7 @@ from sqlalchemy.exc import DBAPIError
 
 from app.extensions import db
 from app.models import ESignature, LoginAttempt
-from app.services.errors import Invalid, RateLimited
+from app.platform.errors import Invalid, RateLimited
 from app.services.signatures import content_hash, manifestations_for, sign, signed_content
 from tests.conftest import BACKEND
 from tests.factories import UserFactory
@@ -89,7 +89,7 @@ def test_an_inactive_account_cannot_sign(app):
 
 
 def test_signing_is_audited_on_the_signed_record(app):
-    from app.models import AuditLog
+    from app.platform.audit import AuditLog
 
     _STORE["7"] = {"x": 1}
     sig = _sign(UserFactory(), entity_id="7", reason="release")

@@ -11,9 +11,10 @@ from sqlalchemy import func, select
 
 from app.config import ROOT
 from app.extensions import db
-from app.models import StoredFile, ValidationReport
+from app.models import ValidationReport
+from app.platform.files import StoredFile
+from app.platform.storage import get_storage
 from app.services import validation_report as svc
-from app.storage import get_storage
 from tests.compliance_factories import audit_rows
 from tests.conftest import Auth, csrf, fetch_download
 from tests.factories import UserFactory

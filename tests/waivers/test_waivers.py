@@ -9,9 +9,9 @@ from sqlalchemy import text
 
 from app.extensions import db
 from app.models import Waiver
+from app.platform.errors import Conflict, Forbidden, Invalid
 from app.services import waivers as svc
 from app.services.compliance import Scope, run_requirement_engine, statuses
-from app.services.errors import Conflict, Forbidden, Invalid
 from tests.api.conftest import ROLES
 from tests.compliance_factories import WaiverFactory, audit_rows, count, today
 from tests.conftest import csrf

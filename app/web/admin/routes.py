@@ -11,9 +11,10 @@ from flask_wtf import FlaskForm
 
 from app.models.people import ROLES
 from app.permissions import PERMISSIONS, access, can
+from app.platform.errors import Conflict, DomainError, Forbidden, Invalid
+from app.platform.web.htmx import is_htmx, render
 from app.services import org
 from app.services import users as users_svc
-from app.services.errors import Conflict, DomainError, Forbidden, Invalid
 from app.services.user_import import MAX_BYTES, apply_user_import, preview_user_import
 from app.web.admin.forms import (
     DeleteForm,
@@ -26,7 +27,6 @@ from app.web.admin.forms import (
     TeamForm,
     UserForm,
 )
-from app.web.htmx import is_htmx, render
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

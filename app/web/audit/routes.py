@@ -4,10 +4,10 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user
 
 from app.permissions import access
+from app.platform.pagination import clamp
+from app.platform.web.forms import ActionForm
+from app.platform.web.htmx import render
 from app.services import audit, audit_chain
-from app.services.pagination import clamp
-from app.web.htmx import render
-from app.web.waivers.forms import ActionForm
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 

@@ -8,8 +8,8 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import current_user, login_user, logout_user
 
 from app.permissions import LOGIN, PUBLIC, access
+from app.platform.errors import Invalid, RateLimited
 from app.services import auth
-from app.services.errors import Invalid, RateLimited
 from app.web.auth.forms import LoginForm, PasswordChangeForm
 
 bp = Blueprint("auth", __name__)

@@ -23,17 +23,11 @@ from app.extensions import db
 from app.models import Course, TrainingSession, User, UserRole
 from app.permissions import LOGIN, PUBLIC, access
 from app.platform import clock
+from app.platform.web.forms import ActionForm
+from app.platform.web.htmx import is_htmx
 from app.services import ical
-from app.services.calendar import (
-    VIEWS,
-    CalendarFilter,
-    build_calendar,
-    my_session_ids,
-    viewer_zone,
-)
+from app.services.calendar import VIEWS, CalendarFilter, build_calendar, my_session_ids, viewer_zone
 from app.services.compliance import until_records_change
-from app.web.htmx import is_htmx
-from app.web.waivers.forms import ActionForm
 
 bp = Blueprint("calendar", __name__)
 

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import Optional
 
-from app.web.courses.forms import ServiceForm
+from app.platform.web.forms import ServiceForm
 
 
 def start_of_day(value: date | None) -> datetime | None:

@@ -7,7 +7,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from app.permissions import LOGIN, PUBLIC, access
-from app.services import files
+from app.platform import files
+from app.platform.errors import Conflict, Invalid, RateLimited
+from app.platform.pagination import clamp
+from app.platform.web.htmx import render
 from app.services.certificates import (
     certificate_status,
     find_person,
@@ -20,11 +23,8 @@ from app.services.certificates import (
     verification_link,
     verify_certificate,
 )
-from app.services.errors import Conflict, Invalid, RateLimited
-from app.services.pagination import clamp
 from app.services.signatures import manifestations_for
 from app.web.certificates.forms import IssueForm, RevokeForm, start_of_day
-from app.web.htmx import render
 
 bp = Blueprint("certificates", __name__)
 

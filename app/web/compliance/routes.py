@@ -17,10 +17,10 @@ from markupsafe import Markup
 from werkzeug.routing import BuildError
 
 from app.permissions import access
+from app.platform.pagination import clamp
+from app.platform.web.htmx import is_htmx, render
 from app.services import compliance_reports as reports
 from app.services.compliance import Scope, until_records_change, viewer_scope
-from app.services.pagination import clamp
-from app.web.htmx import is_htmx, render
 
 bp = Blueprint("compliance", __name__)
 

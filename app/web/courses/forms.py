@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -16,6 +15,7 @@ from wtforms import (
 from wtforms.validators import Optional, ValidationError
 
 from app.models.courses import COURSE_LEVELS, MODULE_KINDS, QUESTION_KINDS
+from app.platform.web.forms import ServiceForm
 from app.services.courses import COURSE_FIELDS
 
 KIND_LABELS = {
@@ -34,19 +34,6 @@ QUESTION_LABELS = {
     "numeric": "Numeric",
     "short_text": "Short text",
 }
-
-
-class ServiceForm(FlaskForm):
-    """A form whose real validation happens in a service; Invalid errors land on the fields."""
-
-    def apply_errors(self, errors: dict[str, list[str]], aliases: dict[str, str] | None = None):
-        aliases = aliases or {}
-        for name, messages in errors.items():
-            field = getattr(self, aliases.get(name, name), None)
-            if field is not None and hasattr(field, "errors"):
-                field.errors = list(field.errors) + list(messages)
-            else:
-                self.form_errors.extend(messages)
 
 
 class CourseForm(ServiceForm):

@@ -15,7 +15,9 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from app.permissions import access, can
-from app.services import files
+from app.platform import files
+from app.platform.errors import Conflict, Invalid
+from app.platform.web.htmx import is_htmx, render
 from app.services.courses import (
     CatalogQuery,
     catalog_cached,
@@ -29,7 +31,6 @@ from app.services.courses import (
     save_course,
     search_catalog,
 )
-from app.services.errors import Conflict, Invalid
 from app.services.modules import (
     add_module,
     add_question,
@@ -49,7 +50,6 @@ from app.web.courses.forms import (
     NewModuleForm,
     QuestionForm,
 )
-from app.web.htmx import is_htmx, render
 
 bp = Blueprint("courses", __name__)
 

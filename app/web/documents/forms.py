@@ -7,7 +7,7 @@ from typing import Any
 from flask_wtf.file import FileField
 from wtforms import RadioField, SelectMultipleField, StringField, TextAreaField
 
-from app.web.courses.forms import ServiceForm
+from app.platform.web.forms import ServiceForm
 
 
 class DocumentForm(ServiceForm):

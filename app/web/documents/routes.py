@@ -6,12 +6,13 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.models.base import utcnow
 from app.permissions import access
+from app.platform import clock
+from app.platform.errors import Conflict, Invalid, RateLimited
+from app.platform.pagination import clamp
+from app.platform.web.htmx import render
 from app.services import documents as svc
-from app.services.errors import Conflict, Invalid, RateLimited
 from app.services.org import department_choices, job_role_choices
-from app.services.pagination import clamp
 from app.web.documents.forms import (
     ClassifyForm,
     DocumentForm,
@@ -19,7 +20,6 @@ from app.web.documents.forms import (
     EffectiveForm,
     VersionForm,
 )
-from app.web.htmx import render
 
 bp = Blueprint("documents", __name__)
 
@@ -117,7 +117,7 @@ def _version_page(document_id: int, version_id: int, status: int = 200, **forms)
     view = svc.version_view(document_id, version_id)
     classify = forms.get("classify") or ClassifyForm(formdata=None)
     effective = forms.get("effective") or EffectiveForm(
-        formdata=None, data={"effective_date": utcnow().date().isoformat()}
+        formdata=None, data={"effective_date": clock.today().isoformat()}
     )
     page = render_template(
         "documents/version.html",

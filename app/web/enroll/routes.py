@@ -7,6 +7,7 @@ from flask_login import current_user
 from werkzeug.routing import BuildError
 
 from app.permissions import access
+from app.platform.errors import Conflict, DomainError, Forbidden, Invalid
 from app.services.courses import get_course
 from app.services.enrollments import (
     current_enrollment,
@@ -15,7 +16,6 @@ from app.services.enrollments import (
     enrollable_people,
     enrollable_teams,
 )
-from app.services.errors import Conflict, DomainError, Forbidden, Invalid
 from app.services.training_records import enrollment_row
 from app.web.enroll.forms import AssignForm
 

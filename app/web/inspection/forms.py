@@ -6,7 +6,7 @@ from typing import Any
 
 from wtforms import SelectField, StringField
 
-from app.web.courses.forms import ServiceForm
+from app.platform.web.forms import ServiceForm
 
 
 class ExportForm(ServiceForm):

@@ -6,12 +6,12 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from app.permissions import access
+from app.platform.errors import Conflict, Invalid
+from app.platform.pagination import clamp
+from app.platform.web.htmx import render
 from app.services import inspection as svc
 from app.services import validation_report as validation
-from app.services.errors import Conflict, Invalid
 from app.services.org import department_choices
-from app.services.pagination import clamp
-from app.web.htmx import render
 from app.web.inspection.forms import ActionForm, ExportForm
 
 bp = Blueprint("inspection", __name__)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from wtforms import BooleanField
 
+from app.platform.web.forms import ServiceForm
 from app.services.notifications import KINDS, Preferences
-from app.web.courses.forms import ServiceForm
 
 
 class PreferencesForm(ServiceForm):

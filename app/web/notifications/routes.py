@@ -18,10 +18,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.extensions import csrf
 from app.permissions import LOGIN, PUBLIC, access
 from app.platform import clock
+from app.platform.errors import Invalid, NotFound
+from app.platform.pagination import clamp
+from app.platform.web.htmx import is_htmx, render
 from app.services import notifications as svc
-from app.services.errors import Invalid, NotFound
-from app.services.pagination import clamp
-from app.web.htmx import is_htmx, render
 from app.web.notifications.forms import PreferencesForm
 
 bp = Blueprint("notifications", __name__)

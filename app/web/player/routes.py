@@ -5,14 +5,15 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.errors import problem
 from app.permissions import LOGIN, access
-from app.services import assignments, files, player, quizzes
-from app.services.errors import Conflict, Invalid, RateLimited
-from app.services.pagination import clamp
+from app.platform import files
+from app.platform.errors import Conflict, Invalid, RateLimited
+from app.platform.pagination import clamp
+from app.platform.web.errors import problem
+from app.platform.web.htmx import is_htmx, render
+from app.services import assignments, player, quizzes
 from app.services.signatures import manifestations
 from app.web.courses.forms import KIND_LABELS
-from app.web.htmx import is_htmx, render
 from app.web.player.forms import AssignmentForm, GradeForm, SopForm
 
 bp = Blueprint("player", __name__)

@@ -7,8 +7,8 @@ from typing import Any
 from wtforms import SelectField, StringField, TextAreaField
 
 from app.models.compliance import CURRICULUM_STATUSES
+from app.platform.web.forms import ServiceForm
 from app.services.programs import PROGRAM_FIELDS
-from app.web.courses.forms import ServiceForm
 
 
 class ProgramForm(ServiceForm):

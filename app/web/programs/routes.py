@@ -6,10 +6,10 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.permissions import access
+from app.platform.errors import Conflict, Invalid
+from app.platform.web.htmx import is_htmx, render
 from app.services import programs as svc
-from app.services.errors import Conflict, Invalid
 from app.services.programs import ProgramQuery
-from app.web.htmx import is_htmx, render
 from app.web.programs.forms import ActionForm, AddCourseForm, ProgramForm
 
 bp = Blueprint("programs", __name__)

@@ -9,8 +9,8 @@ from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
 
 from app.models.compliance import DUE_BASES, RECERT_MODES
 from app.models.people import RISK_LEVELS
+from app.platform.web.forms import ServiceForm
 from app.services.requirements import INPUT_FIELDS, requirement_snapshot
-from app.web.courses.forms import ServiceForm
 
 DUE_BASIS_LABELS = {"hire": "Days after hire", "assignment": "Days after assignment"}
 MODE_LABELS = {

@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.models.base import utcnow
 from app.permissions import access
-from app.services.errors import Conflict, Invalid
-from app.services.inputs import to_date
+from app.platform import clock
+from app.platform.errors import Conflict, Invalid
+from app.platform.inputs import to_date
+from app.platform.web.htmx import is_htmx, render
 from app.services.requirements import (
     RequirementQuery,
     create_requirement,
@@ -20,7 +21,6 @@ from app.services.requirements import (
     target_choices,
     update_requirement,
 )
-from app.web.htmx import is_htmx, render
 from app.web.requirements.forms import MONTHS, ActionForm, EndForm, RequirementForm
 
 bp = Blueprint("requirements", __name__)
@@ -38,7 +38,7 @@ NEW_DEFAULTS = {
 @bp.context_processor
 def _helpers():
     return {
-        "today": utcnow().date(),
+        "today": clock.today(),
         "month_names": MONTHS,
         "scope_labels": {"job_role": "Job role", "department": "Department", "team": "Team"},
     }
@@ -77,7 +77,7 @@ def index():
 @bp.route("/requirements/new", methods=["GET", "POST"])
 @access("compliance.manage")
 def new():
-    form = _filled(RequirementForm(data={**NEW_DEFAULTS, "effective_from": utcnow().date()}))
+    form = _filled(RequirementForm(data={**NEW_DEFAULTS, "effective_from": clock.today()}))
     if form.validate_on_submit():
         try:
             req = create_requirement(form.to_data(), _actor())

@@ -6,8 +6,8 @@ from typing import Any
 
 from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
 
+from app.platform.web.forms import ServiceForm
 from app.services.sessions import MAX_OCCURRENCES, local_input
-from app.web.courses.forms import ServiceForm
 
 _WHEN = {"type": "datetime-local"}
 

@@ -9,11 +9,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.permissions import access
+from app.platform.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
+from app.platform.web.htmx import is_htmx, render
 from app.services import sessions as svc
-from app.services.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
 from app.services.signatures import manifestations_for
 from app.services.users import timezone_choices
-from app.web.htmx import is_htmx, render
 from app.web.sessions.forms import ActionForm, BookForm, CancelForm, SessionForm
 
 bp = Blueprint("sessions", __name__)

@@ -6,10 +6,10 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.permissions import access
+from app.platform.errors import Invalid
+from app.platform.pagination import clamp
+from app.platform.web.htmx import render
 from app.services import tokens as token_service
-from app.services.errors import Invalid
-from app.services.pagination import clamp
-from app.web.htmx import render
 from app.web.tokens.forms import SCOPE_HELP, TokenForm
 
 bp = Blueprint("tokens", __name__, url_prefix="/admin/tokens")

@@ -6,7 +6,7 @@ from typing import Any
 
 from wtforms import SelectField, StringField, TextAreaField
 
-from app.web.courses.forms import ServiceForm
+from app.platform.web.forms import ServiceForm
 
 
 class RequestForm(ServiceForm):
@@ -30,7 +30,3 @@ class RequestForm(ServiceForm):
 
 class DecisionForm(ServiceForm):
     note = TextAreaField("Decision note (required to reject)", render_kw={"rows": 2})
-
-
-class ActionForm(ServiceForm):
-    """A bare form for buttons (withdraw): only the CSRF token."""

@@ -5,13 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.models.base import utcnow
 from app.permissions import access
+from app.platform import clock
+from app.platform.errors import Conflict, Forbidden, Invalid, RateLimited
+from app.platform.web.forms import ActionForm
+from app.platform.web.htmx import render
 from app.services import waivers as svc
-from app.services.errors import Conflict, Forbidden, Invalid, RateLimited
 from app.services.signatures import manifestations_for
-from app.web.htmx import render
-from app.web.waivers.forms import ActionForm, DecisionForm, RequestForm
+from app.web.waivers.forms import DecisionForm, RequestForm
 
 bp = Blueprint("waivers", __name__)
 
@@ -35,7 +36,7 @@ def index():
 @bp.route("/waivers/new", methods=["GET", "POST"])
 @access("waiver.request")
 def new():
-    form = RequestForm(data={"starts_on": utcnow().date().isoformat()})
+    form = RequestForm(data={"starts_on": clock.today().isoformat()})
     form.requirement_id.choices = [("", "—")] + [
         (str(i), label) for i, label in svc.requirement_choices()
     ]

@@ -6,7 +6,7 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from app.services.errors import DomainError, RateLimited
+from app.platform.errors import DomainError, RateLimited
 
 
 def wants_problem() -> bool:

@@ -4,16 +4,34 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 from typing import IO, Any
 
-from sqlalchemy import select
+from sqlalchemy import ForeignKey, Integer, String, select
+from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.utils import secure_filename
 
 from app.extensions import db
-from app.models import StoredFile, User
-from app.services.audit import record_audit, snapshot
-from app.services.errors import Invalid
-from app.storage import get_storage
+from app.platform import clock
+from app.platform.audit import record_audit, snapshot
+from app.platform.db import UTCDateTime
+from app.platform.errors import Invalid
+from app.platform.storage import get_storage
+
+
+class StoredFile(db.Model):
+    """A file in object storage; the bytes live under `key`, the database keeps the facts."""
+
+    __tablename__ = "stored_files"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(Integer)
+    checksum: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
 
 MB = 1024 * 1024
 
@@ -146,7 +164,7 @@ def check_upload(file_storage, kind: str) -> CheckedUpload:
     )
 
 
-def save_checked_upload(upload: CheckedUpload, actor: User | None = None) -> StoredFile:
+def save_checked_upload(upload: CheckedUpload, actor=None) -> StoredFile:
     """Put checked bytes in storage and add the file row and its audit row (the caller commits).
 
     The key is derived from the content, so the same file uploaded twice reuses one row.
@@ -169,7 +187,7 @@ def save_checked_upload(upload: CheckedUpload, actor: User | None = None) -> Sto
     return stored
 
 
-def store_upload(file_storage, kind: str, actor: User | None = None) -> StoredFile:
+def store_upload(file_storage, kind: str, actor=None) -> StoredFile:
     """Check, store and record an upload of `kind` (video, document, image). Raises Invalid."""
     stored = save_checked_upload(check_upload(file_storage, kind), actor)
     db.session.commit()

@@ -1,19 +1,19 @@
-"""Date arithmetic inside SQL, the same on PostgreSQL and SQLite.
+"""SQL that means the same on PostgreSQL and SQLite: date arithmetic, advisory locks, upserts.
 
-Compliance status is derived set-based, so expiry dates are computed by the database. These
-constructs compile to each dialect's own functions and agree with the Python rules in
-`app.services.recertification` (months are added with the day clamped to the month's end).
+Compliance status is derived set-based, so expiry dates are computed by the database. The date
+constructs compile to each dialect's own functions and agree with the Python rules of
+recertification (months are added with the day clamped to the month's end).
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, Integer, literal
+from sqlalchemy import Date, Integer, literal, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from app.models.base import JSONType
+from app.platform.db import JSONType, db
 
 # Stands for "never expires" inside MIN/MAX aggregates; never shown to anyone.
 FOREVER = date(9999, 12, 31)
@@ -147,3 +147,15 @@ def _json_object_pg(element, compiler, **kw):
 @compiles(json_object)
 def _json_object_sqlite(element, compiler, **kw):
     return f"json_object({compiler.process(element.clauses, **kw)})"
+
+
+def advisory_xact_lock(key: int, *, wait: bool = True) -> bool:
+    """Take PostgreSQL's transaction-scoped advisory lock `key` (held until commit or rollback);
+    with wait=False give up at once when another transaction holds it. SQLite has one writer
+    at a time anyway, so there it is always granted."""
+    if db.engine.dialect.name != "postgresql":
+        return True
+    if wait:
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+        return True
+    return bool(db.session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}))

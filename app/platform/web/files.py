@@ -2,14 +2,14 @@
 
 from flask import Blueprint, abort, send_file
 
-from app.permissions import PUBLIC, access
-from app.storage import LocalStorage, get_storage
+from app.platform.storage import LocalStorage, get_storage
+from app.platform.web.access import public
 
 bp = Blueprint("files", __name__)
 
 
 @bp.route("/files/<token>")
-@access(PUBLIC)  # the signed token is the permission, like an S3 presigned URL
+@public  # the signed token is the permission, like an S3 presigned URL
 def download(token: str):
     storage = get_storage()
     if not isinstance(storage, LocalStorage):

@@ -1,0 +1,117 @@
+"""The audit trail's writer: every service adds its audit row here, in its own transaction.
+
+The trail itself (reading it, the hash chain, e-signatures) is the audit domain's; writing a row
+knows no domain, so every domain from people upward can record its changes.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import g, has_app_context, has_request_context, request
+from flask_login import current_user
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.platform import clock
+from app.platform.db import JSONType, UTCDateTime
+
+
+class AuditLog(db.Model):
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_entity", "entity", "entity_id"),
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_actor_id", "actor_id"),
+        Index("ix_audit_log_action", "action"),
+        # The sealer's work list: rows not yet in the hash chain.
+        Index(
+            "ix_audit_log_unsealed",
+            "id",
+            postgresql_where=text("row_hash IS NULL"),
+            sqlite_where=text("row_hash IS NULL"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Kept beside actor_id so the row still reads right if the account is renamed.
+    actor_label: Mapped[str] = mapped_column(String(300), default="system")
+    action: Mapped[str] = mapped_column(String(20))  # create / update / delete / grant / revoke ...
+    entity: Mapped[str] = mapped_column(String(60))
+    entity_id: Mapped[str] = mapped_column(String(60))
+    before: Mapped[dict | None] = mapped_column(JSONType)
+    after: Mapped[dict | None] = mapped_column(JSONType)
+    reason: Mapped[str | None] = mapped_column(Text)
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    # The hash chain (app.services.audit_chain): position, the previous row's hash, and this
+    # row's hash over its content and prev_hash. Set once by the sealer, never changed.
+    chain_seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))
+
+    actor = relationship("User")
+
+
+def snapshot(obj, fields: list[str]) -> dict[str, Any]:
+    """Return a JSON-safe dict of `fields` of `obj` for before/after columns."""
+    out = {}
+    for name in fields:
+        value = getattr(obj, name)
+        if isinstance(value, (datetime, date)):
+            value = value.isoformat()
+        elif isinstance(value, set):
+            value = sorted(value)
+        out[name] = value
+    return out
+
+
+def current_actor(actor=None):
+    """Who a change is recorded against: `actor` if given, none for background work (the
+    system), else the signed-in user."""
+    if actor is not None:
+        return actor
+    if g.get("cadre_job"):
+        return None  # background work acts as the system
+    if has_request_context() and current_user and current_user.is_authenticated:
+        return current_user._get_current_object()
+    return None
+
+
+def record_audit(
+    action: str,
+    entity: str,
+    entity_id,
+    *,
+    before: dict | None = None,
+    after: dict | None = None,
+    reason: str | None = None,
+    actor=None,
+) -> AuditLog:
+    """Add an audit row to the current transaction (the caller commits)."""
+    who = current_actor(actor)
+    row = AuditLog(
+        actor_id=who.id if who else None,
+        actor_label=f"{who.name} <{who.email}>" if who else system_label(),
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id),
+        before=before,
+        after=after,
+        reason=reason,
+    )
+    if has_request_context():
+        row.request_id = g.get("request_id")
+        row.ip = request.remote_addr
+    db.session.add(row)
+    g.cadre_audit_written = True  # sealed into the hash chain when the request or job ends
+    return row
+
+
+def system_label() -> str:
+    """How a change made by no person reads: the system, naming the job if one runs."""
+    job = g.get("cadre_job") if has_app_context() else None
+    return f"system ({job.rsplit('.', 1)[-1]})" if job else "system"

@@ -1,0 +1,146 @@
+"""Background work: enqueue() is the only way to start it, by a job's stable name.
+
+Each domain registers its job functions with `@job("domain.what", queue=...)`; queues carry that
+name, never a module path, so code can move without stranding queued work. With REDIS_URL set,
+jobs go to RQ queues served by `rq worker`s (worker.py); without it they run in-process,
+synchronously, through the same call, so behaviour is the same on the embedded default.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import Flask, current_app
+
+log = logging.getLogger("cadre.jobs")
+
+QUEUES = ("default", "grading", "notifications", "compliance")
+
+# Names queued before jobs had stable names were module paths under app.jobs: such a name
+# resolves to the stable name after that prefix (app.jobs.compliance.nightly -> compliance.nightly).
+LEGACY_PREFIX = "app.jobs."
+
+_app: Flask | None = None
+_factory: Callable[[], Flask] | None = None
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    func: Callable
+    queue: str
+
+
+_registry: dict[str, Job] = {}
+_aliases: dict[str, str] = {}
+
+
+def job(name: str, *, queue: str = "default", aliases: tuple[str, ...] = ()):
+    """Register the decorated function as job `name` on `queue`; `aliases` are former names
+    that jobs may still be queued under."""
+    if queue not in QUEUES:
+        raise ValueError(f"unknown queue {queue!r}")
+
+    def register(func: Callable) -> Callable:
+        known = _registry.get(name)
+        if known is not None and known.func.__qualname__ != func.__qualname__:
+            raise ValueError(f"job name {name!r} is taken by {known.func.__qualname__}")
+        _registry[name] = Job(name, func, queue)
+        for alias in aliases:
+            _aliases[alias] = name
+        return func
+
+    return register
+
+
+def registered() -> dict[str, Job]:
+    """Every registered job by name (the README's job list and the tests read it)."""
+    return dict(_registry)
+
+
+def resolve(name: str) -> Job:
+    """The job a (possibly former) name stands for. Raises ValueError for an unknown name."""
+    if name.startswith(LEGACY_PREFIX):
+        name = name[len(LEGACY_PREFIX) :]
+    name = _aliases.get(name, name)
+    try:
+        return _registry[name]
+    except KeyError:
+        raise ValueError(f"no job is registered as {name!r}") from None
+
+
+def set_app_factory(factory: Callable[[], Flask]) -> None:
+    """How a worker builds its app when a job arrives outside any app context."""
+    global _factory
+    _factory = factory
+
+
+def run_job(name: str, *args, **kwargs):
+    """Run a job inside an app context of its own (the worker's entry point)."""
+    global _app
+    from flask import g, has_app_context
+
+    spec = resolve(name)
+    if has_app_context():
+        # Inline run inside a request: audit rows must name the job, not the signed-in user.
+        outer = g.get("cadre_job")
+        g.cadre_job = spec.name
+        try:
+            return spec.func(*args, **kwargs)
+        finally:
+            g.cadre_job = outer
+    if _app is None:
+        if _factory is None:
+            raise RuntimeError("no app to run jobs in: call set_app_factory() first")
+        _app = _factory()
+    with _app.app_context():
+        g.cadre_job = spec.name
+        return spec.func(*args, **kwargs)
+
+
+def get_redis(app: Flask | None = None):
+    app = app or current_app
+    url = app.config.get("REDIS_URL")
+    if not url:
+        return None
+    conn = app.extensions.get("cadre_redis")
+    if conn is None:
+        from redis import Redis
+
+        conn = Redis.from_url(url)
+        app.extensions["cadre_redis"] = conn
+    return conn
+
+
+def queue_name(queue: str) -> str:
+    return current_app.config.get("RQ_QUEUE_PREFIX", "") + queue
+
+
+def enqueue(
+    name: str, *args, queue: str | None = None, job_id: str | None = None, retry: int = 3, **kwargs
+):
+    """Start job `name` (a registered name) with plain, id-like arguments, on its queue unless
+    `queue` says otherwise.
+
+    Returns the RQ job when Redis is configured, else the function's return value. Raises
+    ValueError for a name no job is registered under.
+    """
+    spec = resolve(name)
+    conn = get_redis()
+    if conn is None:
+        log.info("running job %s inline", spec.name)
+        return run_job(spec.name, *args, **kwargs)
+    from rq import Queue, Retry
+
+    q = Queue(queue_name(queue or spec.queue), connection=conn)
+    return q.enqueue(
+        run_job,
+        spec.name,
+        *args,
+        job_id=job_id,
+        retry=Retry(max=retry, interval=[5, 30, 120][:retry]),
+        description=spec.name,
+        **kwargs,
+    )

@@ -1,0 +1,1 @@
+"""Web building blocks every domain shares: htmx, filters, error handlers, form bases."""

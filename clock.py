@@ -11,7 +11,7 @@ import sys
 
 from rq.cron import CronScheduler
 
-from app import create_app
+from app import create_app, run_job
 from app.platform import jobs
 
 NIGHTLY_JOB = "compliance.nightly"
@@ -23,7 +23,7 @@ def build_scheduler(app, connection) -> CronScheduler:
     scheduler = CronScheduler(connection=connection, name="cadre-clock")
     with app.app_context():
         scheduler.register(
-            jobs.run_job,
+            run_job,
             jobs.queue_name("compliance"),
             args=(NIGHTLY_JOB,),
             cron=app.config["NIGHTLY_CRON"],
@@ -31,7 +31,7 @@ def build_scheduler(app, connection) -> CronScheduler:
             name="compliance-nightly",
         )
         scheduler.register(
-            jobs.run_job,
+            run_job,
             jobs.queue_name("notifications"),
             args=(SWEEP_JOB,),
             cron=app.config["SWEEP_CRON"],

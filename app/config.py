@@ -79,7 +79,7 @@ def load_config() -> dict:
         "PORT": _int("PORT", 5000),
         # Where people reach Cadre; jobs (no request) build links such as certificate QR codes.
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
-        # Uploads: the hard request cap; per-kind limits live in services/files.py.
+        # Uploads: the hard request cap; per-kind limits live in app/platform/files.py.
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 512) * 1024 * 1024,
         # Non-file form fields: the user import posts its CSV (up to 2 MB) back for confirmation.
         "MAX_FORM_MEMORY_SIZE": 6 * 1024 * 1024,
@@ -112,4 +112,9 @@ def load_config() -> dict:
         "VALIDATION_JUNIT_PATH": os.environ.get(
             "VALIDATION_JUNIT_PATH", "instance/test-results.xml"
         ),
+        # The build the validation report names; unset: `git rev-parse HEAD` of the checkout.
+        "CADRE_COMMIT": os.environ.get("CADRE_COMMIT", "").strip(),
+        # Tests only: a grading job holds its claimed, uncommitted grade this many seconds, so
+        # a worker can be killed mid-grading. 0 everywhere else.
+        "GRADING_HOLD_SECONDS": float(os.environ.get("CADRE_TEST_GRADING_DELAY") or 0),
     }

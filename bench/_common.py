@@ -89,8 +89,8 @@ import os
 from sqlalchemy import select
 from app import create_app
 from app.extensions import db
-from app.models import User, UserRole
-from app.services.auth import hash_password
+from app.people.models import User, UserRole
+from app.people.auth import hash_password
 
 email, password = os.environ["BENCH_EMAIL"], os.environ["BENCH_PASSWORD"]
 app = create_app()

@@ -52,8 +52,11 @@ import json, statistics, sys, time
 from sqlalchemy import delete, func, select, text
 from app import create_app
 from app.extensions import db
-from app.models import Department, Enrollment, TrainingAssignment, User, UserRole
-from app.services.compliance import run_requirement_engine, status_query
+from app.people.models import Department, User, UserRole
+from app.learning.models import Enrollment
+from app.compliance.models import TrainingAssignment
+from app.compliance.engine import run_requirement_engine
+from app.compliance.statuses import status_query
 
 app = create_app()
 out = {}
@@ -85,11 +88,11 @@ with app.app_context():
     out["engine_again_s"] = time.perf_counter() - started
     out["engine_again"] = again.__dict__
 
-    from app.services.compliance import Scope
+    from app.compliance.statuses import Scope
     from datetime import date
     today = date.today()
     try:
-        from app.services.compliance_reports import summary
+        from app.compliance.reports import summary
     except ImportError:
         summary = None
     app.config["COMPLIANCE_CACHE_SECONDS"] = 0  # cold: the status derivation itself
@@ -116,7 +119,7 @@ with app.app_context():
         summary(today, by="department")
         out["summary_warm_ms"] = (time.perf_counter() - started) * 1000
     # What the nightly run leaves behind: today's snapshot and the months before it.
-    from app.services.compliance import backfill_snapshots, take_snapshot
+    from app.compliance.snapshots import backfill_snapshots, take_snapshot
     started = time.perf_counter()
     take_snapshot(today)
     out["snapshot_s"] = time.perf_counter() - started
@@ -125,9 +128,9 @@ with app.app_context():
         select(func.count()).select_from(status_query(today).subquery())
     )
     # The stored statuses: chain the engine's audit rows, rebuild the table, read from it.
-    from app.services import status_store
-    from app.services.audit_chain import seal_pending
-    from app.services.compliance_reports import overdue
+    from app.compliance import status_store
+    from app.audit.chain import seal_pending
+    from app.compliance.reports import overdue
     started = time.perf_counter()
     seal_pending(wait=True)
     out["seal_s"] = time.perf_counter() - started
@@ -148,8 +151,8 @@ with app.app_context():
     out["refresh_person_ms"] = (time.perf_counter() - started) * 1000
     # Lists over the tables the engine grew: the audit trail and the training records API.
     from app.platform.audit import AuditLog
-    from app.services.audit import AuditFilter, audit_entities, list_audit_entries
-    from app.services.employee_record import RecordFilters, list_training_records
+    from app.audit.trail import AuditFilter, audit_entities, list_audit_entries
+    from app.gxp.employee_record import RecordFilters, list_training_records
     hr = db.session.scalar(
         select(User).join(UserRole, UserRole.user_id == User.id).where(UserRole.role == "qa")
     )
@@ -170,8 +173,9 @@ import json
 from sqlalchemy import func, select
 from app import create_app
 from app.extensions import db
-from app.models import TrainingAssignment, User, UserRole
-from app.services.compliance import run_requirement_engine
+from app.compliance.models import TrainingAssignment
+from app.people.models import User, UserRole
+from app.compliance.engine import run_requirement_engine
 
 app = create_app()
 out = {}

@@ -63,9 +63,10 @@ def seed(n: int) -> tuple[int, list[tuple[int, int]]]:
     from sqlalchemy import delete, insert, select, update
 
     from app.extensions import db
-    from app.models import Course, Enrollment, Module, Progress, QuizQuestion, Result, User
+    from app.learning.models import Course, Enrollment, Module, Progress, QuizQuestion, Result
+    from app.people.auth import hash_password
+    from app.people.models import User
     from app.platform import clock
-    from app.services.auth import hash_password
 
     now = clock.now()
     course = db.session.scalar(select(Course).where(Course.code == COURSE_CODE))
@@ -208,10 +209,11 @@ def main() -> int:
 
     from app import create_app
     from app.extensions import db
-    from app.models import Result, User
+    from app.learning import quizzes
+    from app.learning.models import Result
+    from app.people.models import User
     from app.platform import jobs
     from app.platform.audit import AuditLog
-    from app.services import quizzes
 
     app = create_app()
     with app.app_context():

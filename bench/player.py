@@ -65,8 +65,9 @@ def prepare_learner() -> tuple[int, int, int]:
     from sqlalchemy import select
 
     from app.extensions import db
-    from app.models import Course, Module, User
-    from app.services import enrollments, quizzes
+    from app.learning import enrollments, quizzes
+    from app.learning.models import Course, Module
+    from app.people.models import User
 
     user = db.session.scalar(select(User).where(User.email == BENCH_EMAIL))
     courses = db.session.scalars(
@@ -173,7 +174,7 @@ def main() -> int:
         from sqlalchemy import func, select
 
         from app.extensions import db
-        from app.models import Enrollment
+        from app.learning.models import Enrollment
 
         total = db.session.scalar(select(func.count()).select_from(Enrollment))
         db.session.remove()

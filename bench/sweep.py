@@ -47,10 +47,12 @@ from sqlalchemy import delete, func, select, text
 from app import create_app
 from app.extensions import db
 from app.platform.jobs import get_redis, queue_name
-from app.models import Notification, NotificationPreference, TrainingAssignment, User
+from app.notifications.models import Notification, NotificationPreference
+from app.compliance.models import TrainingAssignment
+from app.people.models import User
 from app.platform import clock
-from app.services import notifications as svc
-from app.services.compliance import run_requirement_engine
+from app.notifications import notify as svc
+from app.compliance.engine import run_requirement_engine
 from rq import Queue
 
 keep, sample, digests = sys.argv[1] == "keep", int(sys.argv[2]), int(sys.argv[3])

@@ -43,8 +43,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from app import create_app
 from app.extensions import db
-from app.models import (Course, SessionInstructor, SessionRegistration, TrainingSession, User,
-                        UserRole)
+from app.learning.models import Course
+from app.classroom.models import SessionInstructor, SessionRegistration, TrainingSession
+from app.people.models import User, UserRole
 
 wanted = int(sys.argv[1])
 app = create_app()

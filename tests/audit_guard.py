@@ -16,33 +16,23 @@ from flask import g, has_app_context, has_request_context
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
-from app.models import (
-    ApiToken,
-    Certification,
-    CompetencyRequirement,
-    CompetencySubstitute,
-    ControlledDocument,
-    Course,
-    Curriculum,
-    CurriculumCourse,
-    Department,
-    DocumentAudience,
-    DocumentVersion,
-    Enrollment,
-    InspectionExport,
-    JobRole,
-    Module,
-    Result,
+from app.classroom.models import (
     SessionInstructor,
     SessionRegistration,
     SessionSeries,
-    Team,
-    TrainingAssignment,
     TrainingSession,
-    User,
-    UserRole,
+)
+from app.compliance.models import (
+    CompetencyRequirement,
+    CompetencySubstitute,
+    Curriculum,
+    CurriculumCourse,
+    TrainingAssignment,
     Waiver,
 )
+from app.gxp.models import ControlledDocument, DocumentAudience, DocumentVersion, InspectionExport
+from app.learning.models import Certification, Course, Enrollment, Module, Result
+from app.people.models import ApiToken, Department, JobRole, Team, User, UserRole
 from app.platform.audit import AuditLog
 
 # Model -> the audit entities that may describe its changes.

@@ -7,8 +7,8 @@ from datetime import date, timedelta
 import factory
 from sqlalchemy import func, select
 
+from app.compliance.models import Waiver
 from app.extensions import db
-from app.models import Waiver
 from app.platform import clock
 from app.platform.audit import AuditLog
 from tests.factories import Base, RequirementFactory, UserFactory

@@ -13,7 +13,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-import time_machine
 
 _TMP = Path(tempfile.mkdtemp(prefix="cadre-test-"))
 os.environ["CADRE_INSTANCE"] = str(_TMP / "instance")
@@ -27,16 +26,16 @@ from sqlalchemy import text  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
+from app.platform import clock  # noqa: E402
 from tests import audit_guard  # noqa: E402
 
 RUN_ID = secrets.token_hex(3)
 
-# The instant every test starts at (the app's clock and every library's datetime/time). Dates in
-# tests are built from it (`clock.today()`, `clock.now()`), so the suite passes whatever the
-# machine's date is; CI runs the date-sensitive modules at other instants too (see .ci/run).
+# The instant every test starts at on the app's clock (app.platform.clock). Dates in tests are
+# built from it (`clock.today()`, `clock.now()`), so the suite passes whatever the machine's
+# date is; `make test-dates` runs the date-sensitive modules at other instants too.
 PINNED_NOW = datetime.fromisoformat(os.environ.get("CADRE_TEST_NOW") or "2026-12-07T09:30:00+00:00")
-# Collection (module-level dates, parametrize ids) sees the pinned clock too.
-time_machine.travel(PINNED_NOW, tick=True).start()
+clock.pin(PINNED_NOW)  # collection too: module-level dates of test modules
 BACKEND = "postgresql" if os.environ.get("DATABASE_URL") else "sqlite"
 
 
@@ -119,12 +118,23 @@ class FreshContextClient(FlaskClient):
             return super().open(*args, **kwargs)
 
 
+class PinnedClock:
+    """The app's clock in a test: it starts at PINNED_NOW and runs on from there."""
+
+    def move_to(self, moment: datetime) -> None:
+        clock.pin(moment)
+
+    def shift(self, delta) -> None:
+        clock.pin(clock.now() + delta)
+
+
 @pytest.fixture(autouse=True)
 def pinned_clock():
-    """Start every test at PINNED_NOW with time running on from there; `pinned_clock.move_to()`
-    or `.shift()` moves it (a timezone-aware datetime or a timedelta)."""
-    with time_machine.travel(PINNED_NOW, tick=True) as traveller:
-        yield traveller
+    """Start every test at PINNED_NOW on the app's clock; `pinned_clock.move_to(moment)` and
+    `.shift(timedelta)` move it."""
+    clock.pin(PINNED_NOW)
+    yield PinnedClock()
+    clock.pin(PINNED_NOW)
 
 
 @pytest.fixture

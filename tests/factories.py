@@ -7,28 +7,17 @@ from datetime import date
 import factory
 from factory.alchemy import SQLAlchemyModelFactory
 
+from app.compliance.models import CompetencyRequirement, Curriculum
 from app.extensions import db
-from app.models import (
-    ApiToken,
-    CompetencyRequirement,
-    Course,
-    Curriculum,
-    Department,
-    Enrollment,
-    JobRole,
-    Module,
-    QuizQuestion,
-    Team,
-    User,
-    UserRole,
-)
+from app.learning.models import Course, Enrollment, Module, QuizQuestion
+from app.people.models import ApiToken, Department, JobRole, Team, User, UserRole
 
 _PASSWORD_HASHES: dict[str, str] = {}
 
 
 def password_hash(password: str = "password") -> str:
     if password not in _PASSWORD_HASHES:
-        from app.services.auth import hash_password
+        from app.people.auth import hash_password
 
         _PASSWORD_HASHES[password] = hash_password(password)
     return _PASSWORD_HASHES[password]

@@ -1,9 +1,12 @@
-"""The JSON API: both families (/api/training/... and /api/v1/training/...) on one blueprint."""
+"""The JSON API shell: one blueprint for both families (/api/training/... and /api/v1/...),
+authentication, problem+json, paging and the OpenAPI document. Each domain adds its endpoints
+(its api module) before init_app registers the blueprint."""
 
 from __future__ import annotations
 
 from flask import Blueprint, request, url_for
 
+from app.api import openapi
 from app.platform.errors import DomainError
 
 bp = Blueprint("api", __name__)
@@ -63,16 +66,12 @@ def json_only(response):
     return response
 
 
-from app.api import (  # noqa: E402,F401  (register routes)
-    certifications,
-    competency,
-    courses,
-    documents,
-    inspection,
-    openapi,
-    programs,
-    records,
-    reports,
-    sessions,
-    users,
-)
+bp.add_url_rule("/openapi.json", view_func=openapi.openapi_document, methods=["GET"])
+
+
+def init_app(app) -> None:
+    """Register the API blueprint once every domain has added its endpoints to it."""
+    from app.extensions import csrf
+
+    app.register_blueprint(bp, url_prefix="/api")
+    csrf.exempt(bp)  # the API checks CSRF itself for cookie-authenticated writes

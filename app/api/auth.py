@@ -9,10 +9,10 @@ from flask_login import current_user
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
-from app.models import User
-from app.permissions import LOGIN, PERMISSION_SCOPE, PERMISSIONS, PUBLIC, can
+from app.people.models import User
+from app.people.permissions import LOGIN, PERMISSION_SCOPE, PERMISSIONS, PUBLIC, can
+from app.people.tokens import authenticate_token, token_has_scope
 from app.platform.web.errors import problem
-from app.services.tokens import authenticate_token, token_has_scope
 
 REALM = 'Bearer realm="cadre"'
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

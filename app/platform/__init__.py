@@ -1,1 +1,20 @@
 """The platform layer: what every domain stands on and that knows no domain."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Bind the platform to the app: the pool, storage, security headers, error pages, template
+    filters and local file downloads."""
+    from app.platform import dbpool, events, security, storage  # noqa: F401  (events: hooks)
+    from app.platform.web import errors, filters
+    from app.platform.web.files import bp as files_bp
+
+    dbpool.init_app(app)
+    storage.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    filters.init_app(app)
+    app.register_blueprint(files_bp)

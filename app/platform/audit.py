@@ -11,12 +11,25 @@ from typing import Any
 
 from flask import g, has_app_context, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, text
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    cast,
+    insert,
+    literal,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.platform import clock
 from app.platform.db import JSONType, UTCDateTime
+from app.platform.sql import json_object
 
 
 class AuditLog(db.Model):
@@ -47,7 +60,7 @@ class AuditLog(db.Model):
     reason: Mapped[str | None] = mapped_column(Text)
     request_id: Mapped[str | None] = mapped_column(String(64))
     ip: Mapped[str | None] = mapped_column(String(64))
-    # The hash chain (app.services.audit_chain): position, the previous row's hash, and this
+    # The hash chain (app.audit.chain): position, the previous row's hash, and this
     # row's hash over its content and prev_hash. Set once by the sealer, never changed.
     chain_seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
@@ -92,10 +105,10 @@ def record_audit(
     actor=None,
 ) -> AuditLog:
     """Add an audit row to the current transaction (the caller commits)."""
-    who = current_actor(actor)
+    actor_id, actor_label = actor_columns(actor)
     row = AuditLog(
-        actor_id=who.id if who else None,
-        actor_label=f"{who.name} <{who.email}>" if who else system_label(),
+        actor_id=actor_id,
+        actor_label=actor_label,
         action=action,
         entity=entity,
         entity_id=str(entity_id),
@@ -115,3 +128,39 @@ def system_label() -> str:
     """How a change made by no person reads: the system, naming the job if one runs."""
     job = g.get("cadre_job") if has_app_context() else None
     return f"system ({job.rsplit('.', 1)[-1]})" if job else "system"
+
+
+def actor_columns(actor=None) -> tuple[int | None, str]:
+    """(actor_id, actor_label) of an audit row for `actor` (see current_actor)."""
+    who = current_actor(actor)
+    if who is None:
+        return None, system_label()
+    return who.id, f"{who.name} <{who.email}>"
+
+
+def record_audit_for_inserted(
+    model, entity: str, fields: list[str], now, floor_id: int, reason, actor
+):
+    """Audit every row of `model` a set-based insert just added (id above `floor_id`, created_at
+    `now`), one "create" row each with `fields` as the after-image, in one statement."""
+    actor_id, label = actor_columns(actor)
+    columns = []
+    for name in fields:
+        columns += [literal_column(f"'{name}'"), getattr(model, name)]
+    rows = select(
+        literal(now, type_=AuditLog.at.type),
+        literal(actor_id, type_=AuditLog.actor_id.type),
+        literal(label),
+        literal("create"),
+        literal(entity),
+        cast(model.id, String),
+        json_object(*columns),
+        reason,
+    ).where(model.id > floor_id, model.created_at == now)
+    db.session.execute(
+        insert(AuditLog).from_select(
+            ["at", "actor_id", "actor_label", "action", "entity", "entity_id", "after", "reason"],
+            rows,
+        )
+    )
+    g.cadre_audit_written = True  # sealed into the hash chain when the request or job ends

@@ -19,8 +19,12 @@ log = logging.getLogger("cadre.jobs")
 QUEUES = ("default", "grading", "notifications", "compliance")
 
 # Names queued before jobs had stable names were module paths under app.jobs: such a name
-# resolves to the stable name after that prefix (app.jobs.compliance.nightly -> compliance.nightly).
+# resolves to the stable name after that prefix (app.compliance.jobs.nightly -> compliance.nightly).
 LEGACY_PREFIX = "app.jobs."
+
+# What RQ calls for every job: the app root's run_job, which can build the app (and so register
+# every job) in a worker process that has not. A string, as the platform imports no domain.
+ENTRY_POINT = "app.run_job"
 
 _app: Flask | None = None
 _factory: Callable[[], Flask] | None = None
@@ -71,6 +75,10 @@ def resolve(name: str) -> Job:
         raise ValueError(f"no job is registered as {name!r}") from None
 
 
+def app_factory() -> Callable[[], Flask] | None:
+    return _factory
+
+
 def set_app_factory(factory: Callable[[], Flask]) -> None:
     """How a worker builds its app when a job arrives outside any app context."""
     global _factory
@@ -78,12 +86,13 @@ def set_app_factory(factory: Callable[[], Flask]) -> None:
 
 
 def run_job(name: str, *args, **kwargs):
-    """Run a job inside an app context of its own (the worker's entry point)."""
+    """Run job `name` inside an app context of its own (app.run_job, the RQ entry point, calls
+    this; inline runs inside the caller's context)."""
     global _app
     from flask import g, has_app_context
 
-    spec = resolve(name)
     if has_app_context():
+        spec = resolve(name)
         # Inline run inside a request: audit rows must name the job, not the signed-in user.
         outer = g.get("cadre_job")
         g.cadre_job = spec.name
@@ -95,6 +104,7 @@ def run_job(name: str, *args, **kwargs):
         if _factory is None:
             raise RuntimeError("no app to run jobs in: call set_app_factory() first")
         _app = _factory()
+    spec = resolve(name)  # building the app registered every job
     with _app.app_context():
         g.cadre_job = spec.name
         return spec.func(*args, **kwargs)
@@ -136,7 +146,7 @@ def enqueue(
 
     q = Queue(queue_name(queue or spec.queue), connection=conn)
     return q.enqueue(
-        run_job,
+        ENTRY_POINT,
         spec.name,
         *args,
         job_id=job_id,

@@ -7,9 +7,12 @@ recertification (months are added with the day clamped to the month's end).
 
 from __future__ import annotations
 
+from contextlib import contextmanager, suppress
 from datetime import date
 
 from sqlalchemy import Date, Integer, literal, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -159,3 +162,29 @@ def advisory_xact_lock(key: int, *, wait: bool = True) -> bool:
         db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
         return True
     return bool(db.session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}))
+
+
+def upsert(model):
+    """INSERT for the session's database, with ON CONFLICT (upserts) and RETURNING on both
+    PostgreSQL and SQLite."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
+
+
+@contextmanager
+def pg_setting(name: str, value: str):
+    """Run the block with a PostgreSQL setting changed, then put it back (no-op elsewhere).
+
+    A plain SET, not SET LOCAL: page reads run outside a transaction (app.platform.dbpool). If the
+    block fails inside a transaction, that transaction's rollback undoes the SET instead.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    db.session.execute(text(f"SET {name} = '{value}'"))
+    try:
+        yield
+    finally:
+        with suppress(DBAPIError):  # an aborted transaction: its rollback resets the setting
+            db.session.execute(text(f"RESET {name}"))

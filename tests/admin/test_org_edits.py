@@ -3,7 +3,7 @@
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Department, Team
+from app.people.models import Department, Team
 from app.platform.audit import AuditLog
 from tests.conftest import csrf
 

@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Department, JobRole, Team
+from app.people import org
+from app.people.models import Department, JobRole, Team
 from app.platform.audit import AuditLog
 from app.platform.errors import Conflict, Invalid
-from app.services import org
 from tests.factories import UserFactory
 
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Department, JobRole, Team, User
+from app.people.models import Department, JobRole, Team, User
 from app.platform.audit import AuditLog
 from tests.conftest import csrf
 from tests.factories import DepartmentFactory, JobRoleFactory, TeamFactory, UserFactory

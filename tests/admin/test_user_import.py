@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import User
+from app.people.models import User
+from app.people.user_import import apply_user_import, preview_user_import
 from app.platform.errors import Invalid
-from app.services.user_import import apply_user_import, preview_user_import
 from tests.factories import UserFactory
 
 HEADER = "email,name,department,team,job_role,manager_email,hire_date,roles\n"

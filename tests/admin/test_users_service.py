@@ -6,11 +6,11 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import LoginSession, User
+from app.people import auth
+from app.people import users as svc
+from app.people.models import LoginSession, User
 from app.platform.audit import AuditLog
 from app.platform.errors import Forbidden, Invalid
-from app.services import auth
-from app.services import users as svc
 from tests.factories import UserFactory
 
 

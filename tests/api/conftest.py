@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from app.extensions import db
+from app.people.tokens import create_api_token
 from app.platform import clock
-from app.services.tokens import create_api_token
 from tests.factories import UserFactory
 
 ROLES = ("admin", "hr", "qa", "trainer", "manager", "employee", "seller")

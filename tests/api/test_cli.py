@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import ApiToken
+from app.people.models import ApiToken
 from tests.api.conftest import bearer
 from tests.factories import UserFactory
 

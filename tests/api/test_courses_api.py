@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Course
+from app.learning.models import Course
 from app.platform.audit import AuditLog
 from tests.api.conftest import bearer, make_token
 from tests.factories import CourseFactory, EnrollmentFactory, ModuleFactory, UserFactory

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.extensions import db
-from app.models import Course
+from app.learning.models import Course
 from tests.api.conftest import ROLES, bearer, make_token
 from tests.conftest import csrf
 from tests.factories import CourseFactory, ModuleFactory, UserFactory

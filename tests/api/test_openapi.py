@@ -67,7 +67,7 @@ def test_every_ref_resolves(client):
 
 
 def test_documented_course_fields_match_the_api(client, app):
-    from app.api.courses import course_json
+    from app.learning.api.courses import course_json
     from tests.factories import CourseFactory
 
     doc = client.get("/api/openapi.json").get_json()

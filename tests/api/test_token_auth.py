@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Course
+from app.learning.models import Course
+from app.people.tokens import create_api_token, revoke_api_token
 from app.platform.audit import AuditLog
-from app.services.tokens import create_api_token, revoke_api_token
 from tests.api.conftest import bearer, make_token
 from tests.conftest import csrf
 from tests.factories import CourseFactory, UserFactory

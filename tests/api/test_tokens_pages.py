@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import ApiToken
+from app.people.models import ApiToken
 from app.platform.audit import AuditLog
 from tests.api.conftest import bearer
 from tests.conftest import csrf
@@ -128,7 +128,7 @@ def test_create_without_csrf_is_400(client, auth, admin):
 @pytest.mark.parametrize("role", ["hr", "qa", "trainer", "manager", "employee", "seller"])
 def test_non_admins_get_403(client, auth, admin, role):
     user = UserFactory(roles=[role])
-    from app.services.tokens import create_api_token
+    from app.people.tokens import create_api_token
 
     token, _ = create_api_token(admin.id, "keep", ["read"], actor=admin)
     auth.login(user)
@@ -150,7 +150,7 @@ def test_anonymous_is_sent_to_login(client):
 
 
 def test_list_paginates(client, auth, admin):
-    from app.services.tokens import create_api_token
+    from app.people.tokens import create_api_token
 
     for i in range(25):
         create_api_token(admin.id, f"token-{i:02d}", ["read"], actor=admin)

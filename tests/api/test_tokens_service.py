@@ -8,16 +8,16 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import ApiToken
-from app.platform.audit import AuditLog
-from app.platform.errors import Invalid, NotFound
-from app.services.tokens import (
+from app.people.models import ApiToken
+from app.people.tokens import (
     authenticate_token,
     create_api_token,
     list_api_tokens,
     revoke_api_token,
     token_has_scope,
 )
+from app.platform.audit import AuditLog
+from app.platform.errors import Invalid, NotFound
 from tests.factories import UserFactory
 
 

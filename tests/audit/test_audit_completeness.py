@@ -5,7 +5,7 @@ prove it would fail a new route that forgets its audit row.
 """
 
 from app.extensions import csrf, db
-from app.models import Enrollment
+from app.learning.models import Enrollment
 from app.platform.audit import record_audit
 from tests import audit_guard
 from tests.factories import EnrollmentFactory

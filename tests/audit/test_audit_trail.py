@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from app.audit import trail as audit_service
 from app.extensions import db
 from app.platform.audit import record_audit
 from app.platform.csv_export import neutralise
-from app.services import audit as audit_service
 from tests.conftest import BACKEND
 from tests.factories import UserFactory
 

@@ -4,9 +4,9 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
+from app.audit.chain import GENESIS, seal_pending, verify_chain
 from app.extensions import db
 from app.platform.audit import AuditLog, record_audit
-from app.services.audit_chain import GENESIS, seal_pending, verify_chain
 from tests.conftest import BACKEND, csrf
 from tests.factories import UserFactory
 
@@ -96,7 +96,7 @@ def test_verification_names_the_first_broken_link(app, sql, problem):
 
 def test_rewriting_the_chain_from_a_row_on_is_still_caught(app):
     """Recomputing one row's hash to hide an edit breaks the next row's link."""
-    from app.services.audit_chain import _COLUMNS, _content, row_hash
+    from app.audit.chain import _COLUMNS, _content, row_hash
 
     ids = _rows(3)
     seal_pending()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from app.extensions import db
-from app.models import Certification
+from app.learning.certificates import issue_certificate_for_enrollment
+from app.learning.models import Certification
 from app.platform.audit import AuditLog
-from app.services.certificates import issue_certificate_for_enrollment
 from tests.api.conftest import ROLES, bearer, make_token
 from tests.certificates.conftest import completed_enrollment, count
 from tests.conftest import csrf

@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.jobs.certificates import issue_for_enrollment
-from app.models import Certification, Module
+from app.learning.certificates import issue_certificate_for_enrollment
+from app.learning.enrollments import enroll_user, record_progress
+from app.learning.jobs import issue_for_enrollment
+from app.learning.models import Certification, Module
 from app.platform.files import StoredFile
 from app.platform.storage import get_storage
-from app.services.certificates import issue_certificate_for_enrollment
-from app.services.enrollments import enroll_user, record_progress
 from tests.certificates.conftest import COMPLETED_AT, audit_count, completed_enrollment, count
 from tests.conftest import BACKEND
 from tests.factories import CourseFactory, EnrollmentFactory, ModuleFactory

@@ -8,12 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Certification
-from app.platform.audit import AuditLog
-from app.platform.errors import Conflict, Forbidden, Invalid
-from app.platform.storage import get_storage
-from app.services.certificate_pdf import render_certificate_pdf
-from app.services.certificates import (
+from app.learning.certificate_pdf import render_certificate_pdf
+from app.learning.certificates import (
     can_view_certificate,
     certificate_status,
     issue_certificate_for_enrollment,
@@ -23,6 +19,10 @@ from app.services.certificates import (
     verification_url,
     verify_certificate,
 )
+from app.learning.models import Certification
+from app.platform.audit import AuditLog
+from app.platform.errors import Conflict, Forbidden, Invalid
+from app.platform.storage import get_storage
 from tests.certificates.conftest import audit_count, completed_enrollment, count, pdf_text
 from tests.factories import CourseFactory, UserFactory
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 
 from app.extensions import db
-from app.models import Certification
+from app.learning.certificates import issue_certificate_for_enrollment
+from app.learning.models import Certification
 from app.platform import clock
-from app.services.certificates import issue_certificate_for_enrollment
 from tests.api.conftest import ROLES
 from tests.certificates.conftest import audit_count, completed_enrollment, count
 from tests.conftest import csrf, fetch_download

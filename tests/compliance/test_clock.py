@@ -6,9 +6,10 @@ from redis import Redis
 from sqlalchemy import func, select
 
 import clock
+from app import run_job
+from app.compliance.models import ComplianceSnapshot
 from app.extensions import db
-from app.models import ComplianceSnapshot, Enrollment
-from app.platform.jobs import run_job
+from app.learning.models import Enrollment
 from tests.factories import JobRoleFactory, RequirementFactory, UserFactory
 from tests.jobs_helper import run_queued_jobs
 

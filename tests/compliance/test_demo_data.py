@@ -6,10 +6,10 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
+from app.compliance.models import CompetencyRequirement, ComplianceSnapshot, Waiver
+from app.compliance.statuses import statuses
 from app.extensions import db
-from app.models import CompetencyRequirement, ComplianceSnapshot, Waiver
 from app.platform import clock
-from app.services.compliance import statuses
 
 
 def test_seed_demo_builds_a_matrix_with_a_history_and_a_trend(runner):

@@ -7,16 +7,12 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select
 
+from app.compliance.engine import run_requirement_engine
+from app.compliance.models import CompetencySubstitute, CurriculumCourse, TrainingAssignment, Waiver
+from app.compliance.statuses import Scope, statuses
 from app.extensions import db
-from app.models import (
-    CompetencySubstitute,
-    CurriculumCourse,
-    Enrollment,
-    TrainingAssignment,
-    Waiver,
-)
+from app.learning.models import Enrollment
 from app.platform.audit import AuditLog
-from app.services.compliance import Scope, run_requirement_engine, statuses
 from tests.factories import (
     CourseFactory,
     CurriculumFactory,
@@ -326,8 +322,8 @@ def test_ended_requirement_and_inactive_people_drop_out(app):
 
 
 def test_snapshot_counts_by_department_and_role(app):
-    from app.models import ComplianceSnapshot
-    from app.services.compliance import take_snapshot
+    from app.compliance.models import ComplianceSnapshot
+    from app.compliance.snapshots import take_snapshot
     from tests.factories import DepartmentFactory
 
     role = JobRoleFactory()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from app.services import compliance_reports as reports
-from app.services.compliance import run_requirement_engine
-from app.services.enrollments import enroll_user
+from app.compliance import reports
+from app.compliance.engine import run_requirement_engine
+from app.learning.enrollments import enroll_user
+from app.platform import clock
 from tests.factories import JobRoleFactory, RequirementFactory, UserFactory
 
 TODAY = date(2026, 6, 1)
@@ -27,14 +28,14 @@ def test_a_read_is_reused_until_the_audit_trail_moves(app, count_queries):
     assert len(statements) == 1 and "audit_log" in statements[0]  # only the trail's head
 
     # A completion through the service writes its audit row: the next read recomputes.
-    from app.services.enrollments import complete_module, evaluate_completion
+    from app.learning.enrollments import complete_module, evaluate_completion
     from tests.factories import ModuleFactory
 
     module = ModuleFactory(course=req.course)
     enrollment, _ = enroll_user(person.id, req.course_id)
     complete_module(enrollment.id, module.id)
     assert evaluate_completion(enrollment.id)
-    after = reports.totals(date.today())
+    after = reports.totals(clock.today())
     assert (after.applicable, after.ok) == (1, 1)
     assert reports.totals(TODAY).ok == 0  # another day is another key (completed after it)
 

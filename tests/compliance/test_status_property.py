@@ -1,6 +1,6 @@
 """The SQL status query agrees with a slow Python reference on random organisations.
 
-The reference is written from the rules in app/services/recertification.py (RecertPolicy,
+The reference is written from the rules in app/compliance/recertification.py (RecertPolicy,
 derive_status), person by person, requirement by requirement, slot by slot: the opposite of
 the set-based query it checks.
 """
@@ -13,22 +13,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete
 
-from app.extensions import db
-from app.models import (
+from app.compliance.models import (
     CompetencyRequirement,
     CompetencySubstitute,
-    Course,
     Curriculum,
     CurriculumCourse,
-    Department,
-    Enrollment,
-    JobRole,
     TrainingAssignment,
-    User,
     Waiver,
 )
-from app.services.compliance import statuses
-from app.services.recertification import RecertPolicy, derive_status
+from app.compliance.recertification import RecertPolicy, derive_status
+from app.compliance.statuses import statuses
+from app.extensions import db
+from app.learning.models import Course, Enrollment
+from app.people.models import Department, JobRole, User
 
 BASE = date(2024, 1, 1)
 # Days land on a coarse grid (a few days of each month) and grace/window/due offsets are

@@ -9,16 +9,16 @@ from flask import current_app
 from rq import Queue
 from sqlalchemy import select
 
+from app.audit.chain import seal_pending
+from app.compliance import reports, status_store
+from app.compliance.engine import run_requirement_engine
+from app.compliance.models import ComplianceStatus, ComplianceStatusState
+from app.compliance.requirements import update_requirement
+from app.compliance.statuses import Scope, status_query
 from app.extensions import db
-from app.models import ComplianceStatus, ComplianceStatusState
+from app.learning.enrollments import complete_module, enroll_user, evaluate_completion
+from app.people.users import update_user
 from app.platform.audit import record_audit
-from app.services import compliance_reports as reports
-from app.services import status_store
-from app.services.audit_chain import seal_pending
-from app.services.compliance import Scope, run_requirement_engine, status_query
-from app.services.enrollments import complete_module, enroll_user, evaluate_completion
-from app.services.requirements import update_requirement
-from app.services.users import update_user
 from tests.factories import (
     DepartmentFactory,
     JobRoleFactory,
@@ -142,7 +142,7 @@ def test_turned_off_it_is_never_read(world):
 
 
 def test_the_matrix_and_the_gaps_read_the_same_from_the_table(world, count_queries):
-    from app.services.requirements import gaps
+    from app.compliance.requirements import gaps
 
     on, _, people = world
     status_store.rebuild(on)

@@ -9,11 +9,11 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Certification, Enrollment
+from app.learning.certificates import issue_certificate_for_enrollment
+from app.learning.models import Certification, Enrollment
+from app.people.user_import import apply_user_import
+from app.people.users import create_user, update_user
 from app.platform import clock
-from app.services.certificates import issue_certificate_for_enrollment
-from app.services.user_import import apply_user_import
-from app.services.users import create_user, update_user
 from tests.factories import CourseFactory, JobRoleFactory, RequirementFactory, UserFactory
 from tests.jobs_helper import run_queued_jobs
 
@@ -28,7 +28,7 @@ def test_creating_a_person_in_a_role_assigns_their_training(app):
     role = JobRoleFactory(name="QC Analyst")
     req = RequirementFactory(job_role=role, due_days=10, due_basis="hire")
     admin = UserFactory()
-    hired = date.today() - timedelta(days=2)
+    hired = clock.today() - timedelta(days=2)
     person = create_user(
         {
             "email": "new@example.com",

@@ -22,11 +22,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from app.compliance.engine import run_requirement_engine
+from app.compliance.models import Waiver
+from app.compliance.recertification import add_months_to_date
+from app.compliance.reports import today
 from app.extensions import db
-from app.models import Enrollment, User, Waiver
-from app.services.compliance import run_requirement_engine
-from app.services.compliance_reports import today
-from app.services.recertification import add_months_to_date
+from app.learning.models import Enrollment
+from app.people.models import User
 from tests.factories import (
     CourseFactory,
     DepartmentFactory,

@@ -11,10 +11,10 @@ from datetime import timedelta
 
 import pytest
 
+from app.compliance.models import ComplianceSnapshot, Waiver
+from app.compliance.recertification import add_months_to_date
 from app.extensions import db
-from app.models import ComplianceSnapshot, Waiver
 from app.platform.audit import record_audit
-from app.services.recertification import add_months_to_date
 from tests.factories import CourseFactory, RequirementFactory, UserFactory
 
 HTMX = {"HX-Request": "true"}
@@ -373,7 +373,7 @@ def test_matrix_and_overdue_query_counts_do_not_grow_with_rows(org, client, auth
         RequirementFactory(
             job_role=org.analyst, course=CourseFactory(title=f"Extra {n}"), due_days=365
         )
-    from app.services.compliance import run_requirement_engine
+    from app.compliance.engine import run_requirement_engine
 
     run_requirement_engine(on=org.today - timedelta(days=60))
     for url in urls:

@@ -6,13 +6,14 @@ from datetime import date, timedelta
 
 import pytest
 
+from app.audit.chain import seal_pending
+from app.compliance import reports, status_store
+from app.compliance.engine import viewer_scope
+from app.compliance.models import ComplianceSnapshot
+from app.compliance.snapshots import take_snapshot
+from app.compliance.statuses import Scope
 from app.extensions import db
-from app.models import ComplianceSnapshot
 from app.platform.errors import Invalid
-from app.services import compliance_reports as reports
-from app.services import status_store
-from app.services.audit_chain import seal_pending
-from app.services.compliance import Scope, take_snapshot, viewer_scope
 from tests.factories import UserFactory
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.models.people import ROLES
-from app.services import modules
+from app.learning import modules
+from app.people.models import ROLES
 from tests.conftest import csrf
 from tests.factories import CourseFactory, UserFactory
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Course, Module, QuizQuestion
+from app.learning import modules
+from app.learning.models import Course, Module, QuizQuestion
 from app.platform.files import StoredFile
-from app.services import modules
 from tests.courses.conftest import MP4, PDF, PNG, audit_count, count, upload
 from tests.factories import CourseFactory, EnrollmentFactory, ModuleFactory
 
@@ -212,7 +212,7 @@ def test_delete_module_via_htmx_and_plain_post(client, as_trainer, trainer):
 
 
 def test_a_module_with_learner_progress_is_never_deleted(client, as_trainer, trainer):
-    from app.models import Progress
+    from app.learning.models import Progress
 
     course, ids = _three_modules(trainer)
     enrollment = EnrollmentFactory(course=course)

@@ -14,8 +14,8 @@ from sqlalchemy import event, text
 
 from app import create_app
 from app.extensions import db
+from app.learning import courses
 from app.platform import clock
-from app.services import courses
 from tests.conftest import Auth, FreshContextClient, csrf
 from tests.factories import CourseFactory, ModuleFactory, UserFactory
 
@@ -116,7 +116,7 @@ def test_with_redis_any_catalog_change_moves_every_process_generation(app, other
     # say) reaches the other process: the Redis counter is part of its generation.
     with other_process.app_context():
         before = courses.catalog_generation()
-    courses._catalog_changed()
+    courses.catalog_changed()
     with other_process.app_context():
         assert courses.catalog_generation() != before
 

@@ -6,12 +6,12 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Course, Module
+from app.learning import courses, modules
+from app.learning.models import Course, Module
 from app.platform.audit import AuditLog
 from app.platform.errors import Conflict, Invalid
 from app.platform.files import StoredFile
 from app.platform.storage import get_storage
-from app.services import courses, modules
 from tests.courses.conftest import MP4, PDF, PNG, audit_count, count, upload
 from tests.factories import CourseFactory
 

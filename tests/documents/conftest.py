@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
+from app.audit.signatures import manifestations_for
 from app.extensions import db
-from app.models import Enrollment
-from app.services import documents as svc
-from app.services.signatures import manifestations_for
+from app.gxp import documents as svc
+from app.learning.models import Enrollment
 from tests.factories import DepartmentFactory, JobRoleFactory, UserFactory
 
 PASSWORD = "password"  # the factories' password

@@ -5,8 +5,10 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import ControlledDocument, DocumentVersion, Enrollment, User
-from app.services import documents as svc
+from app.gxp import documents as svc
+from app.gxp.models import ControlledDocument, DocumentVersion
+from app.learning.models import Enrollment
+from app.people.models import User
 
 
 def test_seed_demo_adds_two_sops_with_training_once(runner):

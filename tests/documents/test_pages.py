@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import ControlledDocument, DocumentVersion
+from app.gxp import documents as svc
+from app.gxp.models import ControlledDocument, DocumentVersion
 from app.platform import clock
-from app.services import documents as svc
 from tests.api.conftest import ROLES
 from tests.conftest import csrf
 from tests.documents.conftest import (

@@ -10,12 +10,13 @@ import pytest
 from sqlalchemy import func, select, text
 
 from app.extensions import db
-from app.models import ControlledDocument, Enrollment, Module
+from app.gxp import documents as svc
+from app.gxp.models import ControlledDocument
+from app.learning.models import Enrollment, Module
+from app.people.users import create_user
 from app.platform import clock
 from app.platform.audit import AuditLog
 from app.platform.errors import Conflict, Invalid
-from app.services import documents as svc
-from app.services.users import create_user
 from tests.documents.conftest import (
     V1_TEXT,
     V2_TEXT,

@@ -6,10 +6,11 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Enrollment, LoginAttempt
+from app.gxp import documents as svc
+from app.learning.enrollments import record_progress
+from app.learning.models import Enrollment
+from app.people.models import LoginAttempt
 from app.platform.errors import Invalid
-from app.services import documents as svc
-from app.services.enrollments import record_progress
 from tests.conftest import csrf
 from tests.documents.conftest import (
     PASSWORD,

@@ -8,8 +8,8 @@ import pytest
 from reportlab.pdfgen import canvas
 from werkzeug.datastructures import FileStorage
 
+from app.gxp.document_text import check_document_upload, diff_text, extract_text
 from app.platform.errors import Invalid
-from app.services.document_text import check_document_upload, diff_text, extract_text
 
 
 def _pdf(*lines: str) -> bytes:

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Progress, Result
+from app.learning.models import Progress, Result
 from app.platform import clock
 from app.platform.audit import AuditLog
 from tests.conftest import csrf

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
-from app.models import Enrollment
-from app.web.enroll.routes import continue_url
+from app.learning.models import Enrollment
+from app.learning.web.enroll.routes import continue_url
+from app.platform import clock
 from tests.enrollments.conftest import count, course_with_modules, progress_row
 from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
 
@@ -24,7 +25,7 @@ def _bar(html: str, enrollment_id: int) -> tuple[str, str]:
 
 
 def test_dashboard_groups_my_training_with_due_dates_and_progress(client, signed_in, learner):
-    today = date.today()
+    today = clock.today()
     late, _ = course_with_modules(("text", "text"), title="Late Course")
     going, going_modules = course_with_modules(("text", "text", "text"), title="Going Course")
     fresh, _ = course_with_modules(("text",), title="Fresh Course")
@@ -79,7 +80,7 @@ def test_team_section_for_a_manager(client, signed_in):
     course, modules = course_with_modules(("text", "text"))
     e = EnrollmentFactory(user=ann, course=course, status="in_progress")
     progress_row(e, modules[0])
-    EnrollmentFactory(user=ann, course=CourseFactory(), due_date=date.today() - timedelta(days=1))
+    EnrollmentFactory(user=ann, course=CourseFactory(), due_date=clock.today() - timedelta(days=1))
     EnrollmentFactory(user=bob, course=course_with_modules(("text",))[0], status="completed")
     signed_in(boss)
 
@@ -105,7 +106,7 @@ def _seed(user, n: int) -> None:
         course, modules = course_with_modules(("text", "text", "quiz"))
         status = ("assigned", "in_progress", "completed")[i % 3]
         e = EnrollmentFactory(
-            user=user, course=course, status=status, due_date=date.today() + timedelta(days=i - 5)
+            user=user, course=course, status=status, due_date=clock.today() + timedelta(days=i - 5)
         )
         if status != "assigned":
             progress_row(e, modules[0])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.extensions import db
-from app.models import Enrollment
+from app.learning.models import Enrollment
 from tests.api.conftest import bearer, make_token
 from tests.enrollments.conftest import audit_rows, count, course_with_modules
 from tests.factories import CourseFactory, UserFactory

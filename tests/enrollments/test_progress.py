@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.extensions import db
-from app.models import Enrollment, Progress
+from app.learning.models import Enrollment, Progress
 from app.platform.audit import AuditLog
 from tests.api.conftest import bearer, make_token
 from tests.enrollments.conftest import audit_rows, count, course_with_modules

@@ -8,9 +8,9 @@ from flask import url_for
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Enrollment
+from app.learning.certificates import status_from_dates as certification_status
+from app.learning.models import Enrollment
 from app.platform import clock
-from app.services.certificates import status_from_dates as certification_status
 from tests.enrollments.conftest import count, course_with_modules
 from tests.factories import CourseFactory
 

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Enrollment
+from app.learning.enrollments import enroll_team
+from app.learning.models import Enrollment
 from app.platform.errors import Conflict, Forbidden
-from app.services.enrollments import enroll_team
 from tests.enrollments.conftest import audit_rows, count
 from tests.factories import CourseFactory, EnrollmentFactory, TeamFactory, UserFactory
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Enrollment, Progress
+from app.learning.models import Enrollment, Progress
 from tests.api.conftest import bearer, make_token
 from tests.conftest import csrf
 from tests.enrollments.conftest import count, course_with_modules
@@ -119,7 +119,7 @@ def test_read_only_token_cannot_write_even_for_oneself(client, world, endpoint):
 
 
 def test_read_returns_enrollments_with_progress_and_certifications(client, world):
-    from app.models import Certification
+    from app.learning.models import Certification
     from app.platform import clock
 
     learner = world["learner"]

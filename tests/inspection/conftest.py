@@ -7,9 +7,9 @@ import zipfile
 from io import BytesIO
 
 from app.extensions import db
-from app.models import InspectionExport
+from app.gxp import inspection as svc
+from app.gxp.models import InspectionExport
 from app.platform.storage import get_storage
-from app.services import inspection as svc
 from tests.jobs_helper import run_queued_jobs
 from tests.records.conftest import History, history  # noqa: F401  (a person with a full history)
 

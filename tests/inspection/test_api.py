@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.extensions import db
-from app.models import InspectionExport
+from app.gxp.models import InspectionExport
 from tests.api.conftest import bearer, make_token
 from tests.compliance_factories import audit_rows
 from tests.conftest import fetch_download

@@ -6,21 +6,23 @@ import csv
 import hashlib
 import io
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 import jsonschema
 import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from app.audit.models import ESignature
+from app.audit.signatures import sign
 from app.config import ROOT
 from app.extensions import db
-from app.models import Enrollment, ESignature, InspectionExport
+from app.gxp import inspection as svc
+from app.gxp.models import InspectionExport
+from app.learning.models import Enrollment
 from app.platform import clock
 from app.platform.errors import Invalid
 from app.platform.files import StoredFile
-from app.services import inspection as svc
-from app.services.signatures import sign
 from tests.compliance_factories import audit_rows
 from tests.factories import CourseFactory, DepartmentFactory, UserFactory
 from tests.inspection.conftest import built, export_document, export_zip
@@ -270,9 +272,9 @@ def test_dates_alone_name_only_people_with_records_in_them(app):
         Enrollment(user_id=old.id, course_id=course.id, created_at=clock.now() - timedelta(days=90))
     )
     db.session.commit()
-    scope = svc.ExportScope(date_from=date.today() - timedelta(days=30))
+    scope = svc.ExportScope(date_from=clock.today() - timedelta(days=30))
     assert svc.people_in_scope(scope) == []
-    assert svc.people_in_scope(svc.ExportScope(date_to=date.today())) == [old.id]
+    assert svc.people_in_scope(svc.ExportScope(date_to=clock.today())) == [old.id]
 
 
 def test_gathering_a_batch_takes_the_same_queries_for_2_or_8_people(app, count_queries):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import InspectionExport
+from app.gxp.models import InspectionExport
 from tests.compliance_factories import audit_rows
 from tests.conftest import Auth, csrf, fetch_download
 from tests.factories import DepartmentFactory, UserFactory

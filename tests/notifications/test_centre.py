@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 
 from app.extensions import db
-from app.models import Notification, NotificationPreference
+from app.notifications import notify as svc
+from app.notifications.models import Notification, NotificationPreference
 from app.platform.errors import Invalid
-from app.services import notifications as svc
 from tests.api.conftest import ROLES
 from tests.conftest import csrf
 from tests.factories import UserFactory

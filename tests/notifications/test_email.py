@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 from aiosmtpd.controller import Controller
 
 from app.extensions import db
-from app.models import Notification
-from app.services import notifications as svc
+from app.notifications import notify as svc
+from app.notifications.models import Notification
 from tests.notifications.conftest import BASE, Inbox, free_port
 
 

@@ -10,16 +10,13 @@ from redis import Redis
 from sqlalchemy import select
 
 import clock
+from app import run_job
+from app.classroom.models import SessionRegistration, TrainingSession
+from app.compliance.models import TrainingAssignment
 from app.extensions import db
-from app.models import (
-    Enrollment,
-    Notification,
-    SessionRegistration,
-    TrainingAssignment,
-    TrainingSession,
-)
-from app.platform.jobs import run_job
-from app.services.notifications import run_sweep
+from app.learning.models import Enrollment
+from app.notifications.models import Notification
+from app.notifications.notify import run_sweep
 from tests.factories import CourseFactory, JobRoleFactory, RequirementFactory, UserFactory
 
 DUE = date(2026, 6, 30)

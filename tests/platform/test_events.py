@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Department
+from app.people.models import Department
 from app.platform import events
 
 department_named = events.event(

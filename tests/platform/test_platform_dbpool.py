@@ -51,7 +51,7 @@ def probing_app(app):
     """A second app with one extra route that reports how its request reaches PostgreSQL."""
     from flask import jsonify
 
-    from app.permissions import PUBLIC, access
+    from app.people.permissions import PUBLIC, access
 
     other = create_app(_overrides())
     other.test_client_class = FreshContextClient

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from app.config import ROOT
 from app.extensions import db
-from app.models import LoginAttempt
+from app.people.models import LoginAttempt
 from app.platform import clock, jobs
 from app.platform.jobs import enqueue
 
@@ -53,9 +53,9 @@ def test_a_job_queued_under_a_former_name_still_runs(app, monkeypatch):
     """Jobs queued before a rename (module paths under app.jobs, or an alias) keep working."""
     monkeypatch.setitem(app.config, "REDIS_URL", None)
     _attempts()
-    assert enqueue("app.jobs.system.prune_login_attempts") == 2
+    assert enqueue(jobs.LEGACY_PREFIX + "system.prune_login_attempts") == 2
     assert enqueue("system.prune_login_attempts") == 0
-    assert jobs.resolve("app.jobs.compliance.nightly").name == "compliance.nightly"
+    assert jobs.resolve(jobs.LEGACY_PREFIX + "compliance.nightly").name == "compliance.nightly"
 
 
 def test_every_job_has_one_stable_name_on_a_known_queue(app):

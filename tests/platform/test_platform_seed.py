@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from app.commands.demo import DEMO_PASSWORD, LOGINS
-from app.commands.scale import SCALE_DOMAIN
+from app.demo.scale import SCALE_DOMAIN
+from app.demo.seed import DEMO_PASSWORD, LOGINS
 from app.extensions import db
-from app.models import Course, Department, JobRole, Module, QuizQuestion, Team, User, UserRole
+from app.learning.models import Course, Module, QuizQuestion
+from app.people.models import Department, JobRole, Team, User, UserRole
 from tests.conftest import csrf
 
 TABLES = (Department, Team, JobRole, User, UserRole, Course, Module, QuizQuestion)
@@ -123,7 +124,7 @@ def test_seed_scale_creates_the_requested_amounts_once(runner):
 
 
 def test_scale_accounts_sign_in_with_the_shared_password(runner, client):
-    from app.commands.scale import SCALE_PASSWORD
+    from app.demo.scale import SCALE_PASSWORD
 
     assert runner.invoke(args=["seed-scale", "--employees", "30", "--courses", "3"]).exit_code == 0
     email = db.session.scalar(
@@ -136,7 +137,7 @@ def test_scale_accounts_sign_in_with_the_shared_password(runner, client):
 
 
 def test_seed_scale_enrollments_are_distinct_mixed_and_seeded_once(runner):
-    from app.models import Enrollment, Progress, Result
+    from app.learning.models import Enrollment, Progress, Result
 
     args = ["seed-scale", "--employees", "30", "--courses", "5", "--enrollments", "60"]
     result = runner.invoke(args=args)

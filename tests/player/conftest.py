@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 
 from app.extensions import db
-from app.models import Module
+from app.learning.models import Module
 from app.platform import files
 from app.platform.audit import AuditLog
 from tests.conftest import csrf

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Enrollment, Progress, Result
+from app.learning import assignments
+from app.learning.models import Enrollment, Progress, Result
 from app.platform import clock, files
 from app.platform.files import StoredFile
-from app.services import assignments
 from tests.conftest import csrf
 from tests.factories import EnrollmentFactory, UserFactory
 from tests.player.conftest import PDF, add_module, module_url, upload
@@ -271,7 +271,7 @@ def test_trainers_cannot_grade_their_own_submission(app, trainer, course, assign
 
 
 def test_grading_is_signed_by_the_trainer(client, auth, learner, trainer, enrollment, assignment):
-    from app.services.signatures import manifestations_for
+    from app.audit.signatures import manifestations_for
 
     result = assignments.submit_assignment(enrollment.id, assignment.id, learner, "Answer")
     auth.login(trainer)

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Enrollment, Progress
+from app.learning.models import Enrollment, Progress
 from app.platform.storage import LocalStorage, get_storage
 from tests.conftest import csrf
 from tests.factories import CourseFactory, EnrollmentFactory, UserFactory

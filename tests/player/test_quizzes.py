@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.jobs.grading import grade_quiz_attempt
-from app.models import Enrollment, Progress, Result
+from app.learning import quizzes
+from app.learning.jobs import grade_quiz_attempt
+from app.learning.models import Enrollment, Progress, Result
 from app.platform import clock
 from app.platform.errors import Conflict, Invalid
 from app.platform.jobs import enqueue
-from app.services import quizzes
 from tests.jobs_helper import run_queued_jobs
 from tests.player.conftest import (
     QUESTIONS,

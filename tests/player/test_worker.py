@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 
 from app.config import ROOT
 from app.extensions import db
-from app.models import Result
+from app.learning import quizzes
+from app.learning.models import Result
 from app.platform.audit import AuditLog
 from app.platform.jobs import get_redis, queue_name
-from app.services import quizzes
 from tests.player.conftest import add_module, add_quiz, correct_answers
 
 pytestmark = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="REDIS_URL not set")

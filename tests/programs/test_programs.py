@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from app.compliance import programs as svc
+from app.compliance.models import Curriculum, CurriculumCourse
 from app.extensions import db
-from app.models import Curriculum, CurriculumCourse, Enrollment
+from app.learning.models import Enrollment
 from app.platform.errors import Conflict, Invalid
-from app.services import programs as svc
 from tests.api.conftest import ROLES, bearer, make_token
 from tests.compliance_factories import audit_rows, count
 from tests.conftest import csrf

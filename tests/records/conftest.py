@@ -10,10 +10,12 @@ from datetime import date, timedelta
 
 import pytest
 
+from app.compliance.models import TrainingAssignment, Waiver
 from app.extensions import db
-from app.models import Certification, Enrollment, Result, TrainingAssignment, User, Waiver
+from app.learning.certificates import issue_certificate_for_enrollment, revoke_certificate
+from app.learning.models import Certification, Enrollment, Result
+from app.people.models import User
 from app.platform import clock
-from app.services.certificates import issue_certificate_for_enrollment, revoke_certificate
 from tests.factories import (
     CourseFactory,
     DepartmentFactory,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from app.extensions import db
-from app.models import Enrollment
+from app.learning.models import Enrollment
 from tests.api.conftest import bearer, make_token
 from tests.factories import CourseFactory, DepartmentFactory, UserFactory
 

@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 
 from app.extensions import db
-from app.models import Enrollment
+from app.gxp.employee_record import SIGNATURES_NONE, employee_record
+from app.learning.models import Enrollment
 from app.platform import clock
-from app.services.employee_record import SIGNATURES_NONE, employee_record
 from tests.factories import CourseFactory, UserFactory
 from tests.records.conftest import completed, pdf_text
 

@@ -6,8 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from app.models import CompetencyRequirement, Enrollment
-from app.services.compliance import run_requirement_engine
+from app.compliance.engine import run_requirement_engine
+from app.compliance.models import CompetencyRequirement
+from app.learning.models import Enrollment
 from tests.api.conftest import ROLES, bearer, make_token
 from tests.compliance_factories import WaiverFactory, audit_rows, count, today
 from tests.conftest import csrf

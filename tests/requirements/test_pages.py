@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from app.compliance.models import CompetencyRequirement
 from app.extensions import db
-from app.models import CompetencyRequirement, Enrollment
+from app.learning.models import Enrollment
 from tests.api.conftest import ROLES
 from tests.compliance_factories import audit_rows, count
 from tests.conftest import csrf
@@ -209,7 +210,7 @@ def test_end_and_delete_buttons(client, auth, req):
     assert audit_rows("requirement", req.id, "end")
 
     UserFactory(job_role_id=req.job_role_id)
-    from app.services.compliance import run_requirement_engine
+    from app.compliance.engine import run_requirement_engine
 
     run_requirement_engine()
     client.post(f"/requirements/{req.id}/delete", data={"csrf_token": token})
@@ -239,7 +240,7 @@ def test_list_query_count_does_not_grow_with_rows(client, auth, count_queries):
     few = queries()
     for _ in range(8):
         r = RequirementFactory()
-        from app.models import CompetencySubstitute
+        from app.compliance.models import CompetencySubstitute
 
         db.session.add(CompetencySubstitute(requirement_id=r.id, course_id=CourseFactory().id))
     db.session.commit()
@@ -254,7 +255,7 @@ def test_row_describes_calendar_recertification_and_substitutes(client, auth):
         recert_mode="calendar",
         recert_anchor_month=1,
     )
-    from app.models import CompetencySubstitute
+    from app.compliance.models import CompetencySubstitute
 
     db.session.add(CompetencySubstitute(requirement_id=req.id, course_id=sub.id))
     db.session.commit()

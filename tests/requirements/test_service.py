@@ -6,11 +6,13 @@ from datetime import date, timedelta
 
 import pytest
 
+from app.compliance import requirements as svc
+from app.compliance.engine import run_requirement_engine
+from app.compliance.models import CompetencyRequirement, TrainingAssignment
+from app.compliance.statuses import Scope
 from app.extensions import db
-from app.models import CompetencyRequirement, Enrollment, TrainingAssignment
+from app.learning.models import Enrollment
 from app.platform.errors import Conflict, Invalid
-from app.services import requirements as svc
-from app.services.compliance import Scope, run_requirement_engine
 from tests.compliance_factories import WaiverFactory, audit_rows, count, today
 from tests.factories import (
     CourseFactory,

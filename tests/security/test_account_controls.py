@@ -4,10 +4,10 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import User
+from app.people import users as svc
+from app.people.models import User
+from app.people.passwords import password_problems
 from app.platform.audit import AuditLog
-from app.services import users as svc
-from app.services.passwords import password_problems
 from tests.conftest import csrf
 from tests.factories import UserFactory
 

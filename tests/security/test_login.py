@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import LoginAttempt
+from app.people.models import LoginAttempt
 from tests.conftest import csrf
 from tests.factories import UserFactory
 

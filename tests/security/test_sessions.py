@@ -3,7 +3,7 @@
 import time
 
 from app.extensions import db
-from app.services.auth import end_all_sessions
+from app.people.auth import end_all_sessions
 from tests.factories import UserFactory
 
 

@@ -4,11 +4,11 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Course
+from app.learning import courses
+from app.learning.courses import CatalogQuery
+from app.learning.models import Course
 from app.platform.audit import AuditLog
 from app.platform.errors import Conflict, Invalid
-from app.services import courses
-from app.services.courses import CatalogQuery
 from tests.factories import CourseFactory, EnrollmentFactory, ModuleFactory, UserFactory
 
 VALID = {

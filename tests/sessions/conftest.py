@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from app.classroom import sessions as svc
 from app.extensions import db
-from app.models import Notification
+from app.notifications.models import Notification
 from app.platform import clock
-from app.services import sessions as svc
 from tests.factories import CourseFactory, UserFactory
 
 HX = {"HX-Request": "true"}

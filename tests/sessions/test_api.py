@@ -6,9 +6,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from app.classroom import sessions as svc
+from app.classroom.models import TrainingSession
 from app.extensions import db
-from app.models import Enrollment, TrainingSession
-from app.services import sessions as svc
+from app.learning.models import Enrollment
 from tests.api.conftest import ROLES, bearer, make_token
 from tests.compliance_factories import audit_rows
 from tests.factories import UserFactory

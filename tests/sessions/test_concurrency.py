@@ -11,9 +11,10 @@ import threading
 
 from sqlalchemy import select
 
+from app.classroom import sessions as svc
+from app.classroom.models import SessionRegistration
 from app.extensions import db
-from app.models import SessionRegistration, User
-from app.services import sessions as svc
+from app.people.models import User
 from tests.conftest import BACKEND
 from tests.factories import UserFactory, password_hash
 from tests.sessions.conftest import schedule

@@ -6,9 +6,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from app.classroom import sessions as svc
+from app.classroom.models import SessionRegistration, TrainingSession
 from app.extensions import db
-from app.models import Enrollment, SessionRegistration, TrainingSession
-from app.services import sessions as svc
+from app.learning.models import Enrollment
 from tests.api.conftest import ROLES
 from tests.compliance_factories import count
 from tests.conftest import csrf

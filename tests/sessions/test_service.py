@@ -8,11 +8,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from app.audit.models import ESignature
+from app.audit.signatures import manifestations_for
+from app.classroom import sessions as svc
+from app.classroom.models import SessionRegistration, TrainingSession
 from app.extensions import db
-from app.models import Certification, Enrollment, ESignature, SessionRegistration, TrainingSession
+from app.learning.models import Certification, Enrollment
 from app.platform.errors import Conflict, Forbidden, Invalid
-from app.services import sessions as svc
-from app.services.signatures import manifestations_for
 from tests.compliance_factories import audit_rows, count
 from tests.factories import EnrollmentFactory, ModuleFactory, UserFactory
 from tests.jobs_helper import run_queued_jobs

@@ -4,10 +4,11 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
+from app.audit.models import ESignature
+from app.audit.signatures import content_hash, manifestations_for, sign, signed_content
 from app.extensions import db
-from app.models import ESignature, LoginAttempt
+from app.people.models import LoginAttempt
 from app.platform.errors import Invalid, RateLimited
-from app.services.signatures import content_hash, manifestations_for, sign, signed_content
 from tests.conftest import BACKEND
 from tests.factories import UserFactory
 
@@ -112,7 +113,7 @@ def test_postgresql_refuses_to_change_signatures(app, statement):
 
 def test_employee_record_lists_signatures_with_their_status(client, auth):
     """A waiver signed by QA shows on the person's record; tampering shows there too."""
-    from app.services import waivers
+    from app.compliance import waivers
     from tests.compliance_factories import WaiverFactory
 
     qa = UserFactory(roles=["qa"], name="Quentin QA")

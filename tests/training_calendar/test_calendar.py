@@ -8,8 +8,8 @@ from datetime import date, timedelta
 import icalendar
 import pytest
 
+from app.classroom.models import SessionInstructor, SessionRegistration, TrainingSession
 from app.extensions import db
-from app.models import SessionInstructor, SessionRegistration, TrainingSession
 from app.platform import clock
 from tests.conftest import csrf
 from tests.factories import CourseFactory, UserFactory
@@ -219,8 +219,8 @@ def test_revoking_the_feed_ends_the_old_url(client, viewer):
 
 
 def test_feed_carries_open_training_due_dates(app, client, viewer):
-    from app.services import ical
-    from app.services.compliance import run_requirement_engine
+    from app.classroom import ical
+    from app.compliance.engine import run_requirement_engine
     from tests.factories import JobRoleFactory, RequirementFactory
 
     role = JobRoleFactory()
@@ -237,7 +237,7 @@ def test_feed_carries_open_training_due_dates(app, client, viewer):
 def test_the_shared_grid_follows_bookings_and_marks_only_the_viewers_own(
     app, client, auth, count_queries
 ):
-    from app.services.sessions import register
+    from app.classroom.sessions import register
 
     app.config["COMPLIANCE_CACHE_SECONDS"] = 600  # the grid memo on, as in production
     course = CourseFactory(title="Aseptic gowning")

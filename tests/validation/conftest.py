@@ -12,9 +12,9 @@ CONTROLS = FIXTURES / "controls.json"
 
 
 @pytest.fixture(autouse=True)
-def _known_commit(monkeypatch):
-    """Name the commit through the environment, as a release build would (no git calls)."""
-    monkeypatch.setenv("CADRE_COMMIT", "0123456789abcdef0123456789abcdef01234567")
+def _known_commit(app, monkeypatch):
+    """Name the commit through CADRE_COMMIT, as a release build would (no git calls)."""
+    monkeypatch.setitem(app.config, "CADRE_COMMIT", "0123456789abcdef0123456789abcdef01234567")
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.config import ROOT
-from app.services.validation_report import CONTROLS_PATH, load_controls
+from app.gxp.validation_report import CONTROLS_PATH, load_controls
 
 CONTROLS = load_controls()
 

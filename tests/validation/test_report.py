@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 
 from app.config import ROOT
 from app.extensions import db
-from app.models import ValidationReport
+from app.gxp import validation_report as svc
+from app.gxp.models import ValidationReport
 from app.platform.files import StoredFile
 from app.platform.storage import get_storage
-from app.services import validation_report as svc
 from tests.compliance_factories import audit_rows
 from tests.conftest import Auth, csrf, fetch_download
 from tests.factories import UserFactory
@@ -72,9 +72,9 @@ def test_without_a_test_run_nothing_counts_as_passed(app, tmp_path):
     assert {c["verdict"] for c in data["controls"]} == {"not_run"}
 
 
-def test_commit_comes_from_the_environment_else_git_else_unknown(monkeypatch):
+def test_commit_comes_from_the_environment_else_git_else_unknown(app, monkeypatch):
     assert svc.current_commit() == COMMIT
-    monkeypatch.delenv("CADRE_COMMIT")
+    monkeypatch.setitem(app.config, "CADRE_COMMIT", "")
     monkeypatch.setattr(svc.shutil, "which", lambda name: None)
     assert svc.current_commit() == "unknown"
 

@@ -7,11 +7,12 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import text
 
+from app.compliance import waivers as svc
+from app.compliance.engine import run_requirement_engine
+from app.compliance.models import Waiver
+from app.compliance.statuses import Scope, statuses
 from app.extensions import db
-from app.models import Waiver
 from app.platform.errors import Conflict, Forbidden, Invalid
-from app.services import waivers as svc
-from app.services.compliance import Scope, run_requirement_engine, statuses
 from tests.api.conftest import ROLES
 from tests.compliance_factories import WaiverFactory, audit_rows, count, today
 from tests.conftest import csrf

@@ -1,0 +1,3 @@
+from app.audit.web.routes import bp
+
+__all__ = ["bp"]

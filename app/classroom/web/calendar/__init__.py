@@ -1,0 +1,3 @@
+from app.classroom.web.calendar.routes import bp
+
+__all__ = ["bp"]

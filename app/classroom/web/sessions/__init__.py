@@ -1,0 +1,3 @@
+from app.classroom.web.sessions.routes import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,1 @@
+"""Compliance endpoints of the JSON API."""

@@ -1,0 +1,3 @@
+from app.compliance.web.compliance.routes import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,3 @@
+from app.compliance.web.programs.routes import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,3 @@
+from app.compliance.web.waivers.routes import bp
+
+__all__ = ["bp"]

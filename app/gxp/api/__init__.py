@@ -1,0 +1,1 @@
+"""GxP endpoints of the JSON API."""

@@ -1,0 +1,3 @@
+from app.gxp.web.documents.routes import bp
+
+__all__ = ["bp"]

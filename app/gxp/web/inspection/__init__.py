@@ -1,0 +1,3 @@
+from app.gxp.web.inspection.routes import bp
+
+__all__ = ["bp"]

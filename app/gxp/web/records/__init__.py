@@ -1,0 +1,3 @@
+from app.gxp.web.records.routes import bp
+
+__all__ = ["bp"]

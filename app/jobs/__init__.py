@@ -1,1 +1,0 @@
-"""Background jobs by domain; each registers with app.platform.jobs."""

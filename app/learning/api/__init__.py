@@ -1,0 +1,1 @@
+"""Learning endpoints of the JSON API."""

@@ -1,0 +1,22 @@
+"""Events of the learning domain (see README, "Architecture": the event catalogue)."""
+
+from __future__ import annotations
+
+from app.platform.events import event
+
+enrollment_completed = event(
+    "learning.enrollment_completed",
+    "An enrollment became completed (the completion rule met, or attendance signed off)."
+    " After commit. Learning's own handler starts the certificate job.",
+    ("enrollment_id", "user_id", "course_id"),
+)
+certificate_issued = event(
+    "learning.certificate_issued",
+    "A certificate was issued, on a completion or by hand. After commit.",
+    ("certificate_id", "user_id", "course_id"),
+)
+certificate_revoked = event(
+    "learning.certificate_revoked",
+    "A certificate was revoked. After commit.",
+    ("certificate_id", "user_id", "course_id"),
+)

@@ -1,0 +1,3 @@
+from app.learning.web.courses.routes import bp
+
+__all__ = ["bp"]

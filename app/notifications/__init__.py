@@ -1,0 +1,15 @@
+"""Notifications: in-app and email messages to people, their preferences, daily digests, the
+daily reminder sweep (each domain adds its reminders through notifications.reminders_due)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register the notifications domain: its pages, CLI and jobs."""
+    from app.notifications import cli, jobs  # noqa: F401  (jobs: registers them)
+    from app.notifications.web import bp
+
+    app.register_blueprint(bp)
+    cli.register(app)

@@ -1,0 +1,3 @@
+from app.notifications.web.routes import bp
+
+__all__ = ["bp"]

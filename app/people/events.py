@@ -1,0 +1,13 @@
+"""Events of the people domain (see README, "Architecture": the event catalogue)."""
+
+from __future__ import annotations
+
+from app.platform.events import event
+
+people_changed = event(
+    "people.changed",
+    "People were hired, reactivated, imported, or moved to another job role, department or"
+    " team (anything the competency matrix keys on). After commit; `cause` says which"
+    ' ("hire", "role change", "reactivation", "import"), `user_ids` whom.',
+    ("cause", "user_ids"),
+)

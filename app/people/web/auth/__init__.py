@@ -1,0 +1,3 @@
+from app.people.web.auth.routes import bp
+
+__all__ = ["bp"]

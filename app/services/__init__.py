@@ -1,1 +1,0 @@
-"""Domain logic: one function per use case, shared by the pages, the API and the jobs."""

@@ -1,3 +1,0 @@
-from app.web.admin.routes import bp
-
-__all__ = ["bp"]

@@ -1,3 +1,0 @@
-from app.web.audit.routes import bp
-
-__all__ = ["bp"]

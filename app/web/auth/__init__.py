@@ -1,3 +1,0 @@
-from app.web.auth.routes import bp
-
-__all__ = ["bp"]

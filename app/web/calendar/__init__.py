@@ -1,3 +1,0 @@
-from app.web.calendar.routes import bp
-
-__all__ = ["bp"]

@@ -1,3 +1,0 @@
-from app.web.certificates.routes import bp
-
-__all__ = ["bp"]

@@ -1,3 +1,0 @@
-from app.web.compliance.routes import bp
-
-__all__ = ["bp"]

@@ -1,3 +1,0 @@
-from app.web.courses.routes import bp
-
-__all__ = ["bp"]

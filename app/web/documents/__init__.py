@@ -1,3 +1,0 @@
-from app.web.documents.routes import bp
-
-__all__ = ["bp"]

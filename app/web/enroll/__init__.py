@@ -1,3 +1,0 @@
-from app.web.enroll.routes import bp
-
-__all__ = ["bp"]

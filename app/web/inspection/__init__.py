@@ -1,3 +1,0 @@
-from app.web.inspection.routes import bp
-
-__all__ = ["bp"]

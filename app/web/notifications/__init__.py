@@ -1,3 +1,0 @@
-from app.web.notifications.routes import bp
-
-__all__ = ["bp"]

@@ -1,3 +1,0 @@
-from app.web.player.routes import bp
-
-__all__ = ["bp"]

@@ -1,3 +1,0 @@
-from app.web.programs.routes import bp
-
-__all__ = ["bp"]

@@ -1,3 +1,0 @@
-from app.web.records.routes import bp
-
-__all__ = ["bp"]

@@ -1,3 +1,0 @@
-from app.web.requirements.routes import bp
-
-__all__ = ["bp"]

@@ -1,3 +1,0 @@
-from app.web.sessions.routes import bp
-
-__all__ = ["bp"]

@@ -1,3 +1,0 @@
-from app.web.waivers.routes import bp
-
-__all__ = ["bp"]

@@ -29,8 +29,7 @@ test: install lint
 # year-end (00:30 on 1 January in Zurich, still 31 December in UTC), 29 February, and the
 # morning summer time starts in Europe/Zurich. `.ci/run` runs this after the suite.
 CLOCK_PINS ?= 2027-12-31T23:30:00+00:00 2028-02-29T12:00:00+00:00 2027-03-28T01:30:00+00:00
-DATE_SENSITIVE ?= tests/training_calendar tests/sessions tests/compliance tests/compliance_reports \
-	tests/requirements tests/notifications tests/certificates
+DATE_SENSITIVE ?= tests/classroom tests/compliance tests/notifications tests/learning/certificates
 
 test-dates: install
 	@for pin in $(CLOCK_PINS); do \

@@ -27,7 +27,10 @@ from sqlalchemy import text  # noqa: E402
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.platform import clock  # noqa: E402
-from tests import audit_guard  # noqa: E402
+from tests.helpers import audit_guard  # noqa: E402
+
+# Fixtures shared across domains (users by role, API tokens).
+pytest_plugins = ("tests.helpers.api",)
 
 RUN_ID = secrets.token_hex(3)
 

@@ -8,16 +8,13 @@ import pytest
 from sqlalchemy import text
 
 from app.extensions import db
-from tests.factories import (
+from tests.learning.factories import (
     CourseFactory,
-    DepartmentFactory,
     EnrollmentFactory,
-    JobRoleFactory,
     ModuleFactory,
     QuizQuestionFactory,
-    TeamFactory,
-    UserFactory,
 )
+from tests.people.factories import DepartmentFactory, JobRoleFactory, TeamFactory, UserFactory
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 

@@ -1,4 +1,4 @@
-from tests.factories import UserFactory
+from tests.people.factories import UserFactory
 
 
 def test_login_then_home_then_logout(client, auth):

@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.people.models import ApiToken
-from tests.api.conftest import bearer
-from tests.factories import UserFactory
+from tests.helpers.api import bearer
+from tests.people.factories import UserFactory
 
 
 def test_cli_prints_only_a_working_token(app, runner, client):

@@ -68,7 +68,7 @@ def test_every_ref_resolves(client):
 
 def test_documented_course_fields_match_the_api(client, app):
     from app.learning.api.courses import course_json
-    from tests.factories import CourseFactory
+    from tests.learning.factories import CourseFactory
 
     doc = client.get("/api/openapi.json").get_json()
     assert set(doc["components"]["schemas"]["Course"]["properties"]) == set(

@@ -7,8 +7,8 @@ prove it would fail a new route that forgets its audit row.
 from app.extensions import csrf, db
 from app.learning.models import Enrollment
 from app.platform.audit import record_audit
-from tests import audit_guard
-from tests.factories import EnrollmentFactory
+from tests.helpers import audit_guard
+from tests.learning.factories import EnrollmentFactory
 
 
 def _add_route(app, name, audited: bool):

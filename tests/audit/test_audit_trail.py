@@ -12,7 +12,7 @@ from app.extensions import db
 from app.platform.audit import record_audit
 from app.platform.csv_export import neutralise
 from tests.conftest import BACKEND
-from tests.factories import UserFactory
+from tests.people.factories import UserFactory
 
 ROLES = ["admin", "hr", "qa", "trainer", "manager", "employee", "seller"]
 ALLOWED = {"admin", "qa"}

@@ -8,7 +8,7 @@ from app.audit.chain import GENESIS, seal_pending, verify_chain
 from app.extensions import db
 from app.platform.audit import AuditLog, record_audit
 from tests.conftest import BACKEND, csrf
-from tests.factories import UserFactory
+from tests.people.factories import UserFactory
 
 
 def _rows(n: int) -> list[int]:

@@ -10,8 +10,9 @@ from pathlib import Path
 from werkzeug.datastructures import FileStorage
 
 from app.platform import files
-from tests.factories import CourseFactory, ModuleFactory, QuizQuestionFactory, UserFactory
-from tests.jobs_helper import run_queued_jobs
+from tests.helpers.jobs import run_queued_jobs
+from tests.learning.factories import CourseFactory, ModuleFactory, QuizQuestionFactory
+from tests.people.factories import UserFactory
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 

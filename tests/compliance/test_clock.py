@@ -10,8 +10,9 @@ from app import run_job
 from app.compliance.models import ComplianceSnapshot
 from app.extensions import db
 from app.learning.models import Enrollment
-from tests.factories import JobRoleFactory, RequirementFactory, UserFactory
-from tests.jobs_helper import run_queued_jobs
+from tests.compliance.factories import RequirementFactory
+from tests.helpers.jobs import run_queued_jobs
+from tests.people.factories import JobRoleFactory, UserFactory
 
 NIGHTLY = "compliance-nightly"  # the clock also schedules other jobs (the notification sweep)
 

@@ -13,13 +13,9 @@ from app.compliance.statuses import Scope, statuses
 from app.extensions import db
 from app.learning.models import Enrollment
 from app.platform.audit import AuditLog
-from tests.factories import (
-    CourseFactory,
-    CurriculumFactory,
-    JobRoleFactory,
-    RequirementFactory,
-    UserFactory,
-)
+from tests.compliance.factories import CurriculumFactory, RequirementFactory
+from tests.learning.factories import CourseFactory
+from tests.people.factories import JobRoleFactory, UserFactory
 
 TODAY = date(2026, 6, 1)
 
@@ -149,7 +145,7 @@ def test_new_requirement_reaches_everyone_in_scope_and_respects_earlier_completi
 
 def test_requirement_for_a_department_or_team(app):
     person = UserFactory()
-    from tests.factories import DepartmentFactory, TeamFactory
+    from tests.people.factories import DepartmentFactory, TeamFactory
 
     dept = DepartmentFactory()
     team = TeamFactory(department=dept)
@@ -324,7 +320,7 @@ def test_ended_requirement_and_inactive_people_drop_out(app):
 def test_snapshot_counts_by_department_and_role(app):
     from app.compliance.models import ComplianceSnapshot
     from app.compliance.snapshots import take_snapshot
-    from tests.factories import DepartmentFactory
+    from tests.people.factories import DepartmentFactory
 
     role = JobRoleFactory()
     dept = DepartmentFactory()

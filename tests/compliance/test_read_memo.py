@@ -8,7 +8,8 @@ from app.compliance import reports
 from app.compliance.engine import run_requirement_engine
 from app.learning.enrollments import enroll_user
 from app.platform import clock
-from tests.factories import JobRoleFactory, RequirementFactory, UserFactory
+from tests.compliance.factories import RequirementFactory
+from tests.people.factories import JobRoleFactory, UserFactory
 
 TODAY = date(2026, 6, 1)
 
@@ -29,7 +30,7 @@ def test_a_read_is_reused_until_the_audit_trail_moves(app, count_queries):
 
     # A completion through the service writes its audit row: the next read recomputes.
     from app.learning.enrollments import complete_module, evaluate_completion
-    from tests.factories import ModuleFactory
+    from tests.learning.factories import ModuleFactory
 
     module = ModuleFactory(course=req.course)
     enrollment, _ = enroll_user(person.id, req.course_id)

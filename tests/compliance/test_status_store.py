@@ -19,14 +19,10 @@ from app.extensions import db
 from app.learning.enrollments import complete_module, enroll_user, evaluate_completion
 from app.people.users import update_user
 from app.platform.audit import record_audit
-from tests.factories import (
-    DepartmentFactory,
-    JobRoleFactory,
-    ModuleFactory,
-    RequirementFactory,
-    UserFactory,
-)
-from tests.jobs_helper import run_queued_jobs
+from tests.compliance.factories import RequirementFactory
+from tests.helpers.jobs import run_queued_jobs
+from tests.learning.factories import ModuleFactory
+from tests.people.factories import DepartmentFactory, JobRoleFactory, UserFactory
 
 DATES = (4, 5, 6)  # due_date, completed_on, valid_until
 

@@ -14,8 +14,10 @@ from app.learning.models import Certification, Enrollment
 from app.people.user_import import apply_user_import
 from app.people.users import create_user, update_user
 from app.platform import clock
-from tests.factories import CourseFactory, JobRoleFactory, RequirementFactory, UserFactory
-from tests.jobs_helper import run_queued_jobs
+from tests.compliance.factories import RequirementFactory
+from tests.helpers.jobs import run_queued_jobs
+from tests.learning.factories import CourseFactory
+from tests.people.factories import JobRoleFactory, UserFactory
 
 
 def requirement_enrollments(user_id: int) -> list[Enrollment]:

@@ -10,8 +10,8 @@ from email.message import EmailMessage
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.factories import UserFactory
-from tests.jobs_helper import run_queued_jobs
+from tests.helpers.jobs import run_queued_jobs
+from tests.people.factories import UserFactory
 
 BASE = "https://cadre.example.com"
 

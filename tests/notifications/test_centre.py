@@ -13,9 +13,9 @@ from app.extensions import db
 from app.notifications import notify as svc
 from app.notifications.models import Notification, NotificationPreference
 from app.platform.errors import Invalid
-from tests.api.conftest import ROLES
 from tests.conftest import csrf
-from tests.factories import UserFactory
+from tests.helpers.api import ROLES
+from tests.people.factories import UserFactory
 
 
 def add(user, title="Hello", url="/courses", read=False, **extra) -> Notification:

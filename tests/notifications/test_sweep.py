@@ -17,7 +17,9 @@ from app.extensions import db
 from app.learning.models import Enrollment
 from app.notifications.models import Notification
 from app.notifications.notify import run_sweep
-from tests.factories import CourseFactory, JobRoleFactory, RequirementFactory, UserFactory
+from tests.compliance.factories import RequirementFactory
+from tests.learning.factories import CourseFactory
+from tests.people.factories import JobRoleFactory, UserFactory
 
 DUE = date(2026, 6, 30)
 

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from app import create_app
 from app.extensions import db
 from tests.conftest import BACKEND, Auth, FreshContextClient, _overrides
-from tests.factories import UserFactory
+from tests.people.factories import UserFactory
 
 pytestmark = pytest.mark.skipif(BACKEND != "postgresql", reason="PostgreSQL's connection pool")
 
@@ -79,7 +79,8 @@ def test_reads_run_outside_a_transaction_and_writes_inside_one(probing_app):
 
 
 def test_settings_for_heavy_reads_do_not_outlive_them(probing_app, app):
-    from tests.factories import JobRoleFactory, RequirementFactory
+    from tests.compliance.factories import RequirementFactory
+    from tests.people.factories import JobRoleFactory
 
     role = JobRoleFactory()
     RequirementFactory(job_role=role)

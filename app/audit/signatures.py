@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import g, has_request_context, request
 from sqlalchemy import select
@@ -30,6 +29,7 @@ from app.people.models import User
 from app.platform import clock
 from app.platform.audit import record_audit
 from app.platform.errors import Invalid
+from app.platform.timefmt import zone
 
 BAD_SIGNATURE = "The password is not correct. Failed signatures count toward the sign-in lockout."
 
@@ -66,12 +66,8 @@ def content_hash(content: dict) -> str:
 
 def local_time(moment: datetime, tz_name: str | None) -> tuple[str, str]:
     """Return (timezone name, "YYYY-MM-DD HH:MM:SS TZ") for showing a moment to a person."""
-    try:
-        zone = ZoneInfo(tz_name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        zone, tz_name = ZoneInfo("UTC"), "UTC"
-    shown = moment.astimezone(zone)
-    return tz_name or "UTC", shown.strftime("%Y-%m-%d %H:%M:%S %Z")
+    where = zone(tz_name)
+    return where.key, moment.astimezone(where).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
 def check_signer(signer: User, password: str | None) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy import func, insert, literal, select, text
 from app.compliance.models import CompetencyRequirement
 from app.extensions import db
 from app.learning.models import Course, Enrollment, Module, Progress, QuizQuestion, Result
-from app.people.models import Department, JobRole, Team, User, UserRole
+from app.people.models import Department, JobRole, SellerProfile, Team, User, UserRole
 from app.platform import clock
 from app.platform.db import UTCDateTime
 
@@ -234,9 +234,6 @@ def _person(i: int, rng, now, password_hash: str, team: dict, job_role_id: int) 
         "job_role_id": job_role_id,
         "locale": site[2],
         "timezone": site[1],
-        "is_seller": False,
-        "shop_name": None,
-        "seller_tier": None,
         "created_at": now,
         "manager_id": None,
     }
@@ -264,21 +261,25 @@ def _people(employees, rng, now, password_hash, job_roles, team_rows, report: Sc
         row = _person(len(leads) + n, rng, now, password_hash, team, job_roles[job])
         row["manager_id"] = lead_of[team["id"]]
         people.append(row)
+    _insert(User, people)
     sales = [t for t in team_rows if t["function"] == "Seller Success"]
     seller_team = sales[0] if sales else team_rows[0]
+    sellers, shops = [], {}
     for n in range(n_sellers):
         row = _person(
             len(leads) + rest + n, rng, now, password_hash, seller_team, job_roles["Seller"]
         )
-        row.update(
-            is_seller=True,
-            shop_name=f"{row['name'].split()[1]} {rng.choice(SHOP_WORDS)}",
-            seller_tier=rng.choices(["bronze", "silver", "gold", "platinum"], [50, 30, 15, 5])[0],
-            manager_id=lead_of[seller_team["id"]],
-        )
-        people.append(row)
-    _insert(User, people)
-    report.users = len(leads) + len(people)
+        row["manager_id"] = lead_of[seller_team["id"]]
+        shops[row["email"]] = {
+            "shop_name": f"{row['name'].split()[1]} {rng.choice(SHOP_WORDS)}",
+            "tier": rng.choices(["bronze", "silver", "gold", "platinum"], [50, 30, 15, 5])[0],
+            "created_at": now,
+        }
+        sellers.append(row)
+    if sellers:
+        made = _insert_returning(User, sellers, User.id, User.email)
+        _insert(SellerProfile, [{"user_id": uid, **shops[email]} for uid, email in made])
+    report.users = len(leads) + len(people) + len(sellers)
 
 
 SHOP_WORDS = ["Goods", "Home", "Outdoor", "Crafts", "Supplies", "Boutique", "Trading", "Studio"]
@@ -287,6 +288,7 @@ SHOP_WORDS = ["Goods", "Home", "Outdoor", "Crafts", "Supplies", "Boutique", "Tra
 def _grants(now, job_roles: dict[str, int], report: ScaleReport) -> None:
     """Grant access roles set-based from what each generated person is."""
     scale = User.email.like(f"%@{SCALE_DOMAIN}")
+    is_seller = select(SellerProfile.user_id).where(SellerProfile.user_id == User.id).exists()
     at = literal(now, UTCDateTime)
     by_job = {
         "trainer": job_roles["Learning & Development Specialist"],
@@ -295,8 +297,8 @@ def _grants(now, job_roles: dict[str, int], report: ScaleReport) -> None:
         "manager": job_roles["Team Lead"],
     }
     selects = [
-        select(User.id, literal("employee"), at).where(scale, User.is_seller.is_(False)),
-        select(User.id, literal("seller"), at).where(scale, User.is_seller.is_(True)),
+        select(User.id, literal("employee"), at).where(scale, ~is_seller),
+        select(User.id, literal("seller"), at).where(scale, is_seller),
     ]
     for role, job_role_id in by_job.items():
         selects.append(

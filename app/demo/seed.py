@@ -23,7 +23,7 @@ from app.demo.documents import seed_demo_documents
 from app.demo.sessions import seed_demo_sessions
 from app.extensions import db
 from app.learning.models import Course, Module, QuizQuestion
-from app.people.models import Department, JobRole, Team, User, UserRole
+from app.people.models import Department, JobRole, SellerProfile, Team, User, UserRole
 from app.platform import clock
 
 DEMO_PASSWORD = "cadre-demo"  # noqa: S105  (printed for the demo on purpose)
@@ -394,10 +394,9 @@ def _seed_people(report, departments, teams, job_roles) -> dict[str, User]:
                 job_role_id=job_roles[person.job_role].id,
                 locale=person.locale or ("de" if site == "Basel" else "en"),
                 timezone=person.timezone or SITE_TZ[site],
-                is_seller=person.shop is not None,
-                shop_name=person.shop,
-                seller_tier=person.tier,
             )
+            if person.shop is not None:
+                user.seller_profile = SellerProfile(shop_name=person.shop, tier=person.tier)
             # Grants only for new people: re-adding a role an admin revoked would bypass audit.
             for role in person.roles:
                 user.role_grants.append(UserRole(role=role))

@@ -78,9 +78,6 @@ class User(UserMixin, db.Model):
     job_role_id: Mapped[int | None] = mapped_column(ForeignKey("job_roles.id"), index=True)
     locale: Mapped[str] = mapped_column(String(10), default="en")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
-    is_seller: Mapped[bool] = mapped_column(Boolean, default=False)
-    shop_name: Mapped[str | None] = mapped_column(String(200))
-    seller_tier: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set when an admin chooses the password; the person must pick their own at next sign-in.
@@ -95,6 +92,10 @@ class User(UserMixin, db.Model):
     job_role: Mapped[JobRole | None] = relationship()
     role_grants: Mapped[list[UserRole]] = relationship(
         cascade="all, delete-orphan", lazy="selectin"
+    )
+    # A marketplace seller's shop and terms; None for everyone else.
+    seller_profile: Mapped[SellerProfile | None] = relationship(
+        back_populates="user", cascade="all, delete-orphan", uselist=False
     )
     # Unread notifications, filled in by the per-request session load (the nav bell) so that
     # every page makes one round trip for the person; None wherever the user was loaded
@@ -111,6 +112,21 @@ class User(UserMixin, db.Model):
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
+
+
+class SellerProfile(db.Model):
+    """What makes a person a marketplace seller: their shop and seller tier. The marketplace
+    domain hangs its gates, KPIs and privileges off this, not off the User row."""
+
+    __tablename__ = "seller_profiles"
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    shop_name: Mapped[str | None] = mapped_column(String(200))
+    tier: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    user: Mapped[User] = relationship(back_populates="seller_profile")
 
 
 # --- authentication state: server-side login sessions, API tokens, login attempts ---------

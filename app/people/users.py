@@ -13,7 +13,16 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.people import auth
 from app.people.events import people_changed
-from app.people.models import ROLES, SELLER_TIERS, Department, JobRole, Team, User, UserRole
+from app.people.models import (
+    ROLES,
+    SELLER_TIERS,
+    Department,
+    JobRole,
+    SellerProfile,
+    Team,
+    User,
+    UserRole,
+)
 from app.people.passwords import password_problems
 from app.platform import clock
 from app.platform.audit import AuditLog, record_audit, snapshot
@@ -36,6 +45,8 @@ EDIT_FIELDS = [
     "seller_tier",
 ]
 AUDIT_FIELDS = [*EDIT_FIELDS, "active", "deactivated_at", "must_change_password", "roles"]
+# Edited with the person, kept on their seller profile (SellerProfile), not on User.
+SELLER_FIELDS = ("is_seller", "shop_name", "seller_tier")
 DEFAULT_ROLES = ("employee",)
 # Changing any of these can change which requirements apply or when they fall due.
 REQUIREMENT_FIELDS = frozenset({"job_role_id", "department_id", "team_id", "hire_date"})
@@ -79,9 +90,42 @@ def parse_roles(value: Any) -> tuple[list[str], list[str]]:
     return [n for n in names if n in ROLES], [n for n in names if n not in ROLES]
 
 
+def seller_facts(user: User) -> dict[str, Any]:
+    """is_seller, shop_name and seller_tier as a person's form and API show them."""
+    profile = user.seller_profile
+    return {
+        "is_seller": profile is not None,
+        "shop_name": profile.shop_name if profile else None,
+        "seller_tier": profile.tier if profile else None,
+    }
+
+
 def user_snapshot(user: User) -> dict[str, Any]:
     """JSON-safe facts of a user for the audit trail; never the password hash."""
-    return snapshot(user, AUDIT_FIELDS)
+    own = snapshot(user, [f for f in AUDIT_FIELDS if f not in SELLER_FIELDS])
+    sells = seller_facts(user)
+    return {f: sells[f] if f in SELLER_FIELDS else own[f] for f in AUDIT_FIELDS}
+
+
+def _set_facts(user: User, fields: dict[str, Any]) -> None:
+    """Write validated fields: the person's own on User, the seller's on their profile."""
+    for key, value in fields.items():
+        if key not in SELLER_FIELDS:
+            setattr(user, key, value)
+    if not any(key in fields for key in SELLER_FIELDS):
+        return
+    facts = {**seller_facts(user), **{k: v for k, v in fields.items() if k in SELLER_FIELDS}}
+    if not facts["is_seller"]:
+        user.seller_profile = None
+        return
+    profile = user.seller_profile or SellerProfile()
+    profile.shop_name, profile.tier = facts["shop_name"], facts["seller_tier"]
+    user.seller_profile = profile
+
+
+def _comparable(value: Any) -> Any:
+    """A validated value as user_snapshot writes it (dates as ISO text)."""
+    return value.isoformat() if isinstance(value, (date, datetime)) else value
 
 
 def get_user(user_id: int) -> User:
@@ -286,7 +330,8 @@ def create_user(data: dict, actor: User | None = None) -> User:
         raise Invalid("Unknown role.", {"roles": [f"Pick one or more of: {', '.join(ROLES)}."]})
     if set(roles) != set(DEFAULT_ROLES):
         check_may_grant(actor)
-    user = User(**fields, active=True)
+    user = User(active=True)
+    _set_facts(user, fields)
     if data.get("password"):
         # Whoever chose it, the person picks their own at first sign-in.
         user.password_hash = auth.hash_password(data["password"])
@@ -315,12 +360,11 @@ def update_user(
     check_may_change(user, actor)
     fields = validate_user_data(data, user)
     before = user_snapshot(user)
-    changed = {k: v for k, v in fields.items() if getattr(user, k) != v}
+    changed = {k: v for k, v in fields.items() if before[k] != _comparable(v)}
     password = data.get("password") or ""
     if not changed and not password:
         return user
-    for key, value in changed.items():
-        setattr(user, key, value)
+    _set_facts(user, changed)
     after = user_snapshot(user)
     if password:
         user.password_hash = auth.hash_password(password)

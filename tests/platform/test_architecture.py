@@ -3,7 +3,12 @@ import-linter's contract in pyproject.toml, run by `make lint`)."""
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import grimp
+
+from app.config import ROOT
 
 
 def _cycles(graph) -> list[list[str]]:
@@ -66,3 +71,28 @@ def test_the_cycle_finder_finds_a_circle():
             return self.imports[module]
 
     assert _cycles(Graph()) == [["a", "b", "c"]]
+
+
+def _private_imports(root: Path) -> list[str]:
+    """`from app.x import _name` anywhere under `root`: a private name used across modules."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("app"):
+                found += [
+                    f"{path}: from {node.module} import {alias.name}"
+                    for alias in node.names
+                    if alias.name.startswith("_") and not alias.name.startswith("__")
+                ]
+    return found
+
+
+def test_no_private_name_is_imported_across_modules():
+    assert _private_imports(ROOT / "app") == []
+
+
+def test_the_private_import_finder_finds_one(tmp_path):
+    (tmp_path / "m.py").write_text("from app.people.users import _secret\n")
+    assert _private_imports(tmp_path) == [
+        f"{tmp_path / 'm.py'}: from app.people.users import _secret"
+    ]

@@ -8,7 +8,7 @@ from app.demo.scale import SCALE_DOMAIN
 from app.demo.seed import DEMO_PASSWORD, LOGINS
 from app.extensions import db
 from app.learning.models import Course, Module, QuizQuestion
-from app.people.models import Department, JobRole, Team, User, UserRole
+from app.people.models import Department, JobRole, SellerProfile, Team, User, UserRole
 from tests.conftest import csrf
 
 TABLES = (Department, Team, JobRole, User, UserRole, Course, Module, QuizQuestion)
@@ -39,7 +39,7 @@ def test_seed_demo_builds_a_believable_organisation(runner):
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     counts = _counts()
     assert 55 <= counts["users"] <= 70
-    assert db.session.scalar(select(func.count()).where(User.is_seller.is_(True))) == 15
+    assert db.session.scalar(select(func.count()).select_from(SellerProfile)) == 15
     sites = set(db.session.scalars(select(Department.site)))
     assert sites == {"Basel", "Leeds"}
     high = set(db.session.scalars(select(JobRole.name).where(JobRole.risk_level == "high")))
@@ -107,7 +107,8 @@ def test_seed_scale_creates_the_requested_amounts_once(runner):
     assert "Scale data created" in result.output
     scale = User.email.like(f"%@{SCALE_DOMAIN}")
     assert db.session.scalar(select(func.count()).where(scale)) == 50
-    assert db.session.scalar(select(func.count()).where(scale, User.is_seller.is_(True))) == 5
+    sellers = select(func.count()).select_from(SellerProfile).join(User).where(scale)
+    assert db.session.scalar(sellers) == 5
     assert db.session.scalar(select(func.count()).where(Course.code.like("SC-%"))) == 10
     assert db.session.scalar(select(func.count()).select_from(Module)) == 30
     # Everyone but the team leads reports to a manager, and every person has an access role.

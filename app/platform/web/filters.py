@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 import markdown as md
 import nh3
 from flask import Flask
 from flask_login import current_user
 from markupsafe import Markup
+
+from app.platform.timefmt import zone
 
 ALLOWED_TAGS = {
     "p",
@@ -60,14 +61,8 @@ def local_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """Show a UTC datetime in the viewer's timezone."""
     if value is None:
         return ""
-    tz = "UTC"
-    if current_user and current_user.is_authenticated:
-        tz = current_user.timezone or "UTC"
-    try:
-        zone = ZoneInfo(tz)
-    except Exception:
-        zone = ZoneInfo("UTC")
-    return value.astimezone(zone).strftime(fmt)
+    tz = current_user.timezone if current_user and current_user.is_authenticated else None
+    return value.astimezone(zone(tz)).strftime(fmt)
 
 
 def fmt_date(value: date | None) -> str:

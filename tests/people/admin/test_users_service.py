@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.people import auth
 from app.people import users as svc
-from app.people.models import LoginSession, User
+from app.people.models import LoginSession, SellerProfile, User
 from app.platform.audit import AuditLog
 from app.platform.errors import Forbidden, Invalid
 from tests.people.factories import UserFactory
@@ -257,3 +257,37 @@ def test_user_query_from_args_ignores_junk():
     )
     assert query.page == 1 and query.department_id is None and query.role == ""
     assert query.active is None
+
+
+def test_a_seller_keeps_shop_and_tier_on_a_profile_audited_like_any_fact(admin):
+    user = svc.create_user(
+        {
+            "email": "shop@example.com",
+            "name": "Sam Seller",
+            "is_seller": True,
+            "shop_name": "Sam's Goods",
+            "seller_tier": "gold",
+        },
+        actor=admin,
+    )
+    profile = db.session.get(SellerProfile, user.id)
+    assert (profile.shop_name, profile.tier) == ("Sam's Goods", "gold")
+    assert _last_audit("user").after["seller_tier"] == "gold"
+
+    who = {"email": "shop@example.com", "name": "Sam Seller"}
+    shop = {**who, "is_seller": True, "shop_name": "Sam's Goods"}
+    svc.update_user(user.id, {**shop, "seller_tier": "platinum"}, actor=admin)
+    row = _last_audit("user")
+    assert (row.before["seller_tier"], row.after["seller_tier"]) == ("gold", "platinum")
+    assert db.session.get(SellerProfile, user.id).tier == "platinum"
+
+    gone = {**who, "is_seller": False, "shop_name": "", "seller_tier": ""}
+    svc.update_user(user.id, gone, actor=admin)
+    db.session.expire_all()
+    assert db.session.get(SellerProfile, user.id) is None
+    assert _last_audit("user").after["is_seller"] is False
+    assert svc.seller_facts(db.session.get(User, user.id)) == {
+        "is_seller": False,
+        "shop_name": None,
+        "seller_tier": None,
+    }

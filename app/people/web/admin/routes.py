@@ -109,10 +109,13 @@ def _user_form(user=None) -> UserForm:
             "job_role_id": str(user.job_role_id or ""),
             "locale": user.locale,
             "timezone": user.timezone,
-            "is_seller": user.is_seller,
-            "shop_name": user.shop_name or "",
-            "seller_tier": user.seller_tier or "",
         }
+        sells = users_svc.seller_facts(user)
+        initial.update(
+            is_seller=sells["is_seller"],
+            shop_name=sells["shop_name"] or "",
+            seller_tier=sells["seller_tier"] or "",
+        )
     form = UserForm(data=initial)
     menus = _org_menus()
     form.fill_choices(

@@ -1,8 +1,8 @@
 """/api/v1/training/sessions: instructor-led sessions, bookings, attendees and attendance.
 
-The same services as the pages (app.classroom.sessions). DELETE on a session cancels it (kept,
-with its bookings); a completed session answers 409. OPENAPI_PATHS and OPENAPI_SCHEMAS join
-the OpenAPI document (app.api.openapi).
+The same services as the pages (app.classroom.sessions, scheduling, booking, attendance).
+DELETE on a session cancels it (kept, with its bookings); a completed session answers 409.
+OPENAPI_PATHS and OPENAPI_SCHEMAS join the OpenAPI document (app.api.openapi).
 """
 
 from __future__ import annotations
@@ -17,7 +17,10 @@ from app.api.openapi_parts import json_response as _json
 from app.api.openapi_parts import page_schema, paging_params
 from app.api.openapi_parts import problem as _problem
 from app.api.openapi_parts import query_param as _query
-from app.classroom import sessions as svc
+from app.classroom import attendance as attendance_svc
+from app.classroom import booking as booking_svc
+from app.classroom import scheduling as scheduling_svc
+from app.classroom import sessions as sessions_svc
 from app.classroom.models import (
     ATTENDANCE,
     REGISTRATION_STATUSES,
@@ -35,10 +38,10 @@ REGISTRATIONS = f"{ITEM}/registrations"
 REGISTRATION = f"{ITEM}/registrations/<int(max=2147483647):user_id>"
 ATTENDEES = f"{ITEM}/attendees"
 ATTENDANCE_URL = f"{ITEM}/attendance"
-CREATE_INPUT = {*svc.INPUT_FIELDS, *svc.SERIES_FIELDS}
+CREATE_INPUT = {*scheduling_svc.INPUT_FIELDS, *scheduling_svc.SERIES_FIELDS}
 
 
-def session_json(row: svc.SessionRow) -> dict[str, Any]:
+def session_json(row: sessions_svc.SessionRow) -> dict[str, Any]:
     """The one JSON shape of a session, with its seats."""
     s: TrainingSession = row.session
     return {
@@ -47,7 +50,7 @@ def session_json(row: svc.SessionRow) -> dict[str, Any]:
         "sequence": s.sequence,
         "course_id": s.course_id,
         "course": {"id": s.course.id, "code": s.course.code, "title": s.course.title},
-        "title": svc.session_title(s),
+        "title": sessions_svc.session_title(s),
         "instructor_ids": sorted(i.user_id for i in s.instructors),
         "instructors": [
             {"id": i.user.id, "name": i.user.name, "email": i.user.email}
@@ -91,14 +94,16 @@ def registration_json(reg: SessionRegistration) -> dict[str, Any]:
 
 
 def _one(session_id: int) -> dict[str, Any]:
-    return session_json(svc.session_row(session_id, current_actor()))
+    return session_json(sessions_svc.session_row(session_id, current_actor()))
 
 
 @bp.get(COLLECTION)
 @api_access("session.view")
 def list_sessions():
     me = current_actor()
-    page = svc.list_sessions(svc.SessionQuery.from_args(request.args, me, strict=True), me)
+    page = sessions_svc.list_sessions(
+        sessions_svc.SessionQuery.from_args(request.args, me, strict=True), me
+    )
     return page_body(page, [session_json(r) for r in page.items])
 
 
@@ -106,7 +111,7 @@ def list_sessions():
 @api_access("session.manage")
 def create_session():
     data = {k: v for k, v in json_object().items() if k in CREATE_INPUT}
-    saved = svc.create_sessions(data, current_actor())
+    saved = scheduling_svc.create_sessions(data, current_actor())
     body = _one(saved.session.id) | {"warnings": saved.warnings}
     if len(saved.sessions) > 1:
         body["series_session_ids"] = [s.id for s in saved.sessions]
@@ -123,8 +128,8 @@ def get_session(session_id: int):
 @bp.put(ITEM)
 @api_access("session.manage")
 def update_session(session_id: int):
-    data = {k: v for k, v in json_object().items() if k in svc.INPUT_FIELDS}
-    saved = svc.update_session(session_id, data, current_actor())
+    data = {k: v for k, v in json_object().items() if k in scheduling_svc.INPUT_FIELDS}
+    saved = scheduling_svc.update_session(session_id, data, current_actor())
     return _one(saved.session.id) | {"warnings": saved.warnings}
 
 
@@ -134,7 +139,7 @@ def cancel_session(session_id: int):
     reason = None
     if request.get_data():
         reason = json_object().get("reason")
-    svc.cancel_session(session_id, reason, current_actor())
+    scheduling_svc.cancel_session(session_id, reason, current_actor())
     return "", 204
 
 
@@ -143,7 +148,7 @@ def cancel_session(session_id: int):
 def create_registration(session_id: int):
     data = json_object() if request.get_data() else {}
     data = {k: v for k, v in data.items() if k == "user_id"}
-    booking = svc.register(session_id, current_actor(), data)
+    booking = booking_svc.register(session_id, current_actor(), data)
     body = registration_json(booking.registration) | {"warnings": booking.warnings}
     return body, 201 if booking.created else 200
 
@@ -151,14 +156,14 @@ def create_registration(session_id: int):
 @bp.delete(REGISTRATION)
 @api_access("session.register")
 def cancel_registration(session_id: int, user_id: int):
-    svc.cancel_registration(session_id, user_id, current_actor())
+    booking_svc.cancel_registration(session_id, user_id, current_actor())
     return "", 204
 
 
 @bp.get(ATTENDEES)
 @api_access("session.view")
 def list_attendees(session_id: int):
-    rows = svc.attendees(session_id, current_actor())
+    rows = sessions_svc.attendees(session_id, current_actor())
     return {"items": [registration_json(r) for r in rows], "total": len(rows)}
 
 
@@ -179,11 +184,11 @@ def update_attendance(session_id: int):
         password = signing.get("password")
         if password is not None and not isinstance(password, str):
             raise Invalid("The password is text.", {"password": ["Must be text."]})
-        svc.sign_off(session_id, current_actor(), password, marks)
+        attendance_svc.sign_off(session_id, current_actor(), password, marks)
     else:
-        svc.mark_attendance(session_id, marks, current_actor())
-    rows = svc.attendees(session_id, current_actor())
-    session = svc.session_row(session_id, current_actor()).session
+        attendance_svc.mark_attendance(session_id, marks, current_actor())
+    rows = sessions_svc.attendees(session_id, current_actor())
+    session = sessions_svc.session_row(session_id, current_actor()).session
     return {
         "status": session.status,
         "signed_off_at": iso_utc(session.signed_off_at),
@@ -383,7 +388,7 @@ _INPUT_FIELDS: dict = {
     "ends_at": {"type": "string"},
     "location": {"type": ["string", "null"], "maxLength": 200},
     "online_url": {"type": ["string", "null"], "maxLength": 500},
-    "capacity": {"type": "integer", "minimum": 1, "maximum": svc.MAX_CAPACITY},
+    "capacity": {"type": "integer", "minimum": 1, "maximum": scheduling_svc.MAX_CAPACITY},
     "registration_deadline": {"type": ["string", "null"]},
     "notes": {"type": ["string", "null"], "maxLength": 5000},
 }
@@ -460,8 +465,12 @@ OPENAPI_SCHEMAS: dict = {
         "properties": {
             **_INPUT_FIELDS,
             "repeat": {"type": ["string", "null"], "enum": [*SERIES_RULES, "none", None]},
-            "occurrences": {"type": "integer", "minimum": 2, "maximum": svc.MAX_OCCURRENCES},
-            "interval": {"type": "integer", "minimum": 1, "maximum": svc.MAX_INTERVAL},
+            "occurrences": {
+                "type": "integer",
+                "minimum": 2,
+                "maximum": scheduling_svc.MAX_OCCURRENCES,
+            },
+            "interval": {"type": "integer", "minimum": 1, "maximum": scheduling_svc.MAX_INTERVAL},
         },
     },
     "Session": {

@@ -50,7 +50,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "inspection.export": frozenset({"admin", "qa"}),
     "validation.view": frozenset({"admin", "qa"}),
     # Instructor-led sessions: everyone sees and books themself; managers book their direct
-    # reports only (app.classroom.sessions narrows it).
+    # reports only (app.classroom.booking narrows it).
     "session.view": ANY,
     "session.register": ANY,
     "session.manage": frozenset({"admin", "trainer", "hr"}),

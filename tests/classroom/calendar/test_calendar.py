@@ -239,7 +239,7 @@ def test_feed_carries_open_training_due_dates(app, client, viewer):
 def test_the_shared_grid_follows_bookings_and_marks_only_the_viewers_own(
     app, client, auth, count_queries
 ):
-    from app.classroom.sessions import register
+    from app.classroom.booking import register
 
     app.config["COMPLIANCE_CACHE_SECONDS"] = 600  # the grid memo on, as in production
     course = CourseFactory(title="Aseptic gowning")

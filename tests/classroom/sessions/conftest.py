@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app.classroom import sessions as svc
+from app.classroom.scheduling import create_sessions
 from app.extensions import db
 from app.notifications.models import Notification
 from app.platform import clock
@@ -44,7 +44,7 @@ def schedule(trainer, course, *, days: float = 7, hours: int = 2, capacity: int 
         "location": "Basel B2",
         **extra,
     }
-    return svc.create_sessions(data, trainer).session
+    return create_sessions(data, trainer).session
 
 
 def notifications(user_id: int, kind: str | None = None) -> list[Notification]:

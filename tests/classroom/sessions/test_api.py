@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from app.classroom import sessions as svc
 from app.classroom.models import TrainingSession
+from app.classroom.sessions import session_row
 from app.extensions import db
 from app.learning.models import Enrollment
 from tests.classroom.sessions.conftest import at, schedule
@@ -158,4 +158,4 @@ def test_api_bookings_attendees_and_signed_attendance(app, client, trainer, cour
     enrollment = db.session.scalar(select(Enrollment).where(Enrollment.user_id == learner.id))
     assert enrollment.status == "completed" and enrollment.source == "session"
     _problem(client.delete(f"{URL}/{past.id}", headers=_h(trainer)), 409)
-    assert svc.session_row(past.id).session.status == "completed"
+    assert session_row(past.id).session.status == "completed"

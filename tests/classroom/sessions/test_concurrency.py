@@ -11,7 +11,7 @@ import threading
 
 from sqlalchemy import select
 
-from app.classroom import sessions as svc
+from app.classroom.booking import register
 from app.classroom.models import SessionRegistration
 from app.extensions import db
 from app.people.models import User
@@ -35,7 +35,7 @@ def _people(n: int) -> list[int]:
 
 def test_parallel_bookings_for_the_last_seat(app, trainer, course):
     s = schedule(trainer, course, capacity=2)
-    svc.register(s.id, UserFactory())  # one seat left
+    register(s.id, UserFactory())  # one seat left
     ids = _people(PEOPLE)
     session_id = s.id  # plain values only cross into the threads
     errors: list[BaseException] = []
@@ -47,7 +47,7 @@ def test_parallel_bookings_for_the_last_seat(app, trainer, course):
                 db.session.commit()  # hand the connection back while waiting at the gate
                 if gate is not None:
                     gate.wait(timeout=30)
-                svc.register(session_id, user)
+                register(session_id, user)
             except BaseException as exc:  # noqa: BLE001 - reported below
                 errors.append(exc)
 

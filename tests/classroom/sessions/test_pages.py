@@ -6,8 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from app.classroom import sessions as svc
+from app.classroom.booking import register
 from app.classroom.models import SessionRegistration, TrainingSession
+from app.classroom.sessions import zone_of
 from app.extensions import db
 from app.learning.models import Enrollment
 from tests.classroom.sessions.conftest import HX, at, schedule
@@ -80,7 +81,7 @@ def test_edit_warns_about_the_room_and_cancel_keeps_the_session(client, auth, tr
     token = csrf(client, f"/sessions/{s.id}/edit")
     form = client.get(f"/sessions/{s.id}/edit").get_data(as_text=True)
     assert 'value="Room 1"' in form
-    start = busy.starts_at.astimezone(svc.zone_of("UTC")).strftime("%Y-%m-%dT%H:%M")
+    start = busy.starts_at.astimezone(zone_of("UTC")).strftime("%Y-%m-%dT%H:%M")
     end = busy.ends_at.strftime("%Y-%m-%dT%H:%M")
     resp = client.post(
         f"/sessions/{s.id}/edit",
@@ -168,7 +169,7 @@ def test_attendance_with_and_without_htmx_then_signed_off(client, auth, trainer,
     s = schedule(trainer, course, days=-0.1, hours=1)
     present, absent = UserFactory(name="Pia Present"), UserFactory(name="Abe Absent")
     for p in (present, absent):
-        svc.register(s.id, trainer, {"user_id": p.id})
+        register(s.id, trainer, {"user_id": p.id})
     auth.login(trainer)
     token = csrf(client, f"/sessions/{s.id}")
     fragment = client.post(
@@ -212,12 +213,12 @@ def test_list_query_count_does_not_grow(client, auth, trainer, course, count_que
         return len(statements)
 
     first = schedule(trainer, course)
-    svc.register(first.id, UserFactory())
+    register(first.id, UserFactory())
     few = queries()
     for n in range(4):
         other = UserFactory(roles=["trainer"])
         s = schedule(other, course, days=8 + n, instructor_ids=[other.id, trainer.id])
-        svc.register(s.id, UserFactory())
+        register(s.id, UserFactory())
     assert queries() == few
 
 

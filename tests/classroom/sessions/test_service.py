@@ -10,8 +10,11 @@ from sqlalchemy import select
 
 from app.audit.models import ESignature
 from app.audit.signatures import manifestations_for
-from app.classroom import sessions as svc
+from app.classroom.attendance import mark_attendance, sign_off
+from app.classroom.booking import cancel_registration, register
 from app.classroom.models import SessionRegistration, TrainingSession
+from app.classroom.scheduling import cancel_session, create_sessions, update_session
+from app.classroom.sessions import SessionFilters, session_detail, sessions_between
 from app.extensions import db
 from app.learning.models import Certification, Enrollment
 from app.platform.errors import Conflict, Forbidden, Invalid
@@ -34,7 +37,7 @@ def _reg(session, user) -> SessionRegistration:
 
 
 def test_create_stores_utc_from_the_chosen_zone_and_is_audited(trainer, course):
-    saved = svc.create_sessions(
+    saved = create_sessions(
         {
             "course_id": course.id,
             "timezone": "Europe/Zurich",
@@ -87,10 +90,10 @@ def test_validation(trainer, course):
     }
     for change, field in INVALID:
         with pytest.raises(Invalid) as exc:
-            svc.create_sessions({**valid, **change}, trainer)
+            create_sessions({**valid, **change}, trainer)
         assert field in exc.value.errors, (change, exc.value.errors)
     with pytest.raises(Forbidden):
-        svc.create_sessions(valid, UserFactory(roles=["manager"]))
+        create_sessions(valid, UserFactory(roles=["manager"]))
     assert count(TrainingSession) == 0
 
 
@@ -98,13 +101,13 @@ def test_edit_bumps_sequence_notifies_and_audits_each_field(trainer, course):
     s = schedule(trainer, course)
     people = [UserFactory() for _ in range(2)]
     for p in people:
-        svc.register(s.id, p)
-    svc.update_session(s.id, {"notes": "Bring safety shoes"}, trainer)
+        register(s.id, p)
+    update_session(s.id, {"notes": "Bring safety shoes"}, trainer)
     assert db.session.get(TrainingSession, s.id).sequence == 0  # notes do not move it
     assert notifications(people[0].id, "session_changed") == []
 
     new_start = s.starts_at + timedelta(days=1)
-    saved = svc.update_session(
+    saved = update_session(
         s.id,
         {
             "starts_at": new_start.isoformat(),
@@ -120,30 +123,30 @@ def test_edit_bumps_sequence_notifies_and_audits_each_field(trainer, course):
     assert update.before["sequence"] == 0 and update.after["sequence"] == 1
     assert update.after["starts_at"] != update.before["starts_at"]
 
-    svc.update_session(s.id, {"location": "basel b3"}, trainer)
+    update_session(s.id, {"location": "basel b3"}, trainer)
     assert db.session.get(TrainingSession, s.id).sequence == 2
 
 
 def test_capacity_below_the_booked_seats_is_refused_and_more_seats_promote(trainer, course):
     s = schedule(trainer, course, capacity=1)
     first, second = UserFactory(), UserFactory()
-    svc.register(s.id, first)
-    svc.register(s.id, second)
+    register(s.id, first)
+    register(s.id, second)
     assert _reg(s, second).status == "waitlisted"
-    svc.update_session(s.id, {"capacity": 2}, trainer)
+    update_session(s.id, {"capacity": 2}, trainer)
     assert _reg(s, second).status == "registered"
     assert notifications(second.id, "session_promoted")
     with pytest.raises(Invalid) as exc:
-        svc.update_session(s.id, {"capacity": 1}, trainer)
+        update_session(s.id, {"capacity": 1}, trainer)
     assert "capacity" in exc.value.errors
 
 
 def test_cancel_keeps_the_session_and_notifies_everyone(trainer, course):
     s = schedule(trainer, course, capacity=1)
     seat, waiting = UserFactory(), UserFactory()
-    svc.register(s.id, seat)
-    svc.register(s.id, waiting)
-    svc.cancel_session(s.id, "Trainer ill", trainer)
+    register(s.id, seat)
+    register(s.id, waiting)
+    cancel_session(s.id, "Trainer ill", trainer)
     s = db.session.get(TrainingSession, s.id)
     assert (s.status, s.cancel_reason, s.sequence) == ("cancelled", "Trainer ill", 1)
     assert s.cancelled_at is not None
@@ -152,19 +155,19 @@ def test_cancel_keeps_the_session_and_notifies_everyone(trainer, course):
         assert "Trainer ill" in note.body
     [row] = audit_rows("training_session", s.id, "cancel")
     assert row.before["status"] == "scheduled" and row.after["status"] == "cancelled"
-    svc.cancel_session(s.id, None, trainer)  # twice: nothing more happens
+    cancel_session(s.id, None, trainer)  # twice: nothing more happens
     assert len(audit_rows("training_session", s.id, "cancel")) == 1
     with pytest.raises(Conflict):
-        svc.update_session(s.id, {"capacity": 3}, trainer)
+        update_session(s.id, {"capacity": 3}, trainer)
     with pytest.raises(Conflict):
-        svc.register(s.id, UserFactory())
+        register(s.id, UserFactory())
 
 
 # --- series and conflicts ------------------------------------------------------------------
 
 
 def test_series_keep_the_local_time_across_the_clock_change(trainer, course):
-    saved = svc.create_sessions(
+    saved = create_sessions(
         {
             "course_id": course.id,
             "timezone": "Europe/Zurich",
@@ -189,7 +192,7 @@ def test_series_keep_the_local_time_across_the_clock_change(trainer, course):
     assert len(audit_rows("training_session", action="create")) == 4
 
     # Monthly: the day is clamped to the month's last (31 Jan, 28 Feb, 31 Mar).
-    monthly = svc.create_sessions(
+    monthly = create_sessions(
         {
             "course_id": course.id,
             "timezone": "UTC",
@@ -219,14 +222,12 @@ def test_double_booked_instructor_and_room_warn_but_save(trainer, course):
         "ends_at": (start + timedelta(hours=2)).isoformat(),
         "capacity": 3,
     }
-    room = svc.create_sessions(
-        {**data, "location": "BASEL b2", "instructor_ids": [other.id]}, other
-    )
+    room = create_sessions({**data, "location": "BASEL b2", "instructor_ids": [other.id]}, other)
     assert len(room.warnings) == 1 and "room" in room.warnings[0]
-    teacher = svc.create_sessions({**data, "location": "Leeds 1"}, trainer)
+    teacher = create_sessions({**data, "location": "Leeds 1"}, trainer)
     assert [w for w in teacher.warnings if "Tina Trainer already teaches" in w]
     later = first.starts_at + timedelta(hours=3, minutes=1)  # after all three
-    free = svc.create_sessions(
+    free = create_sessions(
         {
             **data,
             "location": "Basel B2",
@@ -245,7 +246,7 @@ def test_full_session_waitlists_and_a_cancelled_seat_promotes_the_first(trainer,
     s = schedule(trainer, course, capacity=2)
     a, b, c, d = (UserFactory() for _ in range(4))
     for p in (a, b, c, d):
-        svc.register(s.id, p)
+        register(s.id, p)
     assert [_reg(s, p).status for p in (a, b, c, d)] == [
         "registered",
         "registered",
@@ -253,9 +254,9 @@ def test_full_session_waitlists_and_a_cancelled_seat_promotes_the_first(trainer,
         "waitlisted",
     ]
     assert (_reg(s, c).waitlist_position, _reg(s, d).waitlist_position) == (1, 2)
-    assert svc.register(s.id, c).created is False  # booking twice changes nothing
+    assert register(s.id, c).created is False  # booking twice changes nothing
 
-    svc.cancel_registration(s.id, a.id, a)
+    cancel_registration(s.id, a.id, a)
     assert _reg(s, a).status == "cancelled"
     promoted = _reg(s, c)
     assert promoted.status == "registered" and promoted.promoted_at is not None
@@ -268,11 +269,11 @@ def test_full_session_waitlists_and_a_cancelled_seat_promotes_the_first(trainer,
     ]
 
     # Re-booking after cancelling reuses the row, now at the back of the queue.
-    again = svc.register(s.id, a)
+    again = register(s.id, a)
     assert again.created and again.registration.id == _reg(s, a).id
     assert (again.registration.status, again.registration.waitlist_position) == ("waitlisted", 3)
     assert count(SessionRegistration) == 4
-    detail = svc.session_detail(s.id, d)
+    detail = session_detail(s.id, d)
     assert (detail.taken, detail.waiting, detail.my_place) == (2, 2, 1)
 
 
@@ -280,8 +281,8 @@ def test_booking_closes_at_the_deadline_except_for_walk_ins(trainer, course):
     s = schedule(trainer, course, days=2, registration_deadline=at(-0.5).isoformat())
     learner = UserFactory()
     with pytest.raises(Conflict):
-        svc.register(s.id, learner)
-    booking = svc.register(s.id, trainer, {"user_id": learner.id})  # the trainer adds a walk-in
+        register(s.id, learner)
+    booking = register(s.id, trainer, {"user_id": learner.id})  # the trainer adds a walk-in
     assert booking.registration.status == "registered"
     [note] = notifications(learner.id, "session_registered")
     assert "Tina Trainer" in note.title
@@ -294,23 +295,23 @@ def test_self_booking_needs_self_enrol_or_an_open_enrollment(trainer, course):
     learner, assigned = UserFactory(), UserFactory()
     EnrollmentFactory(user=assigned, course=course, status="assigned")
     with pytest.raises(Forbidden):
-        svc.register(s.id, learner)
-    assert svc.register(s.id, assigned).registration.status == "registered"
+        register(s.id, learner)
+    assert register(s.id, assigned).registration.status == "registered"
 
 
 def test_managers_book_only_their_direct_reports(trainer, course):
     s = schedule(trainer, course)
     manager = UserFactory(roles=["manager"])
     report, stranger = UserFactory(manager_id=manager.id), UserFactory()
-    svc.register(s.id, manager, {"user_id": report.id})
+    register(s.id, manager, {"user_id": report.id})
     assert _reg(s, report).registered_by_id == manager.id
     with pytest.raises(Forbidden):
-        svc.register(s.id, manager, {"user_id": stranger.id})
+        register(s.id, manager, {"user_id": stranger.id})
     with pytest.raises(Forbidden):
-        svc.register(s.id, UserFactory(), {"user_id": stranger.id})
+        register(s.id, UserFactory(), {"user_id": stranger.id})
     with pytest.raises(Forbidden):
-        svc.cancel_registration(s.id, stranger.id, manager)
-    svc.cancel_registration(s.id, report.id, manager)
+        cancel_registration(s.id, stranger.id, manager)
+    cancel_registration(s.id, report.id, manager)
     assert _reg(s, report).status == "cancelled"
 
 
@@ -321,8 +322,8 @@ def test_overlapping_booking_warns(trainer, course):
         UserFactory(roles=["trainer"]), course, location="Elsewhere", starts_at=start.isoformat()
     )
     learner = UserFactory()
-    assert svc.register(first.id, learner).warnings == []
-    [warning] = svc.register(second.id, learner).warnings
+    assert register(first.id, learner).warnings == []
+    [warning] = register(second.id, learner).warnings
     assert "overlapping" in warning
 
 
@@ -332,7 +333,7 @@ def test_overlapping_booking_warns(trainer, course):
 def _past_session(trainer, course, people):
     s = schedule(trainer, course, days=-0.2, hours=2)
     for p in people:
-        svc.register(s.id, trainer, {"user_id": p.id})
+        register(s.id, trainer, {"user_id": p.id})
     return s
 
 
@@ -341,11 +342,11 @@ def test_sign_off_completes_present_learners_and_issues_their_certificates(app, 
     open_enrollment = EnrollmentFactory(user=assigned, course=course, status="in_progress")
     s = _past_session(trainer, course, [present, absent, assigned])
     with pytest.raises(Invalid) as exc:  # everyone must be marked first
-        svc.sign_off(s.id, trainer, "password", {str(present.id): "present"})
+        sign_off(s.id, trainer, "password", {str(present.id): "present"})
     assert "attendance" in exc.value.errors
-    svc.mark_attendance(s.id, {str(present.id): "present", str(absent.id): "absent"}, trainer)
+    mark_attendance(s.id, {str(present.id): "present", str(absent.id): "absent"}, trainer)
 
-    done = svc.sign_off(s.id, trainer, "password", {str(assigned.id): "present"})
+    done = sign_off(s.id, trainer, "password", {str(assigned.id): "present"})
     run_queued_jobs(app)
 
     assert (done.status, done.signed_off_by_id) == ("completed", trainer.id)
@@ -360,14 +361,14 @@ def test_sign_off_completes_present_learners_and_issues_their_certificates(app, 
     assert sig.meaning == "Trainer sign-off" and sig.valid is True
     assert audit_rows("enrollment", made.id, "create")[0].reason.startswith("attended session")
     with pytest.raises(Conflict):
-        svc.mark_attendance(s.id, {str(absent.id): "present"}, trainer)
+        mark_attendance(s.id, {str(absent.id): "present"}, trainer)
 
 
 def test_sign_off_with_modules_still_completes_by_attendance(app, trainer, course):
     ModuleFactory(course=course, position=1)
     learner = UserFactory()
     s = _past_session(trainer, course, [learner])
-    svc.sign_off(s.id, trainer, "password", {learner.id: "present"})
+    sign_off(s.id, trainer, "password", {learner.id: "present"})
     run_queued_jobs(app)
     assert db.session.scalar(select(Certification.user_id)) == learner.id
 
@@ -377,7 +378,7 @@ def test_wrong_signature_password_changes_nothing(trainer, course):
     s = _past_session(trainer, course, [learner])
     before = count(SessionRegistration, SessionRegistration.attendance.is_not(None))
     with pytest.raises(Invalid) as exc:
-        svc.sign_off(s.id, trainer, "wrong", {str(learner.id): "present"})
+        sign_off(s.id, trainer, "wrong", {str(learner.id): "present"})
     assert "password" in exc.value.errors
     db.session.expire_all()
     assert db.session.get(TrainingSession, s.id).status == "scheduled"
@@ -389,30 +390,30 @@ def test_who_may_sign_and_when(trainer, course):
     learner = UserFactory()
     future = schedule(trainer, course)
     with pytest.raises(Conflict):
-        svc.mark_attendance(future.id, {}, trainer)
+        mark_attendance(future.id, {}, trainer)
     s = _past_session(trainer, course, [learner])
     other_trainer = UserFactory(roles=["trainer"])
     with pytest.raises(Forbidden):
-        svc.sign_off(s.id, other_trainer, "password", {learner.id: "absent"})
+        sign_off(s.id, other_trainer, "password", {learner.id: "absent"})
     with pytest.raises(Invalid):
-        svc.mark_attendance(s.id, {"999": "present"}, trainer)
+        mark_attendance(s.id, {"999": "present"}, trainer)
     with pytest.raises(Invalid):
-        svc.mark_attendance(s.id, {str(learner.id): "asleep"}, trainer)
+        mark_attendance(s.id, {str(learner.id): "asleep"}, trainer)
     admin = UserFactory(roles=["admin"])
-    svc.sign_off(s.id, admin, "password", {learner.id: "absent"})
+    sign_off(s.id, admin, "password", {learner.id: "absent"})
     assert db.session.get(TrainingSession, s.id).status == "completed"
     with pytest.raises(Conflict):
-        svc.cancel_session(s.id, None, trainer)
+        cancel_session(s.id, None, trainer)
 
 
 def test_sessions_between_counts_seats_for_a_calendar(trainer, course):
     s = schedule(trainer, course, capacity=3)
     schedule(trainer, course, days=40)
     learner = UserFactory()
-    svc.register(s.id, learner)
-    rows = svc.sessions_between(at(0), at(30), viewer=learner)
+    register(s.id, learner)
+    rows = sessions_between(at(0), at(30), viewer=learner)
     assert [(r.session.id, r.taken, r.seats_left, r.my_status) for r in rows] == [
         (s.id, 1, 2, "registered")
     ]
-    mine = svc.sessions_between(at(0), at(60), svc.SessionFilters(booked_by=learner.id))
+    mine = sessions_between(at(0), at(60), SessionFilters(booked_by=learner.id))
     assert [r.session.id for r in mine] == [s.id]

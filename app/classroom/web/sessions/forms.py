@@ -1,4 +1,4 @@
-"""Session forms: they only shape the input; app.classroom.sessions validates."""
+"""Session forms: they only shape the input; app.classroom.scheduling and booking validate."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from typing import Any
 
 from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
 
-from app.classroom.sessions import MAX_OCCURRENCES, local_input
+from app.classroom.scheduling import MAX_OCCURRENCES
+from app.classroom.sessions import local_input
 from app.platform.web.forms import ServiceForm
 
 _WHEN = {"type": "datetime-local"}

@@ -1,6 +1,7 @@
 """Session pages: the list (with my bookings), create/edit/cancel, booking, attendance, sign-off.
 
-Everything goes through app.classroom.sessions, the same functions the API calls.
+Everything goes through the classroom services (app.classroom.sessions for the reads,
+scheduling, booking and attendance for the changes), the same functions the API calls.
 """
 
 from __future__ import annotations
@@ -9,7 +10,10 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.audit.signatures import manifestations_for
-from app.classroom import sessions as svc
+from app.classroom import attendance as attendance_svc
+from app.classroom import booking as booking_svc
+from app.classroom import scheduling as scheduling_svc
+from app.classroom import sessions as sessions_svc
 from app.classroom.web.sessions.forms import ActionForm, BookForm, CancelForm, SessionForm
 from app.people.permissions import access
 from app.people.users import timezone_choices
@@ -35,15 +39,15 @@ def _flash_warnings(warnings: list[str]) -> None:
 @access("session.view")
 def index():
     me = _actor()
-    query = svc.SessionQuery.from_args(request.args, me, upcoming=True)
+    query = sessions_svc.SessionQuery.from_args(request.args, me, upcoming=True)
     return render(
         "sessions/index.html",
         "sessions/_rows.html",
-        results=svc.list_sessions(query, me),
+        results=sessions_svc.list_sessions(query, me),
         query=query,
-        mine=svc.my_bookings(me),
-        courses=svc.course_choices(),
-        instructors=svc.instructor_choices(),
+        mine=sessions_svc.my_bookings(me),
+        courses=scheduling_svc.course_choices(),
+        instructors=scheduling_svc.instructor_choices(),
     )
 
 
@@ -52,9 +56,11 @@ def index():
 
 def _choices(form: SessionForm, course_id: int | None = None) -> SessionForm:
     form.course_id.choices = [("", "—")] + [
-        (str(i), label) for i, label in svc.course_choices(course_id)
+        (str(i), label) for i, label in scheduling_svc.course_choices(course_id)
     ]
-    form.instructor_ids.choices = [(str(i), name) for i, name in svc.instructor_choices()]
+    form.instructor_ids.choices = [
+        (str(i), name) for i, name in scheduling_svc.instructor_choices()
+    ]
     form.timezone.choices = [(tz, tz) for tz in timezone_choices()]
     return form
 
@@ -67,11 +73,11 @@ def new():
     if not form.is_submitted():
         form.timezone.data = me.timezone or "UTC"
         form.course_id.data = request.args.get("course_id", "")
-        if me.has_role(*svc.INSTRUCTOR_ROLES):
+        if me.has_role(*scheduling_svc.INSTRUCTOR_ROLES):
             form.instructor_ids.data = [str(me.id)]
     if form.validate_on_submit():
         try:
-            saved = svc.create_sessions(form.to_data(series=True), me)
+            saved = scheduling_svc.create_sessions(form.to_data(series=True), me)
         except Invalid as exc:
             form.apply_errors(exc.errors)
         else:
@@ -86,14 +92,14 @@ def new():
 @bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
 @access("session.manage")
 def edit(session_id: int):
-    session = svc.get_session(session_id)
+    session = sessions_svc.get_session(session_id)
     form = _choices(SessionForm.for_session(session), session.course_id)
     if session.status != "scheduled":
         flash(f"This session is {session.status}; it can no longer be changed.", "error")
         return redirect(url_for(".detail", session_id=session_id))
     if form.validate_on_submit():
         try:
-            saved = svc.update_session(session_id, form.to_data(), _actor())
+            saved = scheduling_svc.update_session(session_id, form.to_data(), _actor())
         except Invalid as exc:
             form.apply_errors(exc.errors)
         except Conflict as exc:
@@ -112,7 +118,7 @@ def cancel(session_id: int):
     form = CancelForm()
     if form.validate_on_submit():
         try:
-            svc.cancel_session(session_id, form.reason.data, _actor())
+            scheduling_svc.cancel_session(session_id, form.reason.data, _actor())
         except (Conflict, Invalid) as exc:
             flash(exc.detail, "error")
         else:
@@ -125,7 +131,7 @@ def cancel(session_id: int):
 
 def _detail(session_id: int, status: int = 200, **extra):
     me = _actor()
-    detail = svc.session_detail(session_id, me)
+    detail = sessions_svc.session_detail(session_id, me)
     context = {
         "d": detail,
         "s": detail.session,
@@ -133,9 +139,11 @@ def _detail(session_id: int, status: int = 200, **extra):
         "action_form": ActionForm(formdata=None),
         "book_form": BookForm(formdata=None),
         "cancel_form": CancelForm(formdata=None),
-        "people": svc.bookable_people(me) if detail.booking_open or detail.may_manage else [],
+        "people": (
+            booking_svc.bookable_people(me) if detail.booking_open or detail.may_manage else []
+        ),
         "sign_errors": None,
-        "statement": svc.sign_off_statement(detail.session),
+        "statement": attendance_svc.sign_off_statement(detail.session),
         **extra,
     }
     return render_template("sessions/detail.html", **context), status
@@ -154,7 +162,7 @@ def register(session_id: int):
     if form.validate_on_submit():
         data = {"person": form.person.data} if form.person.data else None
         try:
-            booking = svc.register(session_id, _actor(), data)
+            booking = booking_svc.register(session_id, _actor(), data)
         except Invalid as exc:
             form.apply_errors(exc.errors, BookForm.ALIASES)
             return _detail(session_id, 422, book_form=form)
@@ -176,7 +184,7 @@ def register(session_id: int):
 def cancel_registration(session_id: int, user_id: int):
     if ActionForm().validate_on_submit():
         try:
-            svc.cancel_registration(session_id, user_id, _actor())
+            booking_svc.cancel_registration(session_id, user_id, _actor())
         except (Conflict, Forbidden, NotFound) as exc:
             flash(exc.detail, "error")
         else:
@@ -199,7 +207,7 @@ def attendance(session_id: int):
     saved = False
     if ActionForm().validate_on_submit():
         try:
-            svc.mark_attendance(session_id, _marks(), _actor())
+            attendance_svc.mark_attendance(session_id, _marks(), _actor())
             saved = True
         except Invalid as exc:
             errors = [m for ms in exc.errors.values() for m in ms] or [exc.detail]
@@ -211,7 +219,7 @@ def attendance(session_id: int):
         if saved:
             flash("Attendance saved.", "success")
         return redirect(url_for(".detail", session_id=session_id, _anchor="attendance"))
-    detail = svc.session_detail(session_id, _actor())
+    detail = sessions_svc.session_detail(session_id, _actor())
     return render_template(
         "sessions/_attendance.html",
         d=detail,
@@ -228,7 +236,7 @@ def sign_off(session_id: int):
     if not ActionForm().validate_on_submit():
         return redirect(url_for(".detail", session_id=session_id))
     try:
-        session = svc.sign_off(
+        session = attendance_svc.sign_off(
             session_id,
             _actor(),
             request.form.get("signature_password"),
@@ -243,5 +251,8 @@ def sign_off(session_id: int):
     except (Conflict, Forbidden, RateLimited) as exc:
         flash(exc.detail, "error")
     else:
-        flash(f"Attendance signed off; “{svc.session_title(session)}” is completed.", "success")
+        flash(
+            f"Attendance signed off; “{sessions_svc.session_title(session)}” is completed.",
+            "success",
+        )
     return redirect(url_for(".detail", session_id=session_id))

@@ -29,14 +29,13 @@ from app.classroom.sessions import (
     require_manage,
     session_snapshot,
     session_title,
-    zone_of,
 )
 from app.extensions import db
 from app.learning import enrollments
 from app.learning.enrollments import ENROLLMENT_AUDIT, OPEN_STATUSES
 from app.learning.models import Enrollment
 from app.people.models import User
-from app.platform import clock
+from app.platform import clock, timefmt
 from app.platform.audit import record_audit, snapshot
 from app.platform.errors import Conflict, Forbidden, Invalid
 from app.platform.inputs import blank, to_id
@@ -151,7 +150,7 @@ def _signed(session_id: str) -> dict | None:
 
 
 def sign_off_statement(session: TrainingSession) -> str:
-    day = session.starts_at.astimezone(zone_of(session.timezone)).date().isoformat()
+    day = session.starts_at.astimezone(timefmt.zone(session.timezone)).date().isoformat()
     return (
         f"I confirm the attendance recorded for “{session_title(session)}” "
         f"({session.course.code}) on {day}."

@@ -38,13 +38,12 @@ from app.classroom.sessions import (
     session_path,
     session_snapshot,
     session_title,
-    zone_of,
 )
 from app.extensions import db
 from app.learning.models import Course
 from app.notifications.notify import notify
 from app.people.models import User, UserRole
-from app.platform import clock
+from app.platform import clock, timefmt
 from app.platform.audit import record_audit
 from app.platform.errors import Conflict, Invalid
 from app.platform.inputs import blank, to_choice, to_id, to_id_list, to_int, to_text
@@ -247,7 +246,7 @@ def occurrences(
 ) -> list[tuple[datetime, datetime, datetime | None]]:
     """(start, end, deadline) in UTC of each occurrence: the same wall-clock time in the
     session's zone every week or month (so 09:00 stays 09:00 across a clock change)."""
-    zone = zone_of(clean["timezone"])
+    zone = timefmt.zone(clean["timezone"])
     start = clean["starts_at"].astimezone(zone).replace(tzinfo=None)
     end = clean["ends_at"].astimezone(zone).replace(tzinfo=None)
     deadline = clean["registration_deadline"]

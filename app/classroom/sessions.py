@@ -39,12 +39,12 @@ from app.extensions import db
 from app.learning.models import Course
 from app.people.models import User
 from app.people.permissions import can
-from app.platform import clock
+from app.platform import clock, timefmt
 from app.platform.audit import snapshot
 from app.platform.errors import Forbidden, Invalid, NotFound
 from app.platform.inputs import blank, to_id
 from app.platform.pagination import Page, clamp
-from app.platform.timefmt import iso_utc, known_zones
+from app.platform.timefmt import iso_utc
 from app.platform.web.urls import path_for
 
 TS = TrainingSession
@@ -89,19 +89,15 @@ ACTIVE = ("registered", "waitlisted")
 # --- small helpers ---------------------------------------------------------------------------
 
 
-def zone_of(name: str | None) -> ZoneInfo:
-    return ZoneInfo(name if name in known_zones() else "UTC")
-
-
 def local_input(value: datetime | None, tz_name: str | None) -> str:
     """A UTC moment as the wall-clock value of an <input type=datetime-local> in `tz_name`."""
     if value is None:
         return ""
-    return value.astimezone(zone_of(tz_name)).strftime("%Y-%m-%dT%H:%M")
+    return value.astimezone(timefmt.zone(tz_name)).strftime("%Y-%m-%dT%H:%M")
 
 
 def local_label(value: datetime, tz_name: str | None, fmt: str = "%a %d %b %Y %H:%M") -> str:
-    zone = zone_of(tz_name)
+    zone = timefmt.zone(tz_name)
     return f"{value.astimezone(zone).strftime(fmt)} {zone.key}"
 
 
@@ -378,7 +374,7 @@ class SessionQuery:
             status=status,
             mine=(args.get("mine") or "") in ("1", "true", "on", "yes"),
         )
-        zone = zone_of(viewer.timezone if viewer is not None else "UTC")
+        zone = timefmt.zone(viewer.timezone if viewer is not None else "UTC")
         start = _bound(errors, "from", args.get("from"), zone, end_of_day=False)
         end = _bound(errors, "to", args.get("to"), zone, end_of_day=True)
         if start and end and end <= start:
@@ -493,7 +489,7 @@ class SessionDetail:
     @property
     def local_when(self) -> str:
         """Start and end as wall-clock times where the session happens."""
-        zone = zone_of(self.session.timezone)
+        zone = timefmt.zone(self.session.timezone)
         start, end = self.session.starts_at.astimezone(zone), self.session.ends_at.astimezone(zone)
         return f"{start:%a %d %b %Y %H:%M}–{end:%H:%M} {zone.key}"
 

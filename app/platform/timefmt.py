@@ -30,11 +30,8 @@ def iso(value: datetime | date | None) -> str | None:
 
 
 def zone(name: str | None) -> ZoneInfo:
-    """The time zone called `name`, UTC when it is empty or unknown."""
-    try:
-        return ZoneInfo(name or "UTC")
-    except (KeyError, ValueError):
-        return ZoneInfo("UTC")
+    """The time zone called `name`, UTC when it is empty or not a zone a person may choose."""
+    return ZoneInfo(name if name in known_zones() else "UTC")
 
 
 @cache

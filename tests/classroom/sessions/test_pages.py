@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from app.classroom.booking import register
 from app.classroom.models import SessionRegistration, TrainingSession
-from app.classroom.sessions import zone_of
 from app.extensions import db
 from app.learning.models import Enrollment
+from app.platform.timefmt import zone
 from tests.classroom.sessions.conftest import HX, at, schedule
 from tests.conftest import csrf
 from tests.helpers.api import ROLES
@@ -81,7 +81,7 @@ def test_edit_warns_about_the_room_and_cancel_keeps_the_session(client, auth, tr
     token = csrf(client, f"/sessions/{s.id}/edit")
     form = client.get(f"/sessions/{s.id}/edit").get_data(as_text=True)
     assert 'value="Room 1"' in form
-    start = busy.starts_at.astimezone(zone_of("UTC")).strftime("%Y-%m-%dT%H:%M")
+    start = busy.starts_at.astimezone(zone("UTC")).strftime("%Y-%m-%dT%H:%M")
     end = busy.ends_at.strftime("%Y-%m-%dT%H:%M")
     resp = client.post(
         f"/sessions/{s.id}/edit",

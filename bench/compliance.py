@@ -130,7 +130,7 @@ with app.app_context():
     # The stored statuses: chain the engine's audit rows, rebuild the table, read from it.
     from app.compliance import status_store
     from app.audit.chain import seal_pending
-    from app.compliance.reports import overdue
+    from app.compliance.gaps import overdue
     started = time.perf_counter()
     seal_pending(wait=True)
     out["seal_s"] = time.perf_counter() - started

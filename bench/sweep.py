@@ -51,7 +51,8 @@ from app.notifications.models import Notification, NotificationPreference
 from app.compliance.models import TrainingAssignment
 from app.people.models import User
 from app.platform import clock
-from app.notifications import notify as svc
+from app.notifications.delivery import deliver_notifications, send_digests
+from app.notifications.sweep import digest_recipients, run_sweep
 from app.compliance.engine import run_requirement_engine
 from rq import Queue
 
@@ -83,7 +84,7 @@ with app.app_context():
     today = clock.today()
     for label, day in (("first", today), ("again", today), ("next_day", today + timedelta(days=1))):
         started = time.perf_counter()
-        result = svc.run_sweep(on=day)
+        result = run_sweep(on=day)
         seconds = time.perf_counter() - started
         out[label] = {
             "seconds": seconds,
@@ -139,13 +140,13 @@ with app.app_context():
         .order_by(Notification.id).limit(sample)
     ))
     started = time.perf_counter()
-    delivery = svc.deliver_notifications(ids)
+    delivery = deliver_notifications(ids)
     seconds = time.perf_counter() - started
     out["delivery"] = {"emails": delivery.sent, "seconds": seconds, "received": received.value}
-    users = svc.digest_recipients()[:digests]
+    users = digest_recipients()[:digests]
     before = received.value
     started = time.perf_counter()
-    sent = svc.send_digests(users)
+    sent = send_digests(users)
     seconds = time.perf_counter() - started
     items = db.session.scalar(
         select(func.count())

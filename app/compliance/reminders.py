@@ -14,7 +14,8 @@ from app.extensions import db
 from app.learning.models import Course
 from app.notifications.events import reminders_due
 from app.notifications.models import Notification, NotificationPreference
-from app.notifications.notify import dedupe_key_sql, email_state_sql, path_sql
+from app.notifications.notify import email_state_sql
+from app.notifications.sweep import dedupe_key_sql, path_sql
 from app.people.models import User
 from app.platform import clock
 from app.platform.sql import upsert

@@ -8,7 +8,9 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the notifications domain: its pages, CLI and jobs."""
-    from app.notifications import cli, jobs  # noqa: F401  (jobs: registers them)
+    # jobs: registers them; notify: the unread count of the session load and the after-commit
+    # start of the emails.
+    from app.notifications import cli, jobs, notify  # noqa: F401
     from app.notifications.web import bp
 
     app.register_blueprint(bp)

@@ -33,7 +33,7 @@ def send_email(notification_id: int) -> dict:
 @job("notifications.send_emails", queue="notifications")
 def send_emails(notification_ids: list[int]) -> dict:
     """Email a batch of notifications over one SMTP connection (idempotent per notification)."""
-    from app.notifications.notify import deliver_notifications
+    from app.notifications.delivery import deliver_notifications
 
     out = deliver_notifications(notification_ids)
     _raise_for_retry(out.errors)
@@ -43,7 +43,7 @@ def send_emails(notification_ids: list[int]) -> dict:
 @job("notifications.send_digests", queue="notifications")
 def send_digests(user_ids: list[int]) -> dict:
     """Send each person their daily digest of waiting notifications."""
-    from app.notifications.notify import send_digests as send
+    from app.notifications.delivery import send_digests as send
 
     out = send(user_ids)
     _raise_for_retry(out.errors)
@@ -54,7 +54,7 @@ def send_digests(user_ids: list[int]) -> dict:
 def daily_sweep(on: date | str | None = None, now: datetime | str | None = None) -> dict:
     """Create the day's reminders, overdue notices, escalations and session reminders; start
     their emails, the resends and the digests. Safe to run any number of times a day."""
-    from app.notifications.notify import run_sweep
+    from app.notifications.sweep import run_sweep
 
     if isinstance(on, str):
         on = date.fromisoformat(on)

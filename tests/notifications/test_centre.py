@@ -11,6 +11,7 @@ import pytest
 
 from app.extensions import db
 from app.notifications import notify as svc
+from app.notifications import preferences
 from app.notifications.models import Notification, NotificationPreference
 from app.platform.errors import Invalid
 from tests.conftest import csrf
@@ -167,15 +168,15 @@ def test_signed_out_people_are_sent_to_sign_in(client):
 def test_preferences_turn_kinds_off_and_choose_the_digest(client, auth, person):
     auth.login(person)
     page = client.get("/notifications/preferences").get_data(as_text=True)
-    assert page.count('name="email_') == len(svc.KINDS)
+    assert page.count('name="email_') == len(preferences.KINDS)
     assert checked(page, "email_overdue") and checked(page, "email_due_reminder")
 
     data = {"csrf_token": csrf(client, "/notifications/preferences"), "daily_digest": "y"}
-    data.update({f"email_{k}": "y" for k in svc.KINDS if k != "due_reminder"})
+    data.update({f"email_{k}": "y" for k in preferences.KINDS if k != "due_reminder"})
     resp = client.post("/notifications/preferences", data=data)
     assert resp.status_code == 303
 
-    prefs = svc.get_preferences(person.id)
+    prefs = preferences.get_preferences(person.id)
     assert prefs.daily_digest is True
     assert [k for k, on in prefs.email_on.items() if not on] == ["due_reminder"]
     assert add(person, kind="due_reminder").email_state == "skipped"
@@ -183,22 +184,22 @@ def test_preferences_turn_kinds_off_and_choose_the_digest(client, auth, person):
     page = client.get("/notifications/preferences").get_data(as_text=True)
     assert not checked(page, "email_due_reminder") and checked(page, "daily_digest")
     with pytest.raises(Invalid):
-        svc.update_preferences(person.id, ["no_such_kind"], False)
+        preferences.update_preferences(person.id, ["no_such_kind"], False)
 
 
 def test_one_click_unsubscribe_turns_the_digest_off(client, person):
-    svc.update_preferences(person.id, [], True)
+    preferences.update_preferences(person.id, [], True)
     token = db.session.get(NotificationPreference, person.id).unsubscribe_token
     url = f"/notifications/unsubscribe/{token}"
 
     page = client.get(url)  # a link scanner's GET changes nothing
     assert page.status_code == 200 and "Stop Cadre emails?" in page.get_data(as_text=True)
-    assert svc.get_preferences(person.id).daily_digest is True
+    assert preferences.get_preferences(person.id).daily_digest is True
 
     # RFC 8058: the mail client POSTs this body, with no session and no CSRF token.
     resp = client.post(url, data={"List-Unsubscribe": "One-Click"})
     assert resp.status_code == 200 and "Unsubscribed" in resp.get_data(as_text=True)
-    prefs = svc.get_preferences(person.id)
+    prefs = preferences.get_preferences(person.id)
     assert prefs.daily_digest is False and not any(prefs.email_on.values())
     assert add(person).email_state == "skipped"
 

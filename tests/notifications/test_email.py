@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from aiosmtpd.controller import Controller
 
 from app.extensions import db
+from app.notifications import delivery, preferences, sweep
 from app.notifications import notify as svc
 from app.notifications.models import Notification
 from tests.notifications.conftest import BASE, Inbox, free_port
@@ -55,13 +56,13 @@ def test_a_notification_is_emailed_after_commit_as_multipart_with_absolute_links
 def test_sending_again_after_success_sends_nothing(app, smtp, drain, person):
     note_id = notify(person)
     drain()
-    out = svc.deliver_notifications([note_id])
+    out = delivery.deliver_notifications([note_id])
     assert (out.sent, out.unchanged) == (0, 1)
     assert len(smtp.messages) == 1 and state(note_id).email_attempts == 1
 
 
 def test_a_kind_turned_off_is_not_emailed(app, smtp, drain, person):
-    svc.update_preferences(person.id, ["overdue"], False)
+    preferences.update_preferences(person.id, ["overdue"], False)
     note_id = notify(person)
     drain()
     assert smtp.messages == [] and state(note_id).email_state == "skipped"
@@ -74,7 +75,7 @@ def test_a_failed_send_is_kept_and_a_later_run_delivers_it(app, dead_smtp, drain
     assert (row.email_state, row.email_attempts) == ("failed", 1)
     assert "Connection" in row.email_error or "refused" in row.email_error.lower()
 
-    svc.deliver_notifications([note_id])  # a retry that fails again counts again
+    delivery.deliver_notifications([note_id])  # a retry that fails again counts again
     assert state(note_id).email_attempts == 2
 
     # The mail server is back: the sweep's resend pass delivers it, once.
@@ -83,10 +84,10 @@ def test_a_failed_send_is_kept_and_a_later_run_delivers_it(app, dead_smtp, drain
     controller.start()
     try:
         app.config["SMTP_PORT"] = controller.port
-        result = svc.run_sweep()
+        result = sweep.run_sweep()
         drain()
         assert result.resent == 1
-        svc.run_sweep()
+        sweep.run_sweep()
         drain()
     finally:
         controller.stop()
@@ -96,15 +97,15 @@ def test_a_failed_send_is_kept_and_a_later_run_delivers_it(app, dead_smtp, drain
 
 
 def test_the_digest_is_one_email_with_one_click_unsubscribe(app, smtp, drain, person, client):
-    svc.update_preferences(person.id, [], True)
+    preferences.update_preferences(person.id, [], True)
     ids = [notify(person, title=f"Overdue: Course {n}", url=f"/courses/{n}") for n in (1, 2)]
     drain()
     assert smtp.messages == []
     assert {state(i).email_state for i in ids} == {"digest"}
 
-    svc.run_sweep()  # the daily sweep sends the digests
+    sweep.run_sweep()  # the daily sweep sends the digests
     drain()
-    svc.run_sweep()
+    sweep.run_sweep()
     drain()
     [msg] = smtp.messages
     assert msg["Subject"] == "Your Cadre digest: 2 notifications"
@@ -121,13 +122,13 @@ def test_the_digest_is_one_email_with_one_click_unsubscribe(app, smtp, drain, pe
     # The mail client's one-click POST (no session, no CSRF token) turns the digest off.
     resp = client.post(urlsplit(unsubscribe).path, data={"List-Unsubscribe": "One-Click"})
     assert resp.status_code == 200
-    assert svc.get_preferences(person.id).daily_digest is False
+    assert preferences.get_preferences(person.id).daily_digest is False
 
 
 def test_a_failed_digest_waits_for_the_next_one(app, dead_smtp, drain, person):
-    svc.update_preferences(person.id, [], True)
+    preferences.update_preferences(person.id, [], True)
     note_id = notify(person)
-    svc.run_sweep()
+    sweep.run_sweep()
     drain()
     row = state(note_id)
     assert (row.email_state, row.email_attempts) == ("digest", 1)
@@ -135,16 +136,16 @@ def test_a_failed_digest_waits_for_the_next_one(app, dead_smtp, drain, person):
 
 
 def test_a_batch_stops_trying_once_the_mail_server_is_down(app, dead_smtp, person):
-    svc.update_preferences(person.id, ["overdue"], False)  # no email on commit
+    preferences.update_preferences(person.id, ["overdue"], False)  # no email on commit
     ids = [notify(person) for _ in range(5)]
-    svc.update_preferences(person.id, [], False)
+    preferences.update_preferences(person.id, [], False)
     db.session.execute(
         Notification.__table__.update()
         .where(Notification.id.in_(ids))
         .values(email_state="pending")
     )
     db.session.commit()
-    out = svc.deliver_notifications(ids)
-    assert (out.failed, out.sent) == (svc.GIVE_UP_BATCH_AFTER, 0)
+    out = delivery.deliver_notifications(ids)
+    assert (out.failed, out.sent) == (delivery.GIVE_UP_BATCH_AFTER, 0)
     states = sorted(state(i).email_state for i in ids)
     assert states == ["failed"] * 3 + ["pending"] * 2  # the rest wait, no attempt spent

@@ -16,7 +16,7 @@ from app.compliance.models import TrainingAssignment
 from app.extensions import db
 from app.learning.models import Enrollment
 from app.notifications.models import Notification
-from app.notifications.notify import run_sweep
+from app.notifications.sweep import run_sweep
 from tests.compliance.factories import RequirementFactory
 from tests.learning.factories import CourseFactory
 from tests.people.factories import JobRoleFactory, UserFactory

@@ -15,7 +15,7 @@ from app.api import bp, openapi, page_body
 from app.api.auth import api_access, current_actor
 from app.api.openapi_parts import problem as _problem
 from app.api.openapi_parts import query_param as _query
-from app.compliance import reports
+from app.compliance import gaps, reports
 from app.compliance.engine import viewer_scope
 from app.compliance.statuses import Scope
 from app.platform.errors import Invalid
@@ -55,7 +55,7 @@ def _counts_json(counts: reports.Counts) -> dict[str, Any]:
     }
 
 
-def _gap_json(row: reports.GapRow, days_key: str) -> dict[str, Any]:
+def _gap_json(row: gaps.GapRow, days_key: str) -> dict[str, Any]:
     return {
         "user_id": row.user_id,
         "user_name": row.name,
@@ -90,7 +90,7 @@ def compliance_summary():
 def overdue_report():
     page, per_page = clamp(request.args.get("page"), request.args.get("per_page"))
     on = reports.today()
-    found = reports.overdue(on, _scope(), page, per_page)
+    found = gaps.overdue(on, _scope(), page, per_page)
     items = [_gap_json(r, "days_late") for r in found.items]
     return page_body(found, items, on=on.isoformat())
 
@@ -98,10 +98,10 @@ def overdue_report():
 @bp.get(f"{BASE}/expiring")
 @api_access("compliance.view")
 def expiring_report():
-    days = reports.check_days(request.args.get("days"))
+    days = gaps.check_days(request.args.get("days"))
     page, per_page = clamp(request.args.get("page"), request.args.get("per_page"))
     on = reports.today()
-    found = reports.expiring(on, days, _scope(), page, per_page)
+    found = gaps.expiring(on, days, _scope(), page, per_page)
     items = [_gap_json(r, "days_left") for r in found.items]
     return page_body(found, items, on=on.isoformat(), days=days)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from wtforms import BooleanField
 
-from app.notifications.notify import KINDS, Preferences
+from app.notifications.preferences import KINDS, Preferences
 from app.platform.web.forms import ServiceForm
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import csrf
 from app.notifications import notify as svc
+from app.notifications import preferences as prefs
 from app.notifications.web.forms import PreferencesForm
 from app.people.permissions import LOGIN, PUBLIC, access
 from app.platform.errors import Invalid, NotFound
@@ -109,12 +110,12 @@ def read_all():
 @access(LOGIN)
 def preferences():
     if request.method == "GET":
-        form = PreferencesForm.for_preferences(svc.get_preferences(current_user.id))
+        form = PreferencesForm.for_preferences(prefs.get_preferences(current_user.id))
         return render_template("notifications/preferences.html", form=form)
     form = PreferencesForm()
     if form.validate_on_submit():
         try:
-            svc.update_preferences(current_user.id, form.email_off(), form.daily_digest.data)
+            prefs.update_preferences(current_user.id, form.email_off(), form.daily_digest.data)
         except Invalid as exc:
             form.apply_errors(exc.errors)
         else:
@@ -130,11 +131,11 @@ def unsubscribe(token: str):
     """GET asks (link scanners must not unsubscribe anyone); POST unsubscribes. The secret
     token in the URL is what a CSRF token would be: a POST without a valid one is refused."""
     try:
-        pref = svc.preference_for_token(token)
+        pref = prefs.preference_for_token(token)
     except NotFound:
         status = 400 if request.method == "POST" else 404
         return render_template("notifications/unsubscribe.html", invalid=True), status
     if request.method == "POST":
-        svc.unsubscribe(token)
+        prefs.unsubscribe(token)
         return render_template("notifications/unsubscribe.html", done=True, pref=pref)
     return render_template("notifications/unsubscribe.html", pref=pref, token=token)

@@ -7,7 +7,8 @@ from datetime import date, timedelta
 import pytest
 
 from app.audit.chain import seal_pending
-from app.compliance import reports, status_store
+from app.compliance import gaps, reports, status_store
+from app.compliance import matrix as matrices
 from app.compliance.engine import viewer_scope
 from app.compliance.models import ComplianceSnapshot
 from app.compliance.snapshots import take_snapshot
@@ -80,7 +81,7 @@ def test_manager_scope_counts_only_direct_reports(org):
 
 def test_overdue_lists_overdue_and_expired_most_late_first(org, count_queries):
     with count_queries() as statements:
-        page = reports.overdue(org.today)
+        page = gaps.overdue(org.today)
     # Statuses are computed once, then filtered (a plan fence against nested loops on PG).
     assert len(statements) == 1 and "AS MATERIALIZED" in statements[0]
     got = [(r.name, r.target_code, r.status, r.days) for r in page.items]
@@ -92,20 +93,20 @@ def test_overdue_lists_overdue_and_expired_most_late_first(org, count_queries):
     assert page.items[1].since == org.dave_valid_until
     assert page.total == 3
 
-    second = reports.overdue(org.today, page=2, per_page=2)
+    second = gaps.overdue(org.today, page=2, per_page=2)
     assert [r.name for r in second.items] == ["Alice Adams"]
     assert (second.total, second.pages) == (3, 2)
 
 
 def test_expiring_lists_valid_completions_ending_within_days(org):
-    within_30 = reports.expiring(org.today, 30)
+    within_30 = gaps.expiring(org.today, 30)
     assert [(r.name, r.target_code, r.valid_until) for r in within_30.items] == [
         ("Bob Brown", "GMP-1", org.bob_valid_until)
     ]
     assert within_30.items[0].days == (org.bob_valid_until - org.today).days
-    assert reports.expiring(org.today, 10).total == 0
+    assert gaps.expiring(org.today, 10).total == 0
     # Alice's GMP runs until about 11 months from now.
-    assert [r.name for r in reports.expiring(org.today, 365).items] == [
+    assert [r.name for r in gaps.expiring(org.today, 365).items] == [
         "Bob Brown",
         "Alice Adams",
     ]
@@ -119,9 +120,9 @@ def test_late_and_expiring_lists_read_from_the_stored_statuses_alike(app, org, c
         ]
 
     lists = {
-        "overdue": lambda page: reports.overdue(org.today, page=page, per_page=2),
-        "expiring": lambda page: reports.expiring(org.today, 365, page=page, per_page=1),
-        "overdue in Quality": lambda page: reports.overdue(
+        "overdue": lambda page: gaps.overdue(org.today, page=page, per_page=2),
+        "expiring": lambda page: gaps.expiring(org.today, 365, page=page, per_page=1),
+        "overdue in Quality": lambda page: gaps.overdue(
             org.today, Scope(department_id=org.quality.id), page=page, per_page=1
         ),
     }
@@ -140,7 +141,7 @@ def test_late_and_expiring_lists_read_from_the_stored_statuses_alike(app, org, c
 @pytest.mark.parametrize("value", ["0", "366", "abc", "-5"])
 def test_expiring_days_must_be_1_to_365(value):
     with pytest.raises(Invalid):
-        reports.check_days(value)
+        gaps.check_days(value)
 
 
 def test_trend_reads_the_last_snapshot_of_each_month_and_computes_the_rest(org, count_queries):
@@ -195,7 +196,9 @@ def test_trend_takes_the_nightly_snapshot_for_the_current_month(org):
 
 
 def test_matrix_people_by_name_columns_by_title_and_cells(org):
-    matrix = reports.training_matrix(org.today, reports.MatrixFilters(department_id=org.quality.id))
+    matrix = matrices.training_matrix(
+        org.today, matrices.MatrixFilters(department_id=org.quality.id)
+    )
     assert [p.name for p in matrix.people.items] == ["Carol Clark", "Dave Dunn", "Erin Evans"]
     assert [(c.target_title, c.scope_name) for c in matrix.columns] == [
         ("GMP basics", "Operator"),
@@ -217,17 +220,17 @@ def test_matrix_people_by_name_columns_by_title_and_cells(org):
 
 
 def test_matrix_filters_status_name_and_pages(org):
-    overdue = reports.training_matrix(org.today, reports.MatrixFilters(status="overdue"))
+    overdue = matrices.training_matrix(org.today, matrices.MatrixFilters(status="overdue"))
     assert [p.name for p in overdue.people.items] == ["Alice Adams", "Carol Clark"]
     # All of their cells are shown, not only the overdue ones.
     assert overdue.cell(org.alice.id, org.req_gmp_operator.id).status == "compliant"
 
-    named = reports.training_matrix(org.today, reports.MatrixFilters(q="DUNN"))
+    named = matrices.training_matrix(org.today, matrices.MatrixFilters(q="DUNN"))
     assert [p.name for p in named.people.items] == ["Dave Dunn"]
-    assert reports.training_matrix(org.today, reports.MatrixFilters(q="%")).people.total == 0
+    assert matrices.training_matrix(org.today, matrices.MatrixFilters(q="%")).people.total == 0
 
-    page2 = reports.training_matrix(
-        org.today, reports.MatrixFilters(job_role_id=org.operator.id), page=2, per_page=2
+    page2 = matrices.training_matrix(
+        org.today, matrices.MatrixFilters(job_role_id=org.operator.id), page=2, per_page=2
     )
     assert [p.name for p in page2.people.items] == ["Erin Evans"]
     assert page2.people.total == 3
@@ -239,10 +242,10 @@ def test_matrix_filters_status_name_and_pages(org):
 
 
 def test_matrix_filters_from_args_ignore_junk():
-    f = reports.MatrixFilters.from_args(
+    f = matrices.MatrixFilters.from_args(
         {"department_id": "x", "team_id": "-1", "job_role_id": "7", "status": "bad", "q": " ann "}
     )
-    assert f == reports.MatrixFilters(job_role_id=7, q="ann")
+    assert f == matrices.MatrixFilters(job_role_id=7, q="ann")
     assert f.args() == {"job_role_id": 7, "q": "ann"}
 
 
@@ -254,7 +257,7 @@ def test_matrix_is_three_queries_whatever_the_page_sizes(org, count_queries):
     counts = []
     for per_page, col_per_page, shown in ((2, 1, 2), (20, 30, 15)):
         with count_queries() as statements:
-            matrix = reports.training_matrix(
+            matrix = matrices.training_matrix(
                 org.today, per_page=per_page, col_per_page=col_per_page
             )
         counts.append(len(statements))
@@ -264,8 +267,8 @@ def test_matrix_is_three_queries_whatever_the_page_sizes(org, count_queries):
 
 
 def test_matrix_pages_columns_and_derives_only_the_cells_shown(org):
-    quality = reports.MatrixFilters(department_id=org.quality.id)
-    first = reports.training_matrix(org.today, quality, col_per_page=3)
+    quality = matrices.MatrixFilters(department_id=org.quality.id)
+    first = matrices.training_matrix(org.today, quality, col_per_page=3)
     assert [c.requirement_id for c in first.columns] == [
         org.req_gmp_operator.id,
         org.req_gmp_analyst.id,
@@ -279,27 +282,27 @@ def test_matrix_pages_columns_and_derives_only_the_cells_shown(org):
         "col_per_page": 3,
         "col_page": 2,
     }
-    second = reports.training_matrix(org.today, quality, col_page=2, col_per_page=3)
+    second = matrices.training_matrix(org.today, quality, col_page=2, col_per_page=3)
     assert [c.requirement_id for c in second.columns] == [org.req_sop.id]
     assert second.first_column == 4
     assert set(second.cells) == {(p.id, org.req_sop.id) for p in (org.carol, org.dave, org.erin)}
     assert second.cell(org.carol.id, org.req_sop.id).status == "waived"
     # Past the last page: the last page.
-    assert reports.training_matrix(org.today, quality, col_page=7, col_per_page=3).columns == (
+    assert matrices.training_matrix(org.today, quality, col_page=7, col_per_page=3).columns == (
         second.columns
     )
 
 
 def test_the_export_is_exactly_every_page_of_people_and_columns(org):
     """The CSV/XLSX table holds the same people, columns and cell texts as the grid's pages."""
-    filters = reports.MatrixFilters(status="overdue")  # Alice and Carol
+    filters = matrices.MatrixFilters(status="overdue")  # Alice and Carol
     shown: dict[tuple[str, str], str] = {}
     people, headings = [], []
     page = 1
     while True:
         col_page = 1
         while True:
-            grid = reports.training_matrix(
+            grid = matrices.training_matrix(
                 org.today, filters, page=page, per_page=1, col_page=col_page, col_per_page=1
             )
             for person, cells in grid.rows():
@@ -314,7 +317,7 @@ def test_the_export_is_exactly_every_page_of_people_and_columns(org):
         if not grid.people.has_next:
             break
         page += 1
-    header, rows = reports._export_table(reports.matrix_all(org.today, filters, Scope()))
+    header, rows = matrices._export_table(matrices.matrix_all(org.today, filters, Scope()))
     assert [r[0] for r in rows] == people == ["Alice Adams", "Carol Clark"]
     assert set(header[5:]) == set(headings)
     exported = {(r[0], h): v for r in rows for h, v in zip(header[5:], r[5:], strict=True)}
@@ -329,7 +332,7 @@ def test_inactive_people_are_left_out(org):
     db.session.commit()
     rows = by_name(reports.summary(org.today, "department"))
     assert (rows["Production"].applicable, rows["Production"].ok) == (2, 1)
-    assert "Bob Brown" not in [p.name for p in reports.training_matrix(org.today).people.items]
+    assert "Bob Brown" not in [p.name for p in matrices.training_matrix(org.today).people.items]
 
 
 def test_month_helpers():

@@ -16,7 +16,8 @@ from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.routing import BuildError
 
-from app.compliance import reports
+from app.compliance import gaps, reports
+from app.compliance import matrix as matrices
 from app.compliance.engine import viewer_scope
 from app.compliance.statuses import Scope
 from app.people.permissions import access
@@ -47,14 +48,14 @@ def _scope() -> Scope:
 
 
 def _days() -> int:
-    return reports.check_days(request.args.get("days"))
+    return gaps.check_days(request.args.get("days"))
 
 
 @bp.route("/compliance")
 @access("compliance.view")
 def dashboard():
     on, scope, days = reports.today(), _scope(), _days()
-    expiring = reports.expiring(on, days, scope, 1, DASHBOARD_EXPIRING)
+    expiring = gaps.expiring(on, days, scope, 1, DASHBOARD_EXPIRING)
     if is_htmx():  # the 30/60/90 tabs swap only the expiring panel
         return render_template("compliance/_expiring_panel.html", expiring=expiring, days=days)
     units = reports.summaries(on, scope)
@@ -65,7 +66,7 @@ def dashboard():
         units=units,
         total=total,
         trend=reports.trend(on, scope=scope, current=total),
-        overdue=reports.overdue(on, scope, 1, DASHBOARD_OVERDUE),
+        overdue=gaps.overdue(on, scope, 1, DASHBOARD_OVERDUE),
         expiring=expiring,
         days=days,
     )
@@ -75,11 +76,11 @@ def dashboard():
 @access("compliance.view")
 def matrix():
     args = request.args
-    page, per_page = clamp(args.get("page"), args.get("per_page"), reports.MATRIX_PER_PAGE)
+    page, per_page = clamp(args.get("page"), args.get("per_page"), matrices.MATRIX_PER_PAGE)
     col_page, col_per_page = clamp(
-        args.get("col_page"), args.get("col_per_page"), reports.MATRIX_COLUMNS
+        args.get("col_page"), args.get("col_per_page"), matrices.MATRIX_COLUMNS
     )
-    filters = reports.MatrixFilters.from_args(args)
+    filters = matrices.MatrixFilters.from_args(args)
     grid, filter_form = _matrix_parts(
         reports.today(), filters, _scope(), page, per_page, col_page, col_per_page
     )
@@ -103,7 +104,7 @@ def _matrix_parts(
     that is viewed again is the page chrome around two strings; a 50 x 30 grid takes ~2 ms to
     render and its statuses 20-40 ms to derive.
     """
-    grid = reports.training_matrix(on, filters, scope, page, per_page, col_page, col_per_page)
+    grid = matrices.training_matrix(on, filters, scope, page, per_page, col_page, col_per_page)
     return (
         Markup(render_template("compliance/_matrix.html", matrix=grid, filters=filters)),
         Markup(
@@ -122,13 +123,13 @@ def _matrix_parts(
 @access("compliance.view")
 def matrix_export(fmt: str):
     on = reports.today()
-    filters = reports.MatrixFilters.from_args(request.args)
-    grid = reports.matrix_all(on, filters, _scope())
+    filters = matrices.MatrixFilters.from_args(request.args)
+    grid = matrices.matrix_all(on, filters, _scope())
     name = f"training-matrix-{on.isoformat()}.{fmt}"
     if fmt == "csv":
-        body, mimetype = reports.matrix_csv(grid), "text/csv; charset=utf-8"
+        body, mimetype = matrices.matrix_csv(grid), "text/csv; charset=utf-8"
     else:
-        body = reports.matrix_xlsx(grid, on)
+        body = matrices.matrix_xlsx(grid, on)
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     return Response(body, mimetype=mimetype, headers=headers)
@@ -148,7 +149,7 @@ def _unit_choices():
 def overdue():
     page, per_page = clamp(request.args.get("page"), request.args.get("per_page"), 50)
     units = _units()
-    rows = reports.overdue(reports.today(), units.scope(_scope()), page, per_page)
+    rows = gaps.overdue(reports.today(), units.scope(_scope()), page, per_page)
     return render(
         "compliance/overdue.html",
         "compliance/_overdue_rows.html",
@@ -162,8 +163,8 @@ def overdue():
 @access("compliance.view")
 def overdue_export():
     on = reports.today()
-    rows = reports.overdue_rows(on, _units().scope(_scope()))
-    return _csv(reports.gaps_csv(rows, "days_late"), f"overdue-{on.isoformat()}.csv")
+    rows = gaps.overdue_rows(on, _units().scope(_scope()))
+    return _csv(gaps.gaps_csv(rows, "days_late"), f"overdue-{on.isoformat()}.csv")
 
 
 @bp.route("/compliance/expiring")
@@ -171,13 +172,13 @@ def overdue_export():
 def expiring():
     page, per_page = clamp(request.args.get("page"), request.args.get("per_page"), 50)
     days, units = _days(), _units()
-    rows = reports.expiring(reports.today(), days, units.scope(_scope()), page, per_page)
+    rows = gaps.expiring(reports.today(), days, units.scope(_scope()), page, per_page)
     return render(
         "compliance/expiring.html",
         "compliance/_expiring_rows.html",
         rows=rows,
         days=days,
-        day_choices=reports.EXPIRING_DAYS,
+        day_choices=gaps.EXPIRING_DAYS,
         filters=units,
         choices=_unit_choices(),
     )
@@ -187,9 +188,9 @@ def expiring():
 @access("compliance.view")
 def expiring_export():
     on, days = reports.today(), _days()
-    rows = reports.expiring_rows(on, days, _units().scope(_scope()))
+    rows = gaps.expiring_rows(on, days, _units().scope(_scope()))
     name = f"expiring-{days}-days-{on.isoformat()}.csv"
-    return _csv(reports.gaps_csv(rows, "days_left"), name)
+    return _csv(gaps.gaps_csv(rows, "days_left"), name)
 
 
 def _csv(body: str, name: str) -> Response:

@@ -3,7 +3,7 @@
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
-from app.compliance.reports import manager_panel
+from app.compliance.gaps import manager_panel
 from app.learning.training_records import training_dashboard
 from app.people.permissions import LOGIN, PUBLIC, access
 

@@ -49,6 +49,7 @@ from app.compliance.models import TrainingAssignment, Waiver
 from app.config import ROOT
 from app.extensions import db
 from app.gxp import employee_record as er
+from app.gxp import employee_record_lines as record_lines
 from app.gxp import employee_record_pdf as pdf
 from app.gxp.models import InspectionExport
 from app.learning.models import Certification, Enrollment, Progress
@@ -384,7 +385,7 @@ def _shape(line: Any, kind: str) -> dict:
 def _people(user_ids: list[int]) -> dict[int, dict]:
     """Each person's header as JSON, with empty lists for their records."""
     out = {}
-    for uid, header in er.person_headers(user_ids).items():
+    for uid, header in record_lines.person_headers(user_ids).items():
         person = asdict(header)
         manager = {key: person.pop(f"manager_{key}") for key in ("id", "name", "email")}
         out[uid] = er.jsonable(
@@ -458,7 +459,7 @@ def _signatures(
     ordered = sorted(found.values(), key=lambda s: (s.signed_at, s.id))
     valid: dict[int, bool | None] = {}
     for chunk in _chunks(ordered, IN_CHUNK):
-        valid.update(er.signature_validity(chunk))
+        valid.update(record_lines.signature_validity(chunk))
     record_owner = {
         name: owners.get(kind, {}) for kind, names in RECORD_ENTITIES.items() for name in names
     }
@@ -537,15 +538,15 @@ def collect_batch(
     owners: dict[str, dict[str, int]] = defaultdict(dict)
     # Results follow their enrollment: the same day filter, on the enrollment.
     enrolled = _in_days(er.record_moment(), scope)
-    waivers, assignments, _ = er.waiver_and_assignment_lines(
+    waivers, assignments, _ = record_lines.waiver_and_assignment_lines(
         user_ids,
         waivers_where=_waiver_overlaps(scope),
         assignments_where=_in_days(TrainingAssignment.created_at, scope),
     )
     found = {
-        "enrollment": er.enrollment_lines(user_ids, *enrolled),
-        "result": er.result_lines(user_ids, *enrolled),
-        "certification": er.certificate_lines(
+        "enrollment": record_lines.enrollment_lines(user_ids, *enrolled),
+        "result": record_lines.result_lines(user_ids, *enrolled),
+        "certification": record_lines.certificate_lines(
             user_ids, now, *_in_days(Certification.issued_at, scope)
         ),
         "waiver": waivers,

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from app.audit.signatures import sign
 from app.extensions import db
 from app.gxp import documents as svc
+from app.gxp import read_and_understand, retraining, versions
 from app.gxp.models import ControlledDocument, DocumentAudience, DocumentVersion
 from app.learning.models import Enrollment, Module, Progress, QuizQuestion
 from app.people.models import Department, JobRole, User
@@ -280,8 +281,8 @@ def _seed_sop(spec: dict, users, roles, depts) -> None:
                 "reviewed",
                 svc.REVIEW_ENTITY,
                 version.id,
-                svc.review_statement(version, previous),
-                svc.review_content(version, change_class, None, note),
+                versions.review_statement(version, previous),
+                versions.review_content(version, change_class, None, note),
                 version.classified_at,
             )
         _signature(
@@ -289,13 +290,13 @@ def _seed_sop(spec: dict, users, roles, depts) -> None:
             "approved",
             svc.APPROVAL_ENTITY,
             version.id,
-            svc.approval_statement(version),
-            svc.approval_content(version, day),
+            versions.approval_statement(version),
+            versions.approval_content(version, day),
             version.made_effective_at,
         )
         db.session.flush()
         # The same set-based assignment the retraining job runs, as of the effective date.
-        svc._assign(_at(day), day, document_ids=[doc.id])
+        retraining.assign_missing(_at(day), day, document_ids=[doc.id])
         last = label == spec["versions"][-1][0]
         _history(version, previous, last, spec["completed_share"], sop_module.id)
         previous = version
@@ -340,8 +341,8 @@ def _history(version, previous, last: bool, share: int, module_id: int) -> None:
             "read_understood",
             svc.READ_ENTITY,
             e.id,
-            svc.read_statement(version),
-            svc.read_content(e, version),
+            read_and_understand.read_statement(version),
+            read_and_understand.read_content(e, version),
             when,
         )
     db.session.flush()

@@ -9,7 +9,14 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the gxp domain: pages, API endpoints, CLI, jobs, the sop module kind and event
     handlers."""
-    from app.gxp import cli, documents, jobs, read_and_understand  # noqa: F401  (registrations)
+    from app.gxp import (  # noqa: F401  (registrations)
+        cli,
+        documents,
+        jobs,
+        read_and_understand,
+        retraining,
+        versions,
+    )
     from app.gxp.api import documents as documents_api  # noqa: F401  (endpoints)
     from app.gxp.api import inspection, records  # noqa: F401  (endpoints)
     from app.gxp.web.documents import bp as documents_bp

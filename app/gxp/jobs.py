@@ -9,7 +9,7 @@ from app.platform.jobs import job
 def assign_training(version_id: int) -> dict:
     """Enrol every affected person in an effective version that trains; close open training
     on the versions it superseded (idempotent)."""
-    from app.gxp.documents import assign_training as run
+    from app.gxp.retraining import assign_training as run
 
     result = run(version_id)
     return {"assigned": result.assigned, "closed": result.closed}
@@ -18,7 +18,7 @@ def assign_training(version_id: int) -> dict:
 @job("documents.assign_current", queue="compliance")
 def assign_current(user_ids: list[int] | None = None, document_ids: list[int] | None = None) -> int:
     """Give people newly in a document's audience its current effective version (idempotent)."""
-    from app.gxp.documents import assign_current_versions
+    from app.gxp.retraining import assign_current_versions
 
     return assign_current_versions(user_ids, document_ids)
 

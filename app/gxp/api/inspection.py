@@ -18,6 +18,7 @@ from app.api.openapi_parts import DATE_TIME_OR_NULL, auth_errors, path_id
 from app.api.openapi_parts import json_response as _json
 from app.api.openapi_parts import problem as _problem
 from app.gxp import inspection as svc
+from app.gxp.inspection_build import user_ref
 from app.gxp.models import EXPORT_STATUSES, InspectionExport
 from app.platform.timefmt import iso_date, iso_utc
 
@@ -35,7 +36,7 @@ def export_json(export: InspectionExport) -> dict[str, Any]:
         "progress": export.progress,
         "total": export.total,
         "scope": {
-            "user": svc.user_ref(export.user),
+            "user": user_ref(export.user),
             "department": (
                 {"id": export.department.id, "name": export.department.name}
                 if export.department
@@ -44,7 +45,7 @@ def export_json(export: InspectionExport) -> dict[str, Any]:
             "date_from": iso_date(export.date_from),
             "date_to": iso_date(export.date_to),
         },
-        "requested_by": svc.user_ref(export.requested_by),
+        "requested_by": user_ref(export.requested_by),
         "created_at": iso_utc(export.created_at),
         "finished_at": iso_utc(export.finished_at),
         "error": export.error,

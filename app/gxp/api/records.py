@@ -24,6 +24,7 @@ from app.api.openapi_parts import json_response as _json
 from app.api.openapi_parts import problem as _problem
 from app.api.openapi_parts import query_param as _query
 from app.gxp import employee_record as records
+from app.gxp.employee_record_lines import ResultLine
 from app.learning.models import ENROLLMENT_SOURCES, ENROLLMENT_STATUSES, RESULT_KINDS
 from app.platform.pagination import clamp
 from app.platform.timefmt import iso_date, iso_utc
@@ -50,7 +51,7 @@ def record_json(row: records.TrainingRecord) -> dict[str, Any]:
     }
 
 
-def result_json(row: records.ResultLine) -> dict[str, Any]:
+def result_json(row: ResultLine) -> dict[str, Any]:
     return {
         "id": row.id,
         "module": {"id": row.module_id, "title": row.module_title},

@@ -13,6 +13,7 @@ from werkzeug.datastructures import FileStorage
 from app.audit.signatures import manifestations_for
 from app.extensions import db
 from app.gxp import documents as svc
+from app.gxp import versions
 from app.learning.models import Enrollment
 from tests.people.factories import DepartmentFactory, JobRoleFactory, UserFactory
 
@@ -72,21 +73,21 @@ def new_document(org: Org, number: str = "SOP-QA-001", due_days: int = 14):
 
 
 def upload(org: Org, doc, label: str, content: str):
-    return svc.add_version(doc.id, {"version": label}, text_file(content), org.qa)
+    return versions.add_version(doc.id, {"version": label}, text_file(content), org.qa)
 
 
 def effective(org: Org, version, on=None):
     from app.platform import clock
 
     day = (on or clock.today()).isoformat()
-    return svc.make_effective(
+    return versions.make_effective(
         version.document_id, version.id, {"effective_date": day}, PASSWORD, org.qa
     )
 
 
 def classify(org: Org, version, change_class: str, reason=None, note=None):
     data = {"change_class": change_class, "change_reason": reason, "change_note": note}
-    return svc.classify_version(version.document_id, version.id, data, PASSWORD, org.qa)
+    return versions.classify_version(version.document_id, version.id, data, PASSWORD, org.qa)
 
 
 def enrollments_for(version) -> list[Enrollment]:

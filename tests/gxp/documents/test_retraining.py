@@ -11,6 +11,7 @@ from sqlalchemy import func, select, text
 
 from app.extensions import db
 from app.gxp import documents as svc
+from app.gxp import retraining
 from app.gxp.models import ControlledDocument
 from app.learning.models import Enrollment, Module
 from app.people.users import create_user
@@ -79,8 +80,8 @@ def test_first_version_trains_exactly_the_affected_people_once(app, org):
     )
 
     before = _counts()
-    assert svc.assign_training(v1.id) == svc.AssignResult(0, 0)
-    assert svc.assign_current_versions() == 0
+    assert retraining.assign_training(v1.id) == retraining.AssignResult(0, 0)
+    assert retraining.assign_current_versions() == 0
     assert _counts() == before
 
 
@@ -145,7 +146,7 @@ def test_significant_change_retrains_closes_open_training_and_keeps_completions(
     assert svc.training_counts([doc.id]) == {doc.id: (0, 3)}
 
     before = _counts()
-    assert svc.assign_training(v2.id) == svc.AssignResult(0, 0)
+    assert retraining.assign_training(v2.id) == retraining.AssignResult(0, 0)
     assert _counts() == before
 
 

@@ -18,6 +18,7 @@ from app.audit.signatures import sign
 from app.config import ROOT
 from app.extensions import db
 from app.gxp import inspection as svc
+from app.gxp import inspection_build as build
 from app.gxp.models import InspectionExport
 from app.learning.models import Enrollment
 from app.platform import clock
@@ -224,7 +225,7 @@ def test_a_failing_build_ends_failed_with_its_error_and_no_file(
         def broken(document):
             raise RuntimeError("the PDF renderer ran out of memory")
 
-        monkeypatch.setattr(svc, "render_report_pdf", broken)
+        monkeypatch.setattr(build, "render_report_pdf", broken)
         expected = "RuntimeError: the PDF renderer ran out of memory"
     else:
         real = svc.export_document

@@ -1,4 +1,5 @@
-"""Controlled-document forms: they only shape the input; app.gxp.documents validates."""
+"""Controlled-document forms: they only shape the input; app.gxp.documents and app.gxp.versions
+validate."""
 
 from __future__ import annotations
 

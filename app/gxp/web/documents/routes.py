@@ -7,6 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.gxp import documents as svc
+from app.gxp import versions
 from app.gxp.web.documents.forms import (
     ClassifyForm,
     DocumentForm,
@@ -98,10 +99,10 @@ def new_version(document_id: int):
     doc = svc.get_document(document_id)
     form = VersionForm()
     if not form.is_submitted():
-        form.version.data = svc.suggest_next_version(doc.id)
+        form.version.data = versions.suggest_next_version(doc.id)
     if form.validate_on_submit():
         try:
-            version = svc.add_version(
+            version = versions.add_version(
                 doc.id, {"version": form.version.data}, form.file.data, _actor()
             )
         except Invalid as exc:
@@ -114,7 +115,7 @@ def new_version(document_id: int):
 
 
 def _version_page(document_id: int, version_id: int, status: int = 200, **forms):
-    view = svc.version_view(document_id, version_id)
+    view = versions.version_view(document_id, version_id)
     classify = forms.get("classify") or ClassifyForm(formdata=None)
     effective = forms.get("effective") or EffectiveForm(
         formdata=None, data={"effective_date": clock.today().isoformat()}
@@ -160,7 +161,7 @@ def _signed(action, form, document_id: int, version_id: int, name: str, done: st
 @access("document.approve")
 def classify(document_id: int, version_id: int):
     return _signed(
-        svc.classify_version,
+        versions.classify_version,
         ClassifyForm(),
         document_id,
         version_id,
@@ -173,7 +174,7 @@ def classify(document_id: int, version_id: int):
 @access("document.approve")
 def make_effective(document_id: int, version_id: int):
     return _signed(
-        svc.make_effective,
+        versions.make_effective,
         EffectiveForm(),
         document_id,
         version_id,

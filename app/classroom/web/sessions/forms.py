@@ -6,7 +6,7 @@ from typing import Any
 
 from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
 
-from app.classroom.scheduling import MAX_OCCURRENCES
+from app.classroom.scheduling import INPUT_FIELDS, MAX_OCCURRENCES, SERIES_FIELDS
 from app.classroom.sessions import local_input
 from app.platform.web.forms import ServiceForm
 
@@ -40,20 +40,8 @@ class SessionForm(ServiceForm):
         "Every (weeks or months)", default="1", render_kw={"type": "number", "min": 1, "max": 12}
     )
 
-    FIELDS = (
-        "course_id",
-        "title",
-        "instructor_ids",
-        "timezone",
-        "starts_at",
-        "ends_at",
-        "location",
-        "online_url",
-        "capacity",
-        "registration_deadline",
-        "notes",
-    )
-    SERIES = ("repeat", "occurrences", "interval")
+    FIELDS = INPUT_FIELDS  # what the service reads, so the form can give nothing else
+    SERIES = SERIES_FIELDS
 
     def to_data(self, series: bool = False) -> dict[str, Any]:
         names = self.FIELDS + (self.SERIES if series else ())

@@ -3,7 +3,7 @@ renewal, substitutes, programs, waivers; re-running changes nothing."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 from sqlalchemy import func, select
 
@@ -13,36 +13,11 @@ from app.compliance.statuses import Scope, statuses
 from app.extensions import db
 from app.learning.models import Enrollment
 from app.platform.audit import AuditLog
-from tests.compliance.factories import CurriculumFactory, RequirementFactory
+from tests.compliance.factories import CurriculumFactory, RequirementFactory, complete
 from tests.learning.factories import CourseFactory
 from tests.people.factories import JobRoleFactory, UserFactory
 
 TODAY = date(2026, 6, 1)
-
-
-def at(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
-
-
-def complete(user, course, day: date, cycle: int | None = None) -> Enrollment:
-    """Mark the person's open enrollment (or a new one) in `course` completed on `day`."""
-    enrollment = db.session.scalar(
-        select(Enrollment)
-        .where(Enrollment.user_id == user.id, Enrollment.course_id == course.id)
-        .order_by(Enrollment.cycle.desc())
-    )
-    if enrollment is None or enrollment.status == "completed":
-        enrollment = Enrollment(
-            user_id=user.id,
-            course_id=course.id,
-            cycle=(enrollment.cycle + 1) if enrollment else 1,
-            source="self",
-        )
-        db.session.add(enrollment)
-    enrollment.status = "completed"
-    enrollment.completed_at = at(day)
-    db.session.commit()
-    return enrollment
 
 
 def status_of(user, requirement, on=TODAY):

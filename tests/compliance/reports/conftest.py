@@ -17,46 +17,19 @@ Production 3/4 = 75 %, Quality 2/7 = 28 %; Operator 3/7 = 42 %, Analyst 2/4 = 50
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
 
 from app.compliance.engine import run_requirement_engine
 from app.compliance.models import Waiver
 from app.compliance.recertification import add_months_to_date
 from app.compliance.reports import today
 from app.extensions import db
-from app.learning.models import Enrollment
 from app.people.models import User
-from tests.compliance.factories import RequirementFactory
+from tests.compliance.factories import RequirementFactory, complete
 from tests.learning.factories import CourseFactory
 from tests.people.factories import DepartmentFactory, JobRoleFactory, UserFactory
-
-
-def at(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
-
-
-def complete(user: User, course, day: date) -> Enrollment:
-    """Mark the person's open enrollment (or a new one) in `course` completed on `day`."""
-    enrollment = db.session.scalar(
-        select(Enrollment)
-        .where(Enrollment.user_id == user.id, Enrollment.course_id == course.id)
-        .order_by(Enrollment.cycle.desc())
-    )
-    if enrollment is None or enrollment.status == "completed":
-        enrollment = Enrollment(
-            user_id=user.id,
-            course_id=course.id,
-            cycle=(enrollment.cycle + 1) if enrollment else 1,
-            source="self",
-        )
-        db.session.add(enrollment)
-    enrollment.status = "completed"
-    enrollment.completed_at = at(day)
-    db.session.commit()
-    return enrollment
 
 
 @dataclass

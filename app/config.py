@@ -64,6 +64,9 @@ def load_config() -> dict:
         "RQ_QUEUE_PREFIX": os.environ.get("RQ_QUEUE_PREFIX", ""),
         # When `clock.py` enqueues the nightly compliance run (cron syntax, UTC).
         "NIGHTLY_CRON": os.environ.get("NIGHTLY_CRON", "30 2 * * *"),
+        # The requirement engine's run over a requirement or everyone goes in chunks of this
+        # many people, each committed with the run's progress (app/compliance/engine.py).
+        "ENGINE_CHUNK_PEOPLE": max(1, _int("ENGINE_CHUNK_PEOPLE", 1000)),
         # How long a compliance read (dashboard, matrix, reports) may be reused while the audit
         # trail has not moved; 0 turns the memo off.
         "COMPLIANCE_CACHE_SECONDS": _int("COMPLIANCE_CACHE_SECONDS", 600),

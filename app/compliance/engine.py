@@ -43,6 +43,7 @@ from app.people.events import people_changed
 from app.people.models import User
 from app.platform import clock
 from app.platform.audit import record_audit_for_inserted
+from app.platform.job_runs import JobRun, advance, begin, fail, open_run
 from app.platform.sql import FOREVER, add_days, upsert
 
 
@@ -302,24 +303,108 @@ def _enrollment_candidates(on: date, scope: Scope, now):
     return candidates
 
 
+# A run over more people than this goes through a job run the admin can watch, in chunks of
+# this many people, each committed with its progress (a first run over a whole organisation
+# takes tens of seconds; pages keep answering between chunks).
+ENGINE_RUN_KIND = "requirement_engine"
+
+
+def chunk_size() -> int:
+    from flask import current_app
+
+    return max(1, int(current_app.config.get("ENGINE_CHUNK_PEOPLE", 1000)))
+
+
 def request_engine_run(
     cause: str,
     user_ids: Sequence[int] | None = None,
     requirement_ids: Sequence[int] | None = None,
-) -> None:
+    requested_by_id: int | None = None,
+) -> int | None:
     """Ask for an engine run after a change (a job with Redis, inline without it).
 
-    Call after the change is committed, so the job sees it.
+    Call after the change is committed, so the job sees it. A run over a requirement, the whole
+    organisation or more people than one chunk is tracked: returns its job run's id.
     """
     from app.platform.jobs import enqueue
 
+    run_id = None
+    if user_ids is None or len(user_ids) > chunk_size():
+        run_id = open_run(ENGINE_RUN_KIND, cause, requested_by_id).id
     enqueue(
         "compliance.run_engine",
         cause,
         list(user_ids) if user_ids is not None else None,
         list(requirement_ids) if requirement_ids is not None else None,
+        run_id=run_id,
         queue="compliance",
     )
+    return run_id
+
+
+@dataclass(frozen=True)
+class EngineRunView:
+    """A job run of the engine as its page shows it, with who asked for it."""
+
+    run: JobRun
+    requested_by_name: str | None
+
+    def __getattr__(self, name):
+        return getattr(self.run, name)
+
+
+def recent_engine_runs(limit: int = 3) -> list[EngineRunView]:
+    """The engine's latest job runs, newest first (one query with the requesters' names)."""
+    rows = db.session.execute(
+        select(JobRun, User.name)
+        .outerjoin(User, User.id == JobRun.requested_by_id)
+        .where(JobRun.kind == ENGINE_RUN_KIND)
+        .order_by(JobRun.created_at.desc(), JobRun.id.desc())
+        .limit(limit)
+    ).all()
+    return [EngineRunView(run, name) for run, name in rows]
+
+
+def run_engine_now(actor: User) -> int | None:
+    """An admin's "run now" over the whole organisation; refused while a run is in progress."""
+    from app.platform.errors import Conflict
+
+    if any(view.active for view in recent_engine_runs(limit=1)):
+        raise Conflict("The requirement engine is already running; wait until it has finished.")
+    return request_engine_run(f"run by {actor.name}", requested_by_id=actor.id)
+
+
+def people_in_scope(scope: Scope) -> int:
+    return db.session.scalar(select(func.count(User.id)).where(*scope.user_filters())) or 0
+
+
+def run_engine_in_chunks(run_id: int, scope: Scope, cause: str) -> EngineResult:
+    """The engine over `scope`, a chunk of people per transaction, progress on job run `run_id`.
+
+    The same rows as one run over the whole scope: the engine is idempotent and each person's
+    assignments and enrollments depend on that person's records only.
+    """
+    from dataclasses import replace
+
+    people = select(User.id).where(*scope.user_filters()).order_by(User.id)
+    ids = list(db.session.scalars(people))
+    begin(run_id, len(ids))
+    size = chunk_size()
+    totals = {"assignments": 0, "renewals": 0, "enrollments": 0}
+    try:
+        for start in range(0, len(ids), size):
+            chunk = ids[start : start + size]
+            result = run_requirement_engine(scope=replace(scope, user_ids=chunk), cause=cause)
+            totals["assignments"] += result.assignments
+            totals["renewals"] += result.renewals
+            totals["enrollments"] += result.enrollments
+            # After the chunk's own commit: the progress never runs ahead of the work.
+            advance(run_id, start + len(chunk), totals)
+            db.session.commit()
+    except Exception as exc:
+        fail(run_id, f"{type(exc).__name__}: {exc}")
+        raise
+    return EngineResult(**totals)
 
 
 @people_changed.connect

@@ -212,6 +212,10 @@ def validate_requirement(data: dict, req: CompetencyRequirement | None = None) -
     return out
 
 
+def _id(actor: User | None) -> int | None:
+    return actor.id if actor is not None else None
+
+
 def create_requirement(data: dict, actor: User | None = None) -> CompetencyRequirement:
     """Add a matrix row, audited; then run the engine for it. Raises Invalid."""
     clean = validate_requirement(data)
@@ -222,7 +226,7 @@ def create_requirement(data: dict, actor: User | None = None) -> CompetencyRequi
     db.session.flush()
     record_audit("create", "requirement", req.id, after=requirement_snapshot(req), actor=actor)
     db.session.commit()
-    request_engine_run(ENGINE_CAUSE_NEW, requirement_ids=[req.id])
+    request_engine_run(ENGINE_CAUSE_NEW, requirement_ids=[req.id], requested_by_id=_id(actor))
     return get_requirement(req.id)
 
 
@@ -297,7 +301,9 @@ def update_requirement(
     )
     db.session.commit()
     if _widens(_current_from(before), _current_from(after)):
-        request_engine_run(ENGINE_CAUSE_CHANGED, requirement_ids=[req.id])
+        request_engine_run(
+            ENGINE_CAUSE_CHANGED, requirement_ids=[req.id], requested_by_id=_id(actor)
+        )
     return get_requirement(req.id)
 
 

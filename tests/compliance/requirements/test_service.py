@@ -158,7 +158,9 @@ def test_narrowing_change_does_not_run_the_engine(app, role, course, monkeypatch
     svc.update_requirement(req.id, {"due_days": 5, "risk_level": "high"})
     assert calls == []
     svc.update_requirement(req.id, {"recert_window_days": 90})
-    assert calls == [(("requirement changed",), {"requirement_ids": [req.id]})]
+    assert calls == [
+        (("requirement changed",), {"requirement_ids": [req.id], "requested_by_id": None})
+    ]
 
 
 def test_end_sets_effective_to_and_is_audited(app, role, course):

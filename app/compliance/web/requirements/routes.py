@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from app.compliance.engine import recent_engine_runs, run_engine_now
 from app.compliance.requirements import (
     RequirementQuery,
     create_requirement,
@@ -17,7 +18,7 @@ from app.compliance.requirements import (
     update_requirement,
 )
 from app.compliance.web.requirements.forms import MONTHS, ActionForm, EndForm, RequirementForm
-from app.people.permissions import access
+from app.people.permissions import access, can
 from app.platform import clock
 from app.platform.errors import Conflict, Invalid
 from app.platform.inputs import to_date
@@ -64,6 +65,8 @@ def _vary(body, status: int = 200):
 def index():
     query = RequirementQuery.from_args(request.args)
     menus = {} if is_htmx() else {"scopes": scope_choices(), "targets": target_choices()}
+    if not is_htmx() and can(current_user, "compliance.manage"):
+        menus["engine_runs"] = recent_engine_runs()
     return render(
         "requirements/index.html",
         "requirements/_rows.html",
@@ -72,6 +75,30 @@ def index():
         action_form=ActionForm(formdata=None),
         **menus,
     )
+
+
+@bp.route("/requirements/engine-runs", methods=["GET", "POST"])
+@access("compliance.manage")
+def engine_runs():
+    """The engine's latest runs (the page polls this while one runs); POST starts one now."""
+    notice = None
+    if request.method == "POST":
+        if not ActionForm().validate_on_submit():
+            notice = ("error", "The form expired; reload the page and try again.")
+        else:
+            try:
+                run_engine_now(_actor())
+                notice = ("success", "The requirement engine is running for everyone.")
+            except Conflict as exc:
+                notice = ("error", exc.detail)
+    if not is_htmx():
+        if notice:
+            flash(notice[1], notice[0])
+        return redirect(url_for("requirements.index"), 303)
+    body = render_template(
+        "requirements/_engine_runs.html", engine_runs=recent_engine_runs(), notice=notice
+    )
+    return _vary(body)
 
 
 @bp.route("/requirements/new", methods=["GET", "POST"])

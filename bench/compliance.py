@@ -90,6 +90,26 @@ with app.app_context():
 
     from app.compliance.statuses import Scope
     from datetime import date
+
+    # The same first run as an admin starts it: in chunks of people, each committed with its
+    # progress on a job run (the page polls it; other requests keep being answered).
+    try:
+        from app.compliance.engine import ENGINE_RUN_KIND, run_engine_in_chunks
+        from app.platform.job_runs import open_run
+    except ImportError:
+        run_engine_in_chunks = None
+    if run_engine_in_chunks is not None:
+        db.session.execute(delete(TrainingAssignment))
+        db.session.execute(delete(Enrollment).where(Enrollment.source == "requirement"))
+        db.session.commit()
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
+        run = open_run(ENGINE_RUN_KIND, "bench")
+        started = time.perf_counter()
+        chunked = run_engine_in_chunks(run.id, Scope(), "bench")
+        out["engine_chunked_s"] = time.perf_counter() - started
+        out["engine_chunked"] = chunked.__dict__
+        out["engine_chunk_people"] = app.config["ENGINE_CHUNK_PEOPLE"]
     today = date.today()
     try:
         from app.compliance.reports import summary
@@ -144,6 +164,15 @@ with app.app_context():
         ("stored_overdue_ms", lambda: overdue(today, Scope(), 1, 10)),
     ):
         out[name] = median_ms(read)
+    # Right after a change, before the sealer ran: that person derived live, the rest stored.
+    from app.platform.audit import record_audit
+    changed = db.session.scalar(select(Enrollment.id).order_by(Enrollment.id).limit(1))
+    record_audit("update", "enrollment", changed, after={"bench": True}, reason="bench")
+    db.session.commit()
+    out["after_change_summary_department_ms"] = median_ms(
+        lambda: summary(today, by="department")
+    )
+    seal_pending(wait=True)
     person = db.session.scalar(select(User.id).where(User.active.is_(True)).limit(1))
     started = time.perf_counter()
     status_store.after_seal([("user", str(person))])
@@ -368,6 +397,13 @@ def print_engine(figures: dict) -> None:
         f"  first run  {figures['engine_first_s']:6.2f} s  ({first['assignments']} assignments, "
         f"{first['enrollments']} enrollments, {first['renewals']} renewals)   target < 5 s"
     )
+    if "engine_chunked_s" in figures:
+        chunked = figures["engine_chunked"]
+        print(
+            f"  first run in chunks of {figures['engine_chunk_people']} people "
+            f"{figures['engine_chunked_s']:6.2f} s  ({chunked['assignments']} assignments, "
+            f"{chunked['enrollments']} enrollments): a job run with progress"
+        )
     again = figures["engine_again"]
     print(
         f"  second run {figures['engine_again_s']:6.2f} s  ({again['assignments']} assignments, "
@@ -390,6 +426,11 @@ def print_engine(figures: dict) -> None:
             f"{figures['stored_summary_department_ms']:.0f} ms, by job role "
             f"{figures['stored_summary_job_role_ms']:.0f} ms, overdue page "
             f"{figures['stored_overdue_ms']:.0f} ms   target < 300 ms"
+        )
+    if "after_change_summary_department_ms" in figures:
+        print(
+            f"  right after a change (before the sealer): summary by department "
+            f"{figures['after_change_summary_department_ms']:.0f} ms   target < 300 ms"
         )
     if "audit_page_ms" in figures:
         print(

@@ -19,9 +19,10 @@ requirement, program and course changes can move many people.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from flask import current_app
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, union_all
 
 from app.audit.chain import hold_seal_lock, sealed_batch
 from app.compliance.models import (
@@ -96,21 +97,37 @@ def enabled() -> bool:
     return bool(current_app.config.get("COMPLIANCE_STATUS_STORE", True))
 
 
+# Unsealed audit rows up to this many are read around: the people they touch are derived live
+# and everyone else is read from the table. More than that, and reads derive everyone live.
+LIVE_ROWS = 200
+
+
 def is_current(on) -> bool:
     """Tell whether the table holds exactly what status_query(on) would derive now."""
+    return _pending_people(on) == set()
+
+
+def _pending_people(on) -> set[int] | None:
+    """The people whose rows in the table may be behind status_query(on): those touched by audit
+    rows not sealed yet (the sealer refreshes them). None when the table cannot be used at all
+    (not built for `on`, stale, or too many or unknown pending changes)."""
     if not enabled():
-        return False
-    unsealed = select(AuditLog.id).where(AuditLog.row_hash.is_(None)).limit(1).scalar_subquery()
-    row = db.session.execute(
-        select(ComplianceStatusState.as_of, unsealed.label("unsealed")).where(
-            ComplianceStatusState.id == 1
-        )
-    ).first()
-    if row is None or row.unsealed is not None:
-        return False
-    if row.as_of is not None and row.as_of < on == clock.today():
+        return None
+    as_of = db.session.scalar(
+        select(ComplianceStatusState.as_of).where(ComplianceStatusState.id == 1)
+    )
+    if as_of is not None and as_of < on == clock.today():
         _roll_over(on)
-    return row.as_of == on
+    if as_of != on:
+        return None
+    pending = db.session.execute(
+        select(AuditLog.entity, AuditLog.entity_id)
+        .where(AuditLog.row_hash.is_(None))
+        .limit(LIVE_ROWS + 1)
+    ).all()
+    if len(pending) > LIVE_ROWS:
+        return None
+    return _people([(row.entity, row.entity_id) for row in pending])
 
 
 def _roll_over(on) -> None:
@@ -132,8 +149,14 @@ def status_source(on, scope: Scope = Scope()):
 
 
 def stored_statuses(on, scope: Scope = Scope()):
-    """The table's rows for `scope` when it is current for `on`, else None."""
-    if not is_current(on):
+    """The rows of status_query(on, scope) from the table when it can serve them, else None.
+
+    Right after a change, before the sealer has refreshed the table, the people the change
+    touches are derived live and everyone else is read from the table: exact, and nearly as
+    fast as the table alone.
+    """
+    pending = _pending_people(on)
+    if pending is None:
         return None
     stmt = select(*(getattr(S, name) for name in COLUMNS)).where(
         *scope_people(S.user_id, scope), *scope_units(S.user_id, scope)
@@ -143,7 +166,13 @@ def stored_statuses(on, scope: Scope = Scope()):
         stmt = stmt.where(
             S.requirement_id.in_(select(CompetencyRequirement.id).where(*requirement_filters))
         )
-    return stmt
+    if scope.user_ids is not None:
+        pending &= set(scope.user_ids)
+    if not pending:
+        return stmt
+    ids = sorted(pending)
+    live = status_query(on, replace(scope, user_ids=ids)).subquery("live")
+    return union_all(stmt.where(S.user_id.not_in(ids)), select(*(live.c[name] for name in COLUMNS)))
 
 
 def rebuild(on=None) -> int:

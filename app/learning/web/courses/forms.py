@@ -228,9 +228,9 @@ class QuestionForm(ServiceForm):
 
     @staticmethod
     def _question_rows(question) -> list[tuple[str, bool]]:
-        correct = set((question.answer or {}).get("correct") or [])
         if question.kind not in CHOICE_KINDS:
             return [("", False)] * 4
+        correct = set((question.answer or {}).get("correct") or [])
         return [(text, i in correct) for i, text in enumerate(question.options or [])]
 
     def _prefill(self, question) -> None:

@@ -220,6 +220,7 @@ def test_the_attempt_limit_is_enforced(client, as_learner, course, enrollment):
     body = client.get(module_url(enrollment, quiz)).get_data(as_text=True)
     assert "You have used all 1 attempt at this quiz without passing." in body
     assert "Your trainer can allow another attempt." in body
+    assert "This quiz shows the correct answers only after a pass." in body
     assert "Start the quiz" not in body and "Try again" not in body
 
 

@@ -27,6 +27,10 @@ COURSE_STATUSES = ("draft", "published", "retired")
 COURSE_LEVELS = ("beginner", "intermediate", "advanced")
 MODULE_KINDS = ("text", "video", "document", "quiz", "assignment", "scenario", "sop")
 QUESTION_KINDS = ("single", "multiple", "true_false", "numeric", "short_text")
+# When a graded quiz attempt may show the correct answers (Module.settings["reveal_answers"]).
+QUIZ_REVEAL = ("after_pass", "after_last_attempt", "never")
+# A quiz without an explicit limit allows this many attempts; 0 (explicit) means unlimited.
+DEFAULT_ATTEMPT_LIMIT = 3
 
 
 class Course(db.Model):
@@ -242,6 +246,21 @@ class Result(db.Model):
     user = relationship("User", foreign_keys=[user_id])
     graded_by = relationship("User", foreign_keys=[graded_by_id])
     submission_file = relationship("StoredFile")
+
+
+class QuizAttemptGrant(db.Model):
+    """One extra attempt a trainer allowed a learner who had used every attempt at a quiz."""
+
+    __tablename__ = "quiz_attempt_grants"
+    __table_args__ = (
+        Index("ix_quiz_attempt_grants_enrollment_module", "enrollment_id", "module_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("training_enrollments.id"))
+    module_id: Mapped[int] = mapped_column(ForeignKey("training_modules.id"))
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    reason: Mapped[str] = mapped_column(Text, default="")
 
 
 CERTIFICATION_STATUSES = ("active", "expiring", "expired", "revoked")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -10,8 +11,10 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.learning.courses import bump_version_if_published, get_course
 from app.learning.models import (
+    DEFAULT_ATTEMPT_LIMIT,
     MODULE_KINDS,
     QUESTION_KINDS,
+    QUIZ_REVEAL,
     Course,
     Module,
     Progress,
@@ -26,7 +29,15 @@ from app.platform.errors import Conflict, Invalid, NotFound
 # Module kind -> upload kind for modules that carry a file.
 FILE_KINDS = {"video": "video", "document": "document"}
 MARKDOWN_KINDS = ("text", "assignment", "scenario", "sop")
-QUIZ_SETTINGS = ("attempt_limit", "time_limit_minutes", "shuffle", "pool_size")
+QUIZ_SETTINGS = (
+    "reveal_answers",
+    "attempt_limit",
+    "retry_wait_minutes",
+    "time_limit_minutes",
+    "shuffle",
+    "pool_size",
+    "pool_per_topic",
+)
 MODULE_FIELDS = [
     "course_id",
     "position",
@@ -82,18 +93,72 @@ def _bool(errors, name, value) -> bool:
 
 
 def _quiz_settings(errors, data: dict, current: dict) -> dict:
-    """Attempt limit, time limit and pool size are optional (blank = no limit)."""
+    """The quiz policy with safe defaults: answers revealed after passing, 3 attempts (0, as
+    an explicit choice, is unlimited), no wait; time limit and pool size blank = none/all."""
     source = dict(current)
     source.update(data.get("settings") or {})
     source.update({k: data[k] for k in QUIZ_SETTINGS if k in data})
+    reveal = source.get("reveal_answers") or "after_pass"
+    if reveal not in QUIZ_REVEAL:
+        _add(errors, "reveal_answers", f"One of: {', '.join(QUIZ_REVEAL)}.")
+    limit = source.get("attempt_limit")
+    wait = source.get("retry_wait_minutes")
     return {
-        "attempt_limit": _int(errors, "attempt_limit", source.get("attempt_limit"), 1, 100, True),
+        "reveal_answers": reveal,
+        "attempt_limit": _int(
+            errors,
+            "attempt_limit",
+            DEFAULT_ATTEMPT_LIMIT if limit in (None, "") else limit,
+            0,
+            100,
+        ),
+        "retry_wait_minutes": _int(
+            errors, "retry_wait_minutes", 0 if wait in (None, "") else wait, 0, 10080
+        ),
         "time_limit_minutes": _int(
             errors, "time_limit_minutes", source.get("time_limit_minutes"), 1, 600, True
         ),
         "shuffle": _bool(errors, "shuffle", source.get("shuffle", False)),
         "pool_size": _int(errors, "pool_size", source.get("pool_size"), 1, 500, True),
+        "pool_per_topic": _bool(errors, "pool_per_topic", source.get("pool_per_topic", False)),
     }
+
+
+@dataclass(frozen=True)
+class QuizPolicy:
+    """A quiz's rules for attempts, read from its settings with the safe defaults."""
+
+    reveal_answers: str = "after_pass"
+    attempt_limit: int | None = DEFAULT_ATTEMPT_LIMIT  # None = unlimited
+    retry_wait_minutes: int = 0
+    time_limit_minutes: int | None = None
+    shuffle: bool = False
+    pool_size: int | None = None
+    pool_per_topic: bool = False
+
+
+def quiz_policy(module: Module) -> QuizPolicy:
+    """Read a quiz module's policy; quizzes saved before the policy existed get the defaults
+    (so a missing or blank attempt limit is 3, never unlimited)."""
+    s = module.settings or {}
+
+    def number(name: str) -> int | None:
+        try:
+            return int(s[name]) if s.get(name) not in (None, "") else None
+        except (TypeError, ValueError):
+            return None
+
+    limit = number("attempt_limit")
+    reveal = s.get("reveal_answers")
+    return QuizPolicy(
+        reveal_answers=reveal if reveal in QUIZ_REVEAL else "after_pass",
+        attempt_limit=DEFAULT_ATTEMPT_LIMIT if limit is None else (limit or None),
+        retry_wait_minutes=max(0, number("retry_wait_minutes") or 0),
+        time_limit_minutes=number("time_limit_minutes") or None,
+        shuffle=bool(s.get("shuffle") or s.get("shuffle_questions")),
+        pool_size=number("pool_size") or None,
+        pool_per_topic=bool(s.get("pool_per_topic")),
+    )
 
 
 def validate_module_data(data: dict, module: Module | None = None) -> dict[str, Any]:
@@ -499,6 +564,33 @@ def add_question(module_id: int, data: dict, actor: User | None = None) -> QuizQ
     after = snapshot(question, QUESTION_FIELDS)
     after["course_version"] = module.course.version
     record_audit("create", "quiz_question", question.id, after=after, actor=actor)
+    db.session.commit()
+    return question
+
+
+def update_question(question_id: int, data: dict, actor: User | None = None) -> QuizQuestion:
+    """Edit a quiz question (its type stays); a change bumps its version, so attempts keep
+    the version they were shown. Raises NotFound, Invalid."""
+    question = get_question(question_id)
+    if data.get("kind") not in (None, "", question.kind):
+        raise Invalid(
+            "A question's type cannot change.",
+            {"kind": ["A question's type cannot change; add a new question instead."]},
+        )
+    fields = validate_question_data({**data, "kind": question.kind})
+    before = snapshot(question, QUESTION_FIELDS)
+    changed = {k: v for k, v in fields.items() if getattr(question, k) != v}
+    if not changed:
+        return question
+    for key, value in changed.items():
+        setattr(question, key, value)
+    question.version = (question.version or 1) + 1
+    _touch(question.module.course)
+    db.session.flush()
+    after = snapshot(question, QUESTION_FIELDS)
+    after["version"] = question.version
+    after["course_version"] = question.module.course.version
+    record_audit("update", "quiz_question", question.id, before=before, after=after, actor=actor)
     db.session.commit()
     return question
 

@@ -1,26 +1,32 @@
-"""Quiz attempts: start (pool, shuffle, limits), submit (deadline), and idempotent auto-grading."""
+"""Quiz attempts under the quiz's policy: start (limit, wait, drawn pool), submit (deadline),
+idempotent auto-grading, feedback that reveals answers only when the policy allows, and the
+trainer's view of attempts per learner with extra attempts they grant."""
 
 from __future__ import annotations
 
 import math
 import random
 import time
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.learning import enrollments
-from app.learning.models import Module, QuizQuestion, Result
-from app.learning.modules import enrollment_module, pass_mark
+from app.learning.models import Enrollment, Module, QuizAttemptGrant, QuizQuestion, Result
+from app.learning.modules import QuizPolicy, enrollment_module, get_module, pass_mark, quiz_policy
 from app.people.models import User
 from app.platform import clock
 from app.platform.audit import record_audit
 from app.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from app.platform.jobs import enqueue
+from app.platform.pagination import Page
+from app.platform.timefmt import zone
 
 # Answers posted this long after the deadline still count (network, slow clicks).
 GRACE = timedelta(seconds=30)
@@ -41,12 +47,20 @@ class QuestionView:
 
 @dataclass
 class QuizState:
-    """A learner's attempts at one quiz module, for the player panel."""
+    """A learner's attempts at one quiz module under its policy: what they may do next."""
 
     module: Module
     attempts: list[Result]
-    attempt_limit: int | None
+    policy: QuizPolicy
     pass_mark: int
+    granted: int = 0  # extra attempts a trainer allowed
+
+    @property
+    def attempt_limit(self) -> int | None:
+        """Attempts allowed in all (the quiz's limit plus grants); None = unlimited."""
+        if self.policy.attempt_limit is None:
+            return None
+        return self.policy.attempt_limit + self.granted
 
     @property
     def open_attempt(self) -> Result | None:
@@ -67,9 +81,38 @@ class QuizState:
         return max(0, self.attempt_limit - len(self.attempts))
 
     @property
+    def exhausted(self) -> bool:
+        """Every attempt used without a pass: only a trainer's grant opens the quiz again."""
+        return not self.passed and self.attempts_left == 0 and self.open_attempt is None
+
+    @property
+    def next_attempt_at(self) -> datetime | None:
+        """When the wait after the last attempt ends (None: no wait applies)."""
+        last = self.latest
+        wait = self.policy.retry_wait_minutes
+        if not wait or last is None or last.status != "graded" or self.passed:
+            return None
+        ended = last.submitted_at or last.graded_at or last.started_at
+        return ended + timedelta(minutes=wait)
+
+    def waiting(self, now: datetime | None = None) -> bool:
+        at = self.next_attempt_at
+        return at is not None and (now or clock.now()) < at
+
+    @property
     def can_start(self) -> bool:
         busy = any(r.status in ("in_progress", "submitted") for r in self.attempts)
-        return not busy and not self.passed and self.attempts_left != 0
+        return not busy and not self.passed and self.attempts_left != 0 and not self.waiting()
+
+    @property
+    def reveals_answers(self) -> bool:
+        """Whether graded attempts may show the correct answers now, by the quiz's policy."""
+        rule = self.policy.reveal_answers
+        if rule == "never":
+            return False
+        if rule == "after_last_attempt":
+            return self.passed or self.attempts_left == 0
+        return self.passed
 
 
 def _own_enrollment(enrollment_id: int, user: User):
@@ -93,21 +136,41 @@ def _attempts(enrollment_id: int, module_id: int) -> list[Result]:
     )
 
 
-def quiz_state(enrollment_id: int, module: Module) -> QuizState:
-    """Return the attempts so far and what the learner may do next."""
-    limit = (module.settings or {}).get("attempt_limit")
-    return QuizState(
-        module=module,
-        attempts=_attempts(enrollment_id, module.id),
-        attempt_limit=int(limit) if limit else None,
-        pass_mark=pass_mark(module),
+def _granted(enrollment_id: int, module_id: int) -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(QuizAttemptGrant)
+        .where(
+            QuizAttemptGrant.enrollment_id == enrollment_id,
+            QuizAttemptGrant.module_id == module_id,
+        )
     )
 
 
-def question_snapshot(question: QuizQuestion, shuffle: bool) -> dict[str, Any]:
+def quiz_state(enrollment_id: int, module: Module) -> QuizState:
+    """Return the attempts so far and what the learner may do next."""
+    return QuizState(
+        module=module,
+        attempts=_attempts(enrollment_id, module.id),
+        policy=quiz_policy(module),
+        pass_mark=pass_mark(module),
+        granted=_granted(enrollment_id, module.id),
+    )
+
+
+def format_local(moment: datetime, user: User | None) -> str:
+    """A moment as the learner reads it: their zone, named; the date too unless it is today."""
+    local = moment.astimezone(zone(getattr(user, "timezone", None)))
+    today = clock.now().astimezone(local.tzinfo).date()
+    text = local.strftime("%H:%M %Z")
+    return text if local.date() == today else f"{local:%Y-%m-%d} {text}"
+
+
+def question_snapshot(question: QuizQuestion, rng: random.Random | None, shuffle: bool = False):
+    """The question as this attempt shows it, frozen: options order, answer, version."""
     order = list(range(len(question.options or [])))
-    if shuffle and question.kind in CHOICE_KINDS:
-        random.shuffle(order)
+    if shuffle and rng is not None and question.kind in CHOICE_KINDS:
+        rng.shuffle(order)
     return {
         "id": question.id,
         "version": question.version,
@@ -122,8 +185,47 @@ def question_snapshot(question: QuizQuestion, shuffle: bool) -> dict[str, Any]:
     }
 
 
-def _draw(module: Module) -> list[dict[str, Any]]:
-    settings = module.settings or {}
+def attempt_rng(enrollment_id: int, module_id: int, attempt_no: int) -> random.Random:
+    """The attempt's own random source: seeded by the app's secret and the attempt, so a draw
+    can be reproduced (and tested) but not predicted by a learner."""
+    secret = current_app.config.get("SECRET_KEY") or ""
+    return random.Random(f"{secret}:quiz:{enrollment_id}:{module_id}:{attempt_no}")
+
+
+def draw_questions(
+    questions: list[QuizQuestion],
+    policy: QuizPolicy,
+    rng: random.Random,
+    seen: Counter | None = None,
+) -> list[QuizQuestion]:
+    """Pick the questions of one attempt.
+
+    With a pool size, draw that many (from each topic with `pool_per_topic`), preferring the
+    questions this learner was shown least often, so a retry is a different test wherever the
+    quiz has enough questions. Shuffle the result, or keep the authored order.
+    """
+    seen = seen or Counter()
+    groups: dict[str | None, list[QuizQuestion]] = {}
+    for q in questions:
+        groups.setdefault(q.topic if policy.pool_per_topic else None, []).append(q)
+    drawn: list[QuizQuestion] = []
+    for group in groups.values():
+        if policy.pool_size and policy.pool_size < len(group):
+            ranked = sorted(group, key=lambda q: (seen[q.id], rng.random()))
+            group = ranked[: policy.pool_size]
+        drawn.extend(group)
+    drawn.sort(key=lambda q: (q.position, q.id))
+    if policy.shuffle:
+        rng.shuffle(drawn)
+    return drawn
+
+
+def _seen(attempts: list[Result]) -> Counter:
+    """How often each question was shown in the learner's earlier attempts."""
+    return Counter(q["id"] for r in attempts for q in r.questions or [])
+
+
+def _draw(module: Module, policy: QuizPolicy, rng: random.Random, attempts: list[Result]):
     questions = list(
         db.session.scalars(
             select(QuizQuestion)
@@ -133,21 +235,16 @@ def _draw(module: Module) -> list[dict[str, Any]]:
     )
     if not questions:
         raise Conflict("This quiz has no questions yet.")
-    pool = settings.get("pool_size")
-    if pool and int(pool) < len(questions):
-        drawn = set(q.id for q in random.sample(questions, int(pool)))
-        questions = [q for q in questions if q.id in drawn]
-    shuffle = bool(settings.get("shuffle"))
-    if shuffle:
-        random.shuffle(questions)
-    return [question_snapshot(q, shuffle) for q in questions]
+    drawn = draw_questions(questions, policy, rng, _seen(attempts))
+    return [question_snapshot(q, rng, policy.shuffle) for q in drawn]
 
 
 def start_attempt(enrollment_id: int, module_id: int, user: User) -> Result:
     """Start (or resume) the learner's attempt: draw the pool, shuffle, set the deadline.
 
     An open attempt is returned as it is. Raises NotFound, Forbidden (not the learner),
-    Conflict (attempt limit reached, already passed, awaiting grading, no questions, closed).
+    Conflict (attempt limit reached, wait not over, already passed, awaiting grading, no
+    questions, closed).
     """
     enrollment = _own_enrollment(enrollment_id, user)
     module = enrollment_module(enrollment, module_id, "quiz")
@@ -161,9 +258,15 @@ def start_attempt(enrollment_id: int, module_id: int, user: User) -> Result:
     if any(r.status == "submitted" for r in state.attempts):
         raise Conflict("Your last attempt is still being graded.")
     if state.attempts_left == 0:
-        raise Conflict(f"You have used all {state.attempt_limit} attempts at this quiz.")
+        raise Conflict(
+            f"You have used all {state.attempt_limit} attempts at this quiz. "
+            "Your trainer can allow another attempt."
+        )
     now = clock.now()
-    limit = (module.settings or {}).get("time_limit_minutes")
+    if state.waiting(now):
+        raise Conflict(f"You can try again at {format_local(state.next_attempt_at, user)}.")
+    policy = state.policy
+    limit = policy.time_limit_minutes
     attempt_no = (
         db.session.scalar(
             select(func.max(Result.attempt_no)).where(
@@ -179,7 +282,9 @@ def start_attempt(enrollment_id: int, module_id: int, user: User) -> Result:
         kind="quiz",
         attempt_no=attempt_no,
         status="in_progress",
-        questions=_draw(module),
+        questions=_draw(
+            module, policy, attempt_rng(enrollment.id, module.id, attempt_no), state.attempts
+        ),
         answers={},
         feedback={},
         started_at=now,
@@ -398,8 +503,12 @@ def _describe(q: dict[str, Any], value: Any, *, expected: bool = False) -> str:
     return str(value)
 
 
-def feedback_rows(result: Result) -> list[FeedbackRow]:
-    """Per-question feedback of a graded attempt: given vs correct answer and explanation."""
+def feedback_rows(result: Result, reveal: bool = False) -> list[FeedbackRow]:
+    """Per-question feedback of a graded attempt: the learner's answer and whether it was right.
+
+    The correct answer, and the explanation of a wrong answer (which usually gives it away),
+    are there only with `reveal` (the quiz's policy allows it, or a trainer reads).
+    """
     if result.status != "graded":
         return []
     answers = result.answers or {}
@@ -407,15 +516,16 @@ def feedback_rows(result: Result) -> list[FeedbackRow]:
     rows = []
     for q in result.questions or []:
         mark = per.get(str(q["id"]), {})
+        correct = bool(mark.get("correct"))
         rows.append(
             FeedbackRow(
                 prompt=q["prompt"],
                 points=q["points"],
                 awarded=mark.get("awarded", 0),
-                correct=bool(mark.get("correct")),
+                correct=correct,
                 given=_describe(q, answers.get(str(q["id"]))),
-                expected=_describe(q, None, expected=True),
-                explanation=q.get("explanation") or "",
+                expected=_describe(q, None, expected=True) if reveal else "",
+                explanation=(q.get("explanation") or "") if reveal or correct else "",
             )
         )
     return rows
@@ -521,3 +631,168 @@ def grade_attempt(result_id: int, hold_seconds: float = 0.0) -> bool:
     if grade["passed"]:
         enrollments.evaluate_completion(result.enrollment_id)
     return True
+
+
+# --- trainers: attempts per learner, extra attempts --------------------------------------
+
+
+def get_quiz_module(module_id: int) -> Module:
+    """Return a quiz module. Raises NotFound (no such module, or not a quiz)."""
+    module = get_module(module_id)
+    if module.kind != "quiz":
+        raise NotFound(f"Module {module_id} is not a quiz.")
+    return module
+
+
+@dataclass
+class LearnerAttempts:
+    """One learner's attempts at one quiz, for the trainer's list."""
+
+    enrollment_id: int
+    user_id: int
+    name: str
+    email: str
+    attempts: list[Result]
+    allowed: int | None  # None = unlimited
+    granted: int
+
+    @property
+    def used(self) -> int:
+        return len(self.attempts)
+
+    @property
+    def passed(self) -> bool:
+        return any(r.passed for r in self.attempts)
+
+    @property
+    def best_percent(self) -> float | None:
+        graded = [r.score * 100.0 / r.max_score for r in self.attempts if r.max_score]
+        return round(max(graded), 1) if graded else None
+
+    @property
+    def last_at(self) -> datetime | None:
+        times = [r.submitted_at or r.started_at for r in self.attempts]
+        return max(times) if times else None
+
+    @property
+    def exhausted(self) -> bool:
+        return (
+            not self.passed
+            and self.allowed is not None
+            and self.used >= self.allowed
+            and all(r.status == "graded" for r in self.attempts)
+        )
+
+
+def quiz_attempts_by_learner(module: Module, page: int, per_page: int) -> Page:
+    """One page of the learners who attempted a quiz, by name, with their attempts.
+
+    Four queries whatever the page size: count, the page's learners, their attempts, their
+    grants.
+    """
+    policy = quiz_policy(module)
+    attempted = (
+        select(Result.enrollment_id)
+        .where(Result.module_id == module.id, Result.kind == "quiz")
+        .distinct()
+        .subquery()
+    )
+    total = db.session.scalar(select(func.count()).select_from(attempted)) or 0
+    rows = db.session.execute(
+        select(Enrollment.id, User.id, User.name, User.email)
+        .join(attempted, attempted.c.enrollment_id == Enrollment.id)
+        .join(User, User.id == Enrollment.user_id)
+        .order_by(User.name, Enrollment.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    ids = [r[0] for r in rows]
+    by_enrollment: dict[int, list[Result]] = {i: [] for i in ids}
+    grants: dict[int, int] = {}
+    if ids:
+        for result in db.session.scalars(
+            select(Result)
+            .where(
+                Result.module_id == module.id,
+                Result.kind == "quiz",
+                Result.enrollment_id.in_(ids),
+            )
+            .order_by(Result.attempt_no)
+        ):
+            by_enrollment[result.enrollment_id].append(result)
+        grants = dict(
+            db.session.execute(
+                select(QuizAttemptGrant.enrollment_id, func.count())
+                .where(
+                    QuizAttemptGrant.module_id == module.id,
+                    QuizAttemptGrant.enrollment_id.in_(ids),
+                )
+                .group_by(QuizAttemptGrant.enrollment_id)
+            ).all()
+        )
+    items = []
+    for enrollment_id, user_id, name, email in rows:
+        granted = grants.get(enrollment_id, 0)
+        allowed = None if policy.attempt_limit is None else policy.attempt_limit + granted
+        items.append(
+            LearnerAttempts(
+                enrollment_id, user_id, name, email, by_enrollment[enrollment_id], allowed, granted
+            )
+        )
+    return Page(items=items, total=total, page=page, per_page=per_page)
+
+
+def get_attempt_for_trainer(result_id: int) -> Result:
+    """Return any quiz attempt (trainers read every learner's answers). Raises NotFound."""
+    result = db.session.get(Result, result_id)
+    if result is None or result.kind != "quiz":
+        raise NotFound(f"Attempt {result_id} does not exist.")
+    return result
+
+
+def grant_attempt(module_id: int, enrollment_id: int, actor: User, reason: str = "") -> int:
+    """Allow a learner who used every attempt at a quiz one more; return attempts now allowed.
+
+    Raises NotFound, Invalid (reason too long), Conflict (unlimited quiz, passed, attempts
+    left, or an attempt still open or being graded).
+    """
+    module = get_quiz_module(module_id)
+    enrollment = db.session.get(Enrollment, enrollment_id)
+    if enrollment is None or enrollment.course_id != module.course_id:
+        raise NotFound("This learner is not enrolled in the quiz's course.")
+    reason = (reason or "").strip()
+    if len(reason) > 500:
+        raise Invalid("The reason is too long.", {"reason": ["At most 500 characters."]})
+    state = quiz_state(enrollment.id, module)
+    if state.attempt_limit is None:
+        raise Conflict("This quiz allows unlimited attempts.")
+    if state.passed:
+        raise Conflict("This learner has passed the quiz.")
+    if not state.exhausted or any(r.status != "graded" for r in state.attempts):
+        raise Conflict("This learner still has an attempt left or being graded.")
+    grant = QuizAttemptGrant(
+        enrollment_id=enrollment.id,
+        module_id=module.id,
+        granted_by_id=actor.id,
+        granted_at=clock.now(),
+        reason=reason,
+    )
+    db.session.add(grant)
+    db.session.flush()
+    allowed = state.attempt_limit + 1
+    record_audit(
+        "create",
+        "quiz_attempt_grant",
+        grant.id,
+        after={
+            "enrollment_id": enrollment.id,
+            "module_id": module.id,
+            "user_id": enrollment.user_id,
+            "attempts_used": len(state.attempts),
+            "attempts_allowed": allowed,
+        },
+        reason=reason or "extra quiz attempt granted",
+        actor=actor,
+    )
+    db.session.commit()
+    return allowed

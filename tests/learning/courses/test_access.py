@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from app.learning import modules
+from app.learning import modules, quizzes
 from app.people.models import ROLES
 from tests.conftest import csrf
-from tests.learning.factories import CourseFactory
+from tests.learning.factories import CourseFactory, EnrollmentFactory
 from tests.people.factories import UserFactory
 
 ALLOWED = {"admin", "trainer"}
@@ -22,7 +22,10 @@ def _routes(trainer) -> list[tuple[str, str, dict]]:
     question = modules.add_question(
         quiz.id, {"kind": "true_false", "prompt": "?", "answer": {"correct": True}}, trainer
     )
-    c, m = course.id, text.id
+    learner = UserFactory(roles=["employee"])
+    enrollment = EnrollmentFactory(user=learner, course=course)
+    attempt = quizzes.start_attempt(enrollment.id, quiz.id, learner)
+    c, m, q = course.id, text.id, quiz.id
     return [
         ("GET", "/authoring/courses", {}),
         ("GET", "/authoring/courses/new", {}),
@@ -35,6 +38,16 @@ def _routes(trainer) -> list[tuple[str, str, dict]]:
         ("POST", f"/authoring/modules/{m}/edit", {"title": "T2", "body": "b"}),
         ("POST", f"/authoring/modules/{m}/move", {"direction": "down"}),
         ("POST", f"/authoring/modules/{quiz.id}/questions", {"kind": "true_false"}),
+        ("GET", f"/authoring/modules/{q}/questions/new", {}),
+        ("GET", f"/authoring/questions/{question.id}/edit", {}),
+        (
+            "POST",
+            f"/authoring/questions/{question.id}/edit",
+            {"prompt": "?!", "tf_correct": "false"},
+        ),
+        ("GET", f"/authoring/modules/{q}/attempts", {}),
+        ("GET", f"/authoring/attempts/{attempt.id}", {}),
+        ("POST", f"/authoring/modules/{q}/attempts/{enrollment.id}/grant", {}),
         ("POST", f"/authoring/questions/{question.id}/delete", {}),
         ("POST", f"/authoring/modules/{m}/delete", {}),
         ("POST", f"/authoring/courses/{c}/publish", {}),

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.learning import modules
-from app.learning.models import Course, Module, QuizQuestion
+from app.learning.models import Course, Module
 from app.platform.files import StoredFile
 from tests.learning.courses.conftest import MP4, PDF, PNG, audit_count, count, upload
 from tests.learning.factories import CourseFactory, EnrollmentFactory, ModuleFactory
@@ -326,49 +326,6 @@ def test_video_module_replace_file_on_edit_page(client, as_trainer, trainer):
     assert resp.status_code == 302
     db.session.expire_all()
     assert db.session.get(Module, video.id).file.filename == "b.mp4"
-
-
-def test_quiz_question_authoring_via_form(client, as_trainer, trainer):
-    course = CourseFactory(status="draft")
-    quiz = modules.add_module(course.id, {"kind": "quiz", "title": "Check"}, trainer)
-    page = client.get(f"/authoring/modules/{quiz.id}/edit").get_data(as_text=True)
-    assert "Add question" in page and "Attempt limit" in page
-
-    resp = client.post(
-        f"/authoring/modules/{quiz.id}/questions",
-        data={
-            "csrf_token": as_trainer,
-            "kind": "multiple",
-            "prompt": "Which are PPE?",
-            "options": "Gloves\nCoffee\nGoggles",
-            "correct": "1,3",
-            "points": "2",
-            "topic": "ppe",
-        },
-    )
-    assert resp.status_code == 302
-    question = db.session.scalars(select(QuizQuestion)).one()
-    assert question.options == ["Gloves", "Coffee", "Goggles"]
-    assert question.answer == {"correct": [0, 2]}
-
-    resp = client.post(
-        f"/authoring/modules/{quiz.id}/questions",
-        data={
-            "csrf_token": as_trainer,
-            "kind": "single",
-            "prompt": "Pick",
-            "options": "A\nB",
-            "correct": "4",
-        },
-    )
-    assert resp.status_code == 422
-    assert "Option 4 does not exist." in resp.get_data(as_text=True)
-    assert count(QuizQuestion) == 1
-
-    resp = client.post(
-        f"/authoring/questions/{question.id}/delete", data={"csrf_token": as_trainer}
-    )
-    assert resp.status_code == 302 and count(QuizQuestion) == 0
 
 
 def test_authoring_list_search_status_filter_and_counts(client, as_trainer):

@@ -195,23 +195,34 @@ def test_quiz_settings_are_kept(app, trainer):
     course = _course()
     quiz = modules.add_module(
         course.id,
-        {"kind": "quiz", "title": "Check", "attempt_limit": "3", "shuffle": True},
+        {"kind": "quiz", "title": "Check", "attempt_limit": "4", "shuffle": True},
         trainer,
     )
     assert quiz.settings == {
-        "attempt_limit": 3,
+        "reveal_answers": "after_pass",
+        "attempt_limit": 4,
+        "retry_wait_minutes": 0,
         "time_limit_minutes": None,
         "shuffle": True,
         "pool_size": None,
+        "pool_per_topic": False,
     }
     modules.update_module(quiz.id, {"time_limit_minutes": 20, "pool_size": 5}, trainer)
     db.session.expire_all()
     settings = db.session.get(Module, quiz.id).settings
-    assert settings["time_limit_minutes"] == 20 and settings["attempt_limit"] == 3
+    assert settings["time_limit_minutes"] == 20 and settings["attempt_limit"] == 4
 
-    with pytest.raises(Invalid) as exc:
-        modules.update_module(quiz.id, {"attempt_limit": 0}, trainer)
-    assert "attempt_limit" in exc.value.errors
+    modules.update_module(quiz.id, {"attempt_limit": 0}, trainer)  # unlimited, chosen
+    db.session.expire_all()
+    assert modules.quiz_policy(db.session.get(Module, quiz.id)).attempt_limit is None
+    for bad in (
+        {"attempt_limit": -1},
+        {"reveal_answers": "sometimes"},
+        {"retry_wait_minutes": "x"},
+    ):
+        with pytest.raises(Invalid) as exc:
+            modules.update_module(quiz.id, bad, trainer)
+        assert set(exc.value.errors) == set(bad)
 
 
 def test_module_audit_rows(app, trainer):

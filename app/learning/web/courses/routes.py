@@ -14,6 +14,7 @@ from flask import (
 from flask_login import current_user
 from markupsafe import Markup
 
+from app.learning import quizzes
 from app.learning.courses import (
     CatalogQuery,
     catalog_cached,
@@ -33,15 +34,20 @@ from app.learning.modules import (
     delete_module,
     delete_question,
     get_module,
+    get_question,
     list_modules,
     module_counts,
     move_module,
+    quiz_policy,
     update_module,
+    update_question,
 )
 from app.learning.web.courses.forms import (
+    KIND_HINTS,
     KIND_LABELS,
     QUESTION_LABELS,
     CourseForm,
+    GrantAttemptForm,
     ModuleForm,
     NewModuleForm,
     QuestionForm,
@@ -49,6 +55,7 @@ from app.learning.web.courses.forms import (
 from app.people.permissions import access, can
 from app.platform import files
 from app.platform.errors import Conflict, Invalid
+from app.platform.pagination import clamp
 from app.platform.web.htmx import is_htmx, render
 
 bp = Blueprint("courses", __name__)
@@ -60,6 +67,7 @@ def _helpers():
         "download_url": files.download_url,
         "human_size": files.human_size,
         "kind_labels": KIND_LABELS,
+        "kind_hints": KIND_HINTS,
         "question_labels": QUESTION_LABELS,
     }
 
@@ -304,23 +312,66 @@ def module_edit(module_id: int):
     return _module_page(module, form, QuestionForm(formdata=None), _status(form))
 
 
+@bp.route("/authoring/modules/<int:module_id>/questions/new")
+@access("course.manage")
+def module_question_new(module_id: int):
+    """The add-question form for one question type (htmx swaps just the editor)."""
+    module = get_module(module_id)
+    return render(
+        "courses/module.html",
+        "courses/_question_editor.html",
+        module=module,
+        course=module.course,
+        form=ModuleForm.for_module(module, use_request=False),
+        question_form=QuestionForm(formdata=None, question_kind=request.args.get("kind", "")),
+    )
+
+
 @bp.route("/authoring/modules/<int:module_id>/questions", methods=["POST"])
 @access("course.manage")
 def module_question_add(module_id: int):
-    form = QuestionForm()
+    form = QuestionForm(question_kind=request.form.get("kind", ""))
     if form.validate_on_submit():
         try:
             add_question(module_id, form.to_data(), _actor())
         except Invalid as exc:
-            form.apply_errors(exc.errors, aliases={"answer": form.answer_field()})
+            form.apply_errors(exc.errors)
         except Conflict as exc:
             flash(exc.detail, "error")
             return redirect(url_for(".module_edit", module_id=module_id))
         else:
             flash("Question added.", "success")
-            return redirect(url_for(".module_edit", module_id=module_id, _anchor="questions"))
+            return redirect(
+                url_for(
+                    ".module_question_new",
+                    module_id=module_id,
+                    kind=form.question_kind,
+                    _anchor="questions",
+                )
+            )
     module = get_module(module_id)
     return _module_page(module, ModuleForm.for_module(module, use_request=False), form, 422)
+
+
+@bp.route("/authoring/questions/<int:question_id>/edit", methods=["GET", "POST"])
+@access("course.manage")
+def question_edit(question_id: int):
+    question = get_question(question_id)
+    form = QuestionForm(obj=question, question=question)
+    if form.validate_on_submit():
+        try:
+            update_question(question_id, form.to_data(), _actor())
+        except Invalid as exc:
+            form.apply_errors(exc.errors)
+        else:
+            flash("Question saved.", "success")
+            return redirect(
+                url_for(".module_edit", module_id=question.module_id, _anchor="questions")
+            )
+    page = render_template(
+        "courses/question.html", question=question, module=question.module, question_form=form
+    )
+    return page, _status(form) if form.has_errors else 200
 
 
 @bp.route("/authoring/questions/<int:question_id>/delete", methods=["POST"])
@@ -329,3 +380,45 @@ def module_question_delete(question_id: int):
     module = delete_question(question_id, _actor())
     flash("Question deleted.", "success")
     return redirect(url_for(".module_edit", module_id=module.id, _anchor="questions"))
+
+
+# --- quiz attempts per learner (trainers) --------------------------------------------------
+
+
+@bp.route("/authoring/modules/<int:module_id>/attempts")
+@access("course.manage")
+def quiz_attempts(module_id: int):
+    page, per_page = clamp(request.args.get("page", 1), request.args.get("per_page", 25), 25)
+    module = quizzes.get_quiz_module(module_id)
+    results = quizzes.quiz_attempts_by_learner(module, page, per_page)
+    return render(
+        "courses/attempts.html",
+        "courses/_attempts_table.html",
+        module=module,
+        course=module.course,
+        policy=quiz_policy(module),
+        results=results,
+        grant_form=GrantAttemptForm(formdata=None),
+    )
+
+
+@bp.route("/authoring/attempts/<int:result_id>")
+@access("course.manage")
+def quiz_attempt_review(result_id: int):
+    attempt = quizzes.get_attempt_for_trainer(result_id)
+    rows = quizzes.feedback_rows(attempt, reveal=True)
+    return render_template("courses/attempt.html", attempt=attempt, rows=rows)
+
+
+@bp.route("/authoring/modules/<int:module_id>/attempts/<int:enrollment_id>/grant", methods=["POST"])
+@access("course.manage")
+def quiz_attempt_grant(module_id: int, enrollment_id: int):
+    form = GrantAttemptForm()
+    if form.validate_on_submit():
+        try:
+            allowed = quizzes.grant_attempt(module_id, enrollment_id, _actor(), form.reason.data)
+        except (Conflict, Invalid) as exc:
+            flash(exc.detail, "error")
+        else:
+            flash(f"One more attempt allowed ({allowed} in all).", "success")
+    return redirect(url_for(".quiz_attempts", module_id=module_id, **request.args))

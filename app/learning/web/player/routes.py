@@ -29,6 +29,7 @@ def _helpers():
         "question_views": quizzes.question_views,
         "feedback_rows": quizzes.feedback_rows,
         "is_overdue": quizzes.is_overdue,
+        "quiz_time": lambda moment: quizzes.format_local(moment, current_user),
     }
 
 

@@ -31,7 +31,14 @@ from app.compliance.models import (
     Waiver,
 )
 from app.gxp.models import ControlledDocument, DocumentAudience, DocumentVersion, InspectionExport
-from app.learning.models import Certification, Course, Enrollment, Module, Result
+from app.learning.models import (
+    Certification,
+    Course,
+    Enrollment,
+    Module,
+    QuizAttemptGrant,
+    Result,
+)
 from app.people.models import ApiToken, Department, JobRole, Team, User, UserRole
 from app.platform.audit import AuditLog
 
@@ -48,6 +55,7 @@ AUDITED: dict[type, set[str]] = {
     Enrollment: {"enrollment"},
     Result: {"result", "enrollment"},
     Certification: {"certification"},
+    QuizAttemptGrant: {"quiz_attempt_grant"},
     CompetencyRequirement: {"requirement"},
     CompetencySubstitute: {"requirement"},
     Curriculum: {"program"},

@@ -1,7 +1,7 @@
 """Job runs: progress and outcome of long background runs (the requirement engine's first).
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0012
 Create Date: 2026-12-07
 """
 
@@ -10,7 +10,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0013"
-down_revision = "0009"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

@@ -62,6 +62,16 @@ def _choices(form: SessionForm, course_id: int | None = None) -> SessionForm:
         (str(i), name) for i, name in scheduling_svc.instructor_choices()
     ]
     form.timezone.choices = [(tz, tz) for tz in timezone_choices()]
+    form.eligible_sites.choices = [(site, site) for site in scheduling_svc.site_choices()]
+    form.eligible_department_ids.choices = [
+        (str(i), label) for i, label in scheduling_svc.department_choices()
+    ]
+    form.eligible_job_role_ids.choices = [
+        (str(i), label) for i, label in scheduling_svc.job_role_choices()
+    ]
+    form.prerequisite_course_ids.choices = [
+        (str(i), label) for i, label in scheduling_svc.course_choices()
+    ]
     return form
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, lazyload
 
-from app.classroom.eligibility import require_eligible
+from app.classroom.eligibility import people_clause, require_eligible
 from app.classroom.models import SessionRegistration, TrainingSession
 from app.classroom.sessions import (
     ACTIVE,
@@ -333,8 +333,11 @@ def cancel_registration(session_id: int, user_id: int, actor: User) -> SessionRe
 # --- choices for the form --------------------------------------------------------------------
 
 
-def bookable_people(actor: User, limit: int = CHOICES_LIMIT) -> list[User]:
-    """Active people `actor` may book besides themself: a manager's reports, else everyone."""
+def bookable_people(
+    actor: User, session: TrainingSession | None = None, limit: int = CHOICES_LIMIT
+) -> list[User]:
+    """Active people `actor` may book besides themself: a manager's reports, else everyone;
+    with a session, only those who may book it (app.classroom.eligibility)."""
     if not can(actor, "session.register_others"):
         return []
     stmt = (
@@ -346,4 +349,7 @@ def bookable_people(actor: User, limit: int = CHOICES_LIMIT) -> list[User]:
     )
     if not actor.roles & (PERMISSIONS["session.register_others"] - {"manager"}):
         stmt = stmt.where(User.manager_id == actor.id)
+    eligible = people_clause(session) if session is not None else None
+    if eligible is not None:
+        stmt = stmt.where(eligible)
     return list(db.session.scalars(stmt))

@@ -214,3 +214,28 @@ def eligible_clause(user: User) -> ColumnElement[bool]:
     missing = exists().where(R.session_id == TS.id, R.kind == "course", R.value.not_in(done))
     conditions.append(not_(missing))
     return and_(*conditions)
+
+
+def people_clause(session: TrainingSession) -> ColumnElement[bool] | None:
+    """SQL on users: the people who may book `session` (None: everyone may)."""
+    r = restrictions_of(session)
+    if not r.any:
+        return None
+    conditions = []
+    if r.sites:
+        conditions.append(
+            User.department_id.in_(select(Department.id).where(Department.site.in_(r.sites)))
+        )
+    if r.department_ids:
+        conditions.append(User.department_id.in_(r.department_ids))
+    if r.job_role_ids:
+        conditions.append(User.job_role_id.in_(r.job_role_ids))
+    for course_id in r.course_ids:
+        conditions.append(
+            exists().where(
+                Enrollment.user_id == User.id,
+                Enrollment.course_id == course_id,
+                Enrollment.status == COMPLETED,
+            )
+        )
+    return and_(*conditions)

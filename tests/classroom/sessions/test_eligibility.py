@@ -10,11 +10,12 @@ import pytest
 from sqlalchemy import select
 
 from app.classroom.booking import register
-from app.classroom.eligibility import check_eligibility, eligible_clause
+from app.classroom.eligibility import check_eligibility, eligible_clause, people_clause
 from app.classroom.models import SessionRegistration, TrainingSession
 from app.classroom.scheduling import update_session
 from app.classroom.sessions import get_session
 from app.extensions import db
+from app.people.models import User
 from app.platform.errors import Conflict, Invalid
 from tests.classroom.sessions.conftest import schedule
 from tests.conftest import csrf
@@ -136,6 +137,14 @@ def test_the_sessions_i_can_book_filter_agrees_with_the_decision(trainer, course
         expected = {s.id for s in sessions if check_eligibility(get_session(s.id), person).ok}
         assert found == expected, person.name
     assert 0 < len(expected) < len(sessions)
+    # The same rule from the session's side: the people the "Book someone" list offers.
+    ids = [p.id for p in people]
+    for s in sessions:
+        s = get_session(s.id)
+        clause = people_clause(s)
+        stmt = select(User.id).where(User.id.in_(ids))
+        offered = set(db.session.scalars(stmt.where(clause) if clause is not None else stmt))
+        assert offered == {p.id for p in people if check_eligibility(s, p).ok}, s.id
 
 
 # --- setting restrictions: validation and the audit trail ------------------------------------
@@ -194,11 +203,18 @@ def test_the_session_page_says_why_instead_of_a_book_button(client, auth, traine
     assert _reg(s, london) is None
     auth.logout()
 
-    operator = _person(org, "basel", "operator")
+    operator = _person(org, "basel", "operator", email="olga@example.com")
     EnrollmentFactory(user=operator, course=org["gmp"], status="completed")
     auth.login(operator)
     body = client.get(f"/sessions/{s.id}").get_data(as_text=True)
     assert "Book a seat" in body and "You cannot book" not in body
+    auth.logout()
+
+    # A trainer's "Book someone" list offers only the people who may book it.
+    auth.login(trainer)
+    body = client.get(f"/sessions/{s.id}").get_data(as_text=True)
+    people = body.split('<datalist id="bookable-people">')[1].split("</datalist>")[0]
+    assert "olga@example.com" in people and london.email not in people
 
 
 def test_sessions_list_filters_to_sessions_i_can_book(client, auth, trainer, course, org):

@@ -150,7 +150,9 @@ def _detail(session_id: int, status: int = 200, **extra):
         "book_form": BookForm(formdata=None),
         "cancel_form": CancelForm(formdata=None),
         "people": (
-            booking_svc.bookable_people(me) if detail.booking_open or detail.may_manage else []
+            booking_svc.bookable_people(me, detail.session)
+            if detail.booking_open or detail.may_manage
+            else []
         ),
         "sign_errors": None,
         "statement": attendance_svc.sign_off_statement(detail.session),

@@ -53,6 +53,8 @@ def load_config() -> dict:
     return {
         "CADRE_ENV": "production" if production else "development",
         "INSTANCE_DIR": str(instance),
+        # The organisation's time zone: pages without a signed-in person show times in it.
+        "DEFAULT_TIMEZONE": os.environ.get("CADRE_TIMEZONE", "UTC"),
         "SECRET_KEY": _secret_key(instance, production),
         "SQLALCHEMY_DATABASE_URI": database_url,
         # Pooled PostgreSQL connections idle this long are pinged before use (app/dbpool.py).

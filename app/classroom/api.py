@@ -19,6 +19,7 @@ from app.api.openapi_parts import problem as _problem
 from app.api.openapi_parts import query_param as _query
 from app.classroom import attendance as attendance_svc
 from app.classroom import booking as booking_svc
+from app.classroom import eligibility
 from app.classroom import scheduling as scheduling_svc
 from app.classroom import sessions as sessions_svc
 from app.classroom.models import (
@@ -74,6 +75,7 @@ def session_json(row: sessions_svc.SessionRow) -> dict[str, Any]:
         "signed_off_at": iso_utc(s.signed_off_at),
         "signed_off_by_id": s.signed_off_by_id,
         "my_status": row.my_status,
+        **eligibility.restrictions_of(s).as_fields(),
     }
 
 
@@ -239,6 +241,11 @@ OPENAPI_PATHS: dict = {
                 ),
                 _query("to", {"type": "string"}, "Sessions starting before the end of this day."),
                 _query("mine", {"type": "boolean"}, "Only sessions you are booked on or teach."),
+                _query(
+                    "bookable",
+                    {"type": "boolean"},
+                    "Only sessions you may book (site, department, job role, prerequisites).",
+                ),
                 *paging_params(),
             ],
             "responses": {
@@ -321,7 +328,11 @@ OPENAPI_PATHS: dict = {
                 "200": _json("RegistrationSaved", "Already booked; unchanged."),
                 **_WRITE,
                 **_NOT_FOUND,
-                "409": _problem("Booking is closed, or the session is cancelled or completed."),
+                "409": _problem(
+                    "Booking is closed, the session is cancelled or completed, or the person may"
+                    " not book it (site, department, job role or a prerequisite; the detail says"
+                    " which)."
+                ),
             },
         },
     },
@@ -391,6 +402,19 @@ _INPUT_FIELDS: dict = {
     "capacity": {"type": "integer", "minimum": 1, "maximum": scheduling_svc.MAX_CAPACITY},
     "registration_deadline": {"type": ["string", "null"]},
     "notes": {"type": ["string", "null"], "maxLength": 5000},
+    **{
+        name: {
+            "type": "array",
+            "items": {"type": "string" if name == "eligible_sites" else "integer"},
+            "description": description,
+        }
+        for name, description in (
+            ("eligible_sites", "Who may book: these sites only (empty: any site)."),
+            ("eligible_department_ids", "Who may book: these departments only."),
+            ("eligible_job_role_ids", "Who may book: these job roles only."),
+            ("prerequisite_course_ids", "Who may book: people who completed all of these."),
+        )
+    },
 }
 _PERSON = {
     "type": "object",
@@ -438,6 +462,10 @@ _SESSION_PROPS: dict = {
         "enum": [*REGISTRATION_STATUSES, None],
         "description": "Your own booking, if any.",
     },
+    "eligible_sites": {"type": "array", "items": {"type": "string"}},
+    "eligible_department_ids": {"type": "array", "items": {"type": "integer"}},
+    "eligible_job_role_ids": {"type": "array", "items": {"type": "integer"}},
+    "prerequisite_course_ids": {"type": "array", "items": {"type": "integer"}},
 }
 _REGISTRATION_PROPS: dict = {
     "id": {"type": "integer"},

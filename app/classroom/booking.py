@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, lazyload
 
+from app.classroom.eligibility import people_clause, require_eligible
 from app.classroom.models import SessionRegistration, TrainingSession
 from app.classroom.sessions import (
     ACTIVE,
@@ -168,6 +169,7 @@ def register(session_id: int, actor: User, data: dict | None = None) -> Booking:
     user = _person(actor, data)
     session = get_session(session_id)
     _check_may_book(actor, user, session)
+    require_eligible(session, user, actor)
     lock_session(session_id)  # from here on, nobody else counts this session's seats
     if session.status != "scheduled":
         raise Conflict(f"This session is {session.status}; booking is closed.")
@@ -212,16 +214,23 @@ def register(session_id: int, actor: User, data: dict | None = None) -> Booking:
         reason=None if actor.id == user.id else f"booked by {actor.name}",
         actor=actor,
     )
-    if actor.id != user.id:
-        title = session_title(session)
-        seat = "a seat" if reg.status == "registered" else f"waitlist place {reg.waitlist_position}"
-        notify(
-            user.id,
-            "session_registered",
-            f"{actor.name} booked you on {title}",
-            f"You have {seat} for “{title}” on {local_label(session.starts_at, user.timezone)}.",
-            session_path(session.id),
-        )
+    title = session_title(session)
+    seat = "a seat" if reg.status == "registered" else f"waitlist place {reg.waitlist_position}"
+    when = local_label(session.starts_at, user.timezone)
+    where = session.location or session.online_url or ""
+    # Everyone booked gets a confirmation, in their own time zone: by someone else or themself.
+    notify(
+        user.id,
+        "session_registered",
+        (
+            f"Booking confirmed: {title}"
+            if actor.id == user.id
+            else f"{actor.name} booked you on {title}"
+        ),
+        f"You have {seat} for “{title}” on {when}" + (f", {where}" if where else "") + ". "
+        "Add it to your calendar from the session page.",
+        session_path(session.id),
+    )
     warnings = learner_overlaps(user.id, session)
     db.session.commit()
     return Booking(reg, True, warnings)
@@ -304,6 +313,16 @@ def cancel_registration(session_id: int, user_id: int, actor: User) -> SessionRe
         reason=None if actor.id == user.id else f"cancelled by {actor.name}",
         actor=actor,
     )
+    title = session_title(session)
+    place = "seat" if before["status"] == "registered" else "waitlist place"
+    notify(
+        user.id,
+        "session_booking_cancelled",
+        f"Booking cancelled: {title}",
+        f"Your {place} for “{title}” on {local_label(session.starts_at, user.timezone)} "
+        + ("is cancelled." if actor.id == user.id else f"was cancelled by {actor.name}."),
+        session_path(session.id),
+    )
     if before["status"] == "registered":
         db.session.flush()
         fill_seats(session, actor)
@@ -314,8 +333,11 @@ def cancel_registration(session_id: int, user_id: int, actor: User) -> SessionRe
 # --- choices for the form --------------------------------------------------------------------
 
 
-def bookable_people(actor: User, limit: int = CHOICES_LIMIT) -> list[User]:
-    """Active people `actor` may book besides themself: a manager's reports, else everyone."""
+def bookable_people(
+    actor: User, session: TrainingSession | None = None, limit: int = CHOICES_LIMIT
+) -> list[User]:
+    """Active people `actor` may book besides themself: a manager's reports, else everyone;
+    with a session, only those who may book it (app.classroom.eligibility)."""
     if not can(actor, "session.register_others"):
         return []
     stmt = (
@@ -327,4 +349,7 @@ def bookable_people(actor: User, limit: int = CHOICES_LIMIT) -> list[User]:
     )
     if not actor.roles & (PERMISSIONS["session.register_others"] - {"manager"}):
         stmt = stmt.where(User.manager_id == actor.id)
+    eligible = people_clause(session) if session is not None else None
+    if eligible is not None:
+        stmt = stmt.where(eligible)
     return list(db.session.scalars(stmt))

@@ -23,6 +23,7 @@ from app.extensions import db
 from app.people.models import User
 from app.platform import clock
 from app.platform.inputs import to_date, to_id
+from app.platform.timefmt import wall_range
 
 VIEWS = ("month", "week", "list")
 LIST_DAYS = 31
@@ -102,6 +103,11 @@ class Entry:
     @cached_property
     def end_time(self) -> str:
         return self.ends.strftime("%H:%M")
+
+    @cached_property
+    def when(self) -> str:
+        """Start–end in the viewer's zone, named: "Mon 2026-12-14 08:00–10:00 GMT"."""
+        return wall_range(self.starts, self.ends, self.starts.tzinfo.key, "%a %Y-%m-%d %H:%M")
 
 
 @dataclass

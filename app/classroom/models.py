@@ -24,6 +24,7 @@ SESSION_STATUSES = ("scheduled", "cancelled", "completed")
 SERIES_RULES = ("weekly", "monthly")
 REGISTRATION_STATUSES = ("registered", "waitlisted", "cancelled")
 ATTENDANCE = ("present", "absent")
+RESTRICTION_KINDS = ("site", "department", "job_role", "course")
 
 
 class SessionSeries(db.Model):
@@ -80,6 +81,9 @@ class TrainingSession(db.Model):
     instructors: Mapped[list[SessionInstructor]] = relationship(
         cascade="all, delete-orphan", lazy="selectin"
     )
+    restrictions: Mapped[list[SessionRestriction]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
 
 
 class SessionInstructor(db.Model):
@@ -89,6 +93,26 @@ class SessionInstructor(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
 
     user = relationship("User")
+
+
+class SessionRestriction(db.Model):
+    """Who may book a session: one row per allowed site, department or job role, or per
+    course that must be completed first. Without rows of a kind, that kind does not restrict;
+    several rows of one kind are alternatives (any site listed), the kinds add up (and)."""
+
+    __tablename__ = "training_session_restrictions"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('site', 'department', 'job_role', 'course')", name="restriction_kind"
+        ),
+        Index("ix_training_session_restrictions_kind_value", "kind", "value"),
+    )
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("training_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    # A site's name, or the id (as text) of the department, job role or prerequisite course.
+    value: Mapped[str] = mapped_column(String(120), primary_key=True)
 
 
 class SessionRegistration(db.Model):

@@ -22,7 +22,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 
+from app.classroom import eligibility
 from app.classroom.booking import fill_seats
+from app.classroom.eligibility import Restrictions, restrictions_of, set_restrictions
 from app.classroom.models import SERIES_RULES, SessionInstructor, SessionSeries, TrainingSession
 from app.classroom.sessions import (
     ACTIVE,
@@ -42,7 +44,7 @@ from app.classroom.sessions import (
 from app.extensions import db
 from app.learning.models import Course
 from app.notifications.notify import notify
-from app.people.models import User, UserRole
+from app.people.models import Department, JobRole, User, UserRole
 from app.platform import clock, timefmt
 from app.platform.audit import record_audit
 from app.platform.errors import Conflict, Invalid
@@ -62,6 +64,7 @@ INPUT_FIELDS = (
     "capacity",
     "registration_deadline",
     "notes",
+    *eligibility.FIELDS,
 )
 SERIES_FIELDS = ("repeat", "occurrences", "interval")
 # A change to any of these moves the session in people's calendars: SEQUENCE goes up and
@@ -202,9 +205,11 @@ def _clean(data: dict, actor: User, current: TrainingSession | None = None) -> d
             errors["capacity"] = [
                 f"{taken} people hold a seat; cancel some bookings first or keep at least {taken}."
             ]
+    restrictions = _clean_restrictions(errors, data, current, course_id)
     if errors:
         raise Invalid("Some session fields are not valid.", errors)
     return {
+        "restrictions": restrictions,
         "course_id": course_id,
         "title": title,
         "timezone": tz_value,
@@ -217,6 +222,55 @@ def _clean(data: dict, actor: User, current: TrainingSession | None = None) -> d
         "notes": notes,
         "instructor_ids": instructor_ids,
     }
+
+
+def _id_values(value: Any) -> Any:
+    """A form's multi-select sends strings, a blank choice included; the API a list of ints."""
+    if isinstance(value, list | tuple):
+        return [v for v in value if not blank(v)]
+    return value
+
+
+def _clean_restrictions(
+    errors: dict, data: dict, current: TrainingSession | None, course_id: int | None
+) -> Restrictions:
+    """Who may book: the four eligibility fields, each kept from `current` when absent."""
+    have = restrictions_of(current) if current is not None else Restrictions()
+    out = Restrictions(
+        sites=list(have.sites),
+        department_ids=list(have.department_ids),
+        job_role_ids=list(have.job_role_ids),
+        course_ids=list(have.course_ids),
+    )
+    if "eligible_sites" in data:
+        value = _id_values(data["eligible_sites"]) or []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            errors["eligible_sites"] = ["A list of site names."]
+        else:
+            known = set(site_choices())
+            wanted = sorted({v.strip() for v in value})
+            unknown = [v for v in wanted if v not in known]
+            if unknown:
+                errors["eligible_sites"] = [f"No department is at the site {unknown[0]}."]
+            out.sites = wanted
+    for name, model, attr, label in (
+        ("eligible_department_ids", Department, "department_ids", "department"),
+        ("eligible_job_role_ids", JobRole, "job_role_ids", "job role"),
+        ("prerequisite_course_ids", Course, "course_ids", "course"),
+    ):
+        if name not in data:
+            continue
+        ids = sorted(set(to_id_list(errors, name, _id_values(data[name]) or [])))
+        if name in errors:
+            continue
+        found = set(db.session.scalars(select(model.id).where(model.id.in_(ids)))) if ids else set()
+        missing = [str(i) for i in ids if i not in found]
+        if missing:
+            errors[name] = [f"No such {label}: {', '.join(missing)}."]
+        elif name == "prerequisite_course_ids" and course_id in ids:
+            errors[name] = ["A course cannot be its own prerequisite."]
+        setattr(out, attr, ids)
+    return out
 
 
 def _clean_series(data: dict) -> tuple[str, int, int] | None:
@@ -379,6 +433,7 @@ def create_sessions(data: dict, actor: User) -> Saved:
             created_by_id=actor.id,
         )
         session.instructors = [SessionInstructor(user_id=i) for i in clean["instructor_ids"]]
+        set_restrictions(session, clean["restrictions"])
         db.session.add(session)
         sessions.append(session)
     db.session.flush()
@@ -448,6 +503,7 @@ def update_session(session_id: int, data: dict, actor: User) -> Saved:
     ):
         setattr(session, name, clean[name])
     _sync_instructors(session, clean["instructor_ids"])
+    set_restrictions(session, clean["restrictions"])
     after = session_snapshot(session)
     changed = [k for k in after if before[k] != after[k]]
     if not changed:
@@ -549,6 +605,34 @@ def course_choices(include_id: int | None = None) -> list[tuple[int, str]]:
         select(Course.id, Course.code, Course.title).where(cond).order_by(Course.title, Course.id)
     )
     return [(i, f"{title} ({code})") for i, code, title in rows]
+
+
+def site_choices() -> list[str]:
+    """The sites departments are at, by name (what a session can be restricted to)."""
+    return list(
+        db.session.scalars(
+            select(Department.site)
+            .where(Department.site.is_not(None))
+            .distinct()
+            .order_by(Department.site)
+        )
+    )
+
+
+def department_choices() -> list[tuple[int, str]]:
+    """Departments by name, with their site."""
+    rows = db.session.execute(
+        select(Department.id, Department.name, Department.site).order_by(Department.name)
+    )
+    return [(i, f"{name} ({site})" if site else name) for i, name, site in rows]
+
+
+def job_role_choices() -> list[tuple[int, str]]:
+    """Job roles by name."""
+    return [
+        (i, n)
+        for i, n in db.session.execute(select(JobRole.id, JobRole.name).order_by(JobRole.name))
+    ]
 
 
 def instructor_choices() -> list[tuple[int, str]]:

@@ -29,6 +29,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, literal, or_, select
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
+from app.classroom.eligibility import (
+    Eligibility,
+    check_eligibility,
+    describe,
+    eligible_clause,
+    restrictions_of,
+)
 from app.classroom.models import (
     SESSION_STATUSES,
     SessionInstructor,
@@ -96,9 +103,9 @@ def local_input(value: datetime | None, tz_name: str | None) -> str:
     return value.astimezone(timefmt.zone(tz_name)).strftime("%Y-%m-%dT%H:%M")
 
 
-def local_label(value: datetime, tz_name: str | None, fmt: str = "%a %d %b %Y %H:%M") -> str:
-    zone = timefmt.zone(tz_name)
-    return f"{value.astimezone(zone).strftime(fmt)} {zone.key}"
+def local_label(value: datetime, tz_name: str | None, fmt: str = timefmt.DATE_TIME) -> str:
+    """A moment in a person's zone for messages, the zone named ("Mon 14 Dec 2026 09:00 CET")."""
+    return timefmt.wall(value, tz_name, fmt)
 
 
 def session_title(session: TrainingSession) -> str:
@@ -123,6 +130,7 @@ def _plain_snapshot(obj, fields: list[str]) -> dict[str, Any]:
 def session_snapshot(session: TrainingSession) -> dict[str, Any]:
     out = _plain_snapshot(session, SESSION_FIELDS)
     out["instructor_ids"] = sorted(i.user_id for i in session.instructors)
+    out.update(restrictions_of(session).as_fields())
     return out
 
 
@@ -237,6 +245,7 @@ class SessionFilters:
     status: str = ""
     booked_by: int | None = None  # only sessions this person holds a seat or waitlist place on
     mine: bool = False  # only sessions the viewer is booked on or teaches
+    bookable: bool = False  # only sessions the viewer may book (eligibility, not seats)
 
 
 def _rows_stmt(filters: SessionFilters, viewer: User | None, with_instructors: bool = True):
@@ -272,6 +281,7 @@ def _rows_stmt(filters: SessionFilters, viewer: User | None, with_instructors: b
         options = [
             selectinload(TS.course).load_only(Course.id, Course.title),
             lazyload(TS.instructors),
+            lazyload(TS.restrictions),
         ]
     stmt = select(TS, taken.label("taken"), waiting.label("waiting"), mine.label("mine")).options(
         *options
@@ -302,6 +312,8 @@ def _rows_stmt(filters: SessionFilters, viewer: User | None, with_instructors: b
             SessionInstructor.user_id == viewer.id
         )
         stmt = stmt.where(or_(TS.id.in_(booked), TS.id.in_(teaching)))
+    if filters.bookable and viewer is not None:
+        stmt = stmt.where(eligible_clause(viewer))
     return stmt
 
 
@@ -373,6 +385,7 @@ class SessionQuery:
             location=location,
             status=status,
             mine=(args.get("mine") or "") in ("1", "true", "on", "yes"),
+            bookable=(args.get("bookable") or "") in ("1", "true", "on", "yes"),
         )
         zone = timefmt.zone(viewer.timezone if viewer is not None else "UTC")
         start = _bound(errors, "from", args.get("from"), zone, end_of_day=False)
@@ -466,6 +479,8 @@ class SessionDetail:
     may_sign: bool
     booking_open: bool
     attendance_open: bool
+    eligibility: Eligibility = field(default_factory=Eligibility)
+    who_may_book: list[str] = field(default_factory=list)
 
     @property
     def seats_left(self) -> int:
@@ -488,10 +503,18 @@ class SessionDetail:
 
     @property
     def local_when(self) -> str:
-        """Start and end as wall-clock times where the session happens."""
-        zone = timefmt.zone(self.session.timezone)
-        start, end = self.session.starts_at.astimezone(zone), self.session.ends_at.astimezone(zone)
-        return f"{start:%a %d %b %Y %H:%M}–{end:%H:%M} {zone.key}"
+        """Start and end as wall-clock times where the session happens, its zone named."""
+        return timefmt.wall_range(
+            self.session.starts_at, self.session.ends_at, self.session.timezone
+        )
+
+    def local_when_for(self, viewer_tz: str | None) -> str:
+        """local_when when the session's clocks differ from the viewer's at its start (a
+        secondary line, labelled local time); "" when they read the same."""
+        start = aware(self.session.starts_at)
+        here = start.astimezone(timefmt.zone(viewer_tz)).utcoffset()
+        there = start.astimezone(timefmt.zone(self.session.timezone)).utcoffset()
+        return "" if here == there else self.local_when
 
     @property
     def unmarked(self) -> int:
@@ -551,6 +574,8 @@ def session_detail(session_id: int, viewer: User) -> SessionDetail:
         may_sign=may_sign_off(session, viewer),
         booking_open=booking_open(session),
         attendance_open=attendance_open(session),
+        eligibility=check_eligibility(session, viewer),
+        who_may_book=describe(restrictions_of(session)),
     )
 
 

@@ -60,7 +60,8 @@ def test_month_view_places_sessions_on_the_viewers_local_day(client, viewer):
     s = _session(course, starts, location="Room A")
     page = client.get(f"{MONTH_URL}&view=month").get_data(as_text=True)
     assert f"{MONTH:%B %Y}" in page
-    cell = page.split('<div class="cal-date">15</div>')[1].split('class="cal-date"')[0]
+    day15 = f'<span class="cal-dow">{_day(15):%a} </span>15<span class="cal-mon">'
+    cell = page.split(day15)[1].split('class="cal-date"')[0]
     assert f"{local(starts):%H:%M}" in cell and "GMP refresher" in cell and "10 left" in cell
     assert f'href="/sessions/{s.id}"' in cell and "Room A" in cell
 

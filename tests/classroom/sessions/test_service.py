@@ -262,7 +262,7 @@ def test_full_session_waitlists_and_a_cancelled_seat_promotes_the_first(trainer,
     assert promoted.status == "registered" and promoted.promoted_at is not None
     [note] = notifications(c.id, "session_promoted")
     assert note.title.startswith("You have a seat") and note.url == f"/sessions/{s.id}"
-    assert _reg(s, d).status == "waitlisted" and notifications(d.id) == []
+    assert _reg(s, d).status == "waitlisted" and notifications(d.id, "session_promoted") == []
     assert [r.action for r in audit_rows("session_registration", promoted.id)] == [
         "register",
         "promote",

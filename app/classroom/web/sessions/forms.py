@@ -6,6 +6,7 @@ from typing import Any
 
 from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
 
+from app.classroom.eligibility import restrictions_of
 from app.classroom.scheduling import INPUT_FIELDS, MAX_OCCURRENCES, SERIES_FIELDS
 from app.classroom.sessions import local_input
 from app.platform.web.forms import ServiceForm
@@ -27,6 +28,17 @@ class SessionForm(ServiceForm):
     capacity = StringField("Seats", render_kw={"type": "number", "min": 1, "max": 10000})
     registration_deadline = StringField("Booking closes (blank: at the start)", render_kw=_WHEN)
     notes = TextAreaField("Notes for participants", render_kw={"rows": 3})
+    # Who may book (app.classroom.eligibility); empty lists: everyone.
+    eligible_sites = SelectMultipleField("Sites", choices=[], validate_choice=False, coerce=str)
+    eligible_department_ids = SelectMultipleField(
+        "Departments", choices=[], validate_choice=False, coerce=str
+    )
+    eligible_job_role_ids = SelectMultipleField(
+        "Job roles", choices=[], validate_choice=False, coerce=str
+    )
+    prerequisite_course_ids = SelectMultipleField(
+        "Prerequisite courses", choices=[], validate_choice=False, coerce=str
+    )
     # Only when creating: a series made in one step.
     repeat = SelectField(
         "Repeat",
@@ -63,6 +75,8 @@ class SessionForm(ServiceForm):
             form.capacity.data = str(session.capacity)
             form.registration_deadline.data = local_input(session.registration_deadline, tz)
             form.notes.data = session.notes or ""
+            for name, values in restrictions_of(session).as_fields().items():
+                form[name].data = [str(v) for v in values]
         return form
 
 

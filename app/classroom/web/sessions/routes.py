@@ -62,6 +62,16 @@ def _choices(form: SessionForm, course_id: int | None = None) -> SessionForm:
         (str(i), name) for i, name in scheduling_svc.instructor_choices()
     ]
     form.timezone.choices = [(tz, tz) for tz in timezone_choices()]
+    form.eligible_sites.choices = [(site, site) for site in scheduling_svc.site_choices()]
+    form.eligible_department_ids.choices = [
+        (str(i), label) for i, label in scheduling_svc.department_choices()
+    ]
+    form.eligible_job_role_ids.choices = [
+        (str(i), label) for i, label in scheduling_svc.job_role_choices()
+    ]
+    form.prerequisite_course_ids.choices = [
+        (str(i), label) for i, label in scheduling_svc.course_choices()
+    ]
     return form
 
 
@@ -140,7 +150,9 @@ def _detail(session_id: int, status: int = 200, **extra):
         "book_form": BookForm(formdata=None),
         "cancel_form": CancelForm(formdata=None),
         "people": (
-            booking_svc.bookable_people(me) if detail.booking_open or detail.may_manage else []
+            booking_svc.bookable_people(me, detail.session)
+            if detail.booking_open or detail.may_manage
+            else []
         ),
         "sign_errors": None,
         "statement": attendance_svc.sign_off_statement(detail.session),

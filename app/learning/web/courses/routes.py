@@ -26,6 +26,7 @@ from app.learning.courses import (
     retire_course,
     save_course,
     search_catalog,
+    unfinishable_modules,
 )
 from app.learning.modules import (
     add_module,
@@ -61,6 +62,7 @@ def _helpers():
         "human_size": files.human_size,
         "kind_labels": KIND_LABELS,
         "question_labels": QUESTION_LABELS,
+        "unfinishable_modules": unfinishable_modules,
     }
 
 

@@ -67,7 +67,7 @@ def test_sop_completes_only_with_the_right_password_and_shows_the_signature(app,
         raise AssertionError("an SOP completed without a signature")
 
     ok = client.post(f"{url}/sop", data={"signature_password": PASSWORD, "csrf_token": token})
-    assert ok.status_code == 302
+    assert ok.status_code == 303  # back to the page, which shows the signature
     db.session.expire_all()
     assert db.session.get(Enrollment, enrollment.id).status == "completed"
     [sig] = signatures(svc.READ_ENTITY, enrollment.id)

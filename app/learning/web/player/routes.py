@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
 from app.audit.signatures import manifestations
@@ -66,6 +76,22 @@ def _page(status: int = 200, **ctx):
     return render_template("player/module.html", **ctx), status
 
 
+def _with_status(fragment: str, ctx: dict):
+    """Answer htmx with `fragment` plus the header, progress bar and outline out of band.
+
+    All four come from one PlayerView read after the change, so none of them is stale.
+    """
+    html = render_template(fragment, **ctx) + render_template("player/_status_oob.html", **ctx)
+    response = make_response(html)
+    response.headers.add("Vary", "HX-Request")
+    return response
+
+
+def _back(enrollment_id: int, module_id: int, **kwargs):
+    """After a plain form post: 303 back to the module page, which shows the same truth."""
+    return redirect(_module_url(enrollment_id, module_id, **kwargs), 303)
+
+
 # --- the player ---------------------------------------------------------------------------
 
 
@@ -87,9 +113,9 @@ def module(enrollment_id: int, module_id: int):
 def complete(enrollment_id: int, module_id: int):
     player.complete_module_by_learner(enrollment_id, module_id, _me())
     if is_htmx():
-        return render_template("player/_player.html", **_context(enrollment_id, module_id))
+        return _with_status("player/_panel.html", _context(enrollment_id, module_id))
     flash("Marked as done.", "success")
-    return redirect(_module_url(enrollment_id, module_id))
+    return _back(enrollment_id, module_id)
 
 
 @bp.route("/learn/<int:enrollment_id>/<int:module_id>/progress", methods=["POST"])
@@ -105,6 +131,8 @@ def progress(enrollment_id: int, module_id: int):
         )
     except Invalid as exc:
         return problem(422, exc.title, exc.detail, exc.errors)
+    if is_htmx():  # the player script: the watched line, and the status out of band
+        return _with_status("player/_video_status.html", _context(enrollment_id, module_id))
     return jsonify(status=row.status, percent=row.percent, position=row.position)
 
 
@@ -127,7 +155,7 @@ def sop_sign(enrollment_id: int, module_id: int):
             flash(exc.detail, "error")
         else:
             flash(kind.signed_message, "success")
-    return redirect(_module_url(enrollment_id, module_id))
+    return _back(enrollment_id, module_id)
 
 
 # --- quizzes ------------------------------------------------------------------------------
@@ -192,10 +220,10 @@ def assignment_submit(enrollment_id: int, module_id: int):
             form.apply_errors(exc.errors)
         except Conflict as exc:
             flash(exc.detail, "error")
-            return redirect(_module_url(enrollment_id, module_id))
+            return _back(enrollment_id, module_id)
         else:
             flash("Submitted. A trainer will grade it.", "success")
-            return redirect(_module_url(enrollment_id, module_id))
+            return _back(enrollment_id, module_id)
     return _page(422, **_context(enrollment_id, module_id, form=form))
 
 

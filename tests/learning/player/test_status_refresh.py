@@ -277,3 +277,33 @@ def test_an_assignment_shows_submitted_then_graded_on_the_page(
     trainer = UserFactory(roles=["trainer"])
     assignments.grade_assignment(submission.id, {"0": "9"}, "Good.", trainer, password="password")
     assert_page_shows(client, enrollment, work, "completed", 50)
+
+
+def test_handing_in_over_htmx_swaps_the_panel_and_the_status(
+    client, as_learner, course, enrollment
+):
+    work = add_module(course, "assignment", title="Deviation write-up")
+    add_module(course, "text")
+    url = module_url(enrollment, work, "/assignment")
+
+    empty = client.post(
+        url,
+        data={"csrf_token": as_learner, "text": ""},
+        content_type="multipart/form-data",
+        headers=HTMX,
+    )
+    handed_in = client.post(
+        url,
+        data={"csrf_token": as_learner, "text": "Torn glove."},
+        content_type="multipart/form-data",
+        headers=HTMX,
+    )
+
+    # htmx swaps only 2xx answers: the refusal comes back as the panel with its field error.
+    assert empty.status_code == 200 and "Write an answer or attach a PDF." in empty.get_data(
+        as_text=True
+    )
+    body = handed_in.get_data(as_text=True)
+    assert handed_in.status_code == 200 and no_html_page(body)
+    assert "Torn glove." in body and "Replace your submission" in body
+    assert_status_oob(body, work, "in_progress", 0, 0, 2)

@@ -42,12 +42,15 @@ def assignment(title: str, body: str, rubric: list[tuple[str, int]], minutes: in
 
 
 def scenario(title: str, body: str, setup: dict, minutes: int = 20) -> dict:
+    # Optional until the scenario player arrives: a required module learners cannot complete
+    # would make the course impossible to finish (and publishing refuses such a course).
     return {
         "kind": "scenario",
         "title": title,
         "body": body.strip() + "\n",
         "minutes": minutes,
         "settings": {"scenario": setup},
+        "required": False,
     }
 
 

@@ -452,7 +452,7 @@ def _seed_courses(report: SeedReport, users: dict[str, User]) -> None:
                 body=m.get("body", ""),
                 estimated_minutes=m["minutes"],
                 settings=m.get("settings", {}),
-                required=True,
+                required=m.get("required", True),
             )
             for qpos, q in enumerate(m.get("questions", []), start=1):
                 module.questions.append(QuizQuestion(position=qpos, **q))

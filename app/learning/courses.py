@@ -16,7 +16,8 @@ from sqlalchemy import event, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.extensions import db
-from app.learning.models import COURSE_LEVELS, COURSE_STATUSES, Course, Enrollment
+from app.learning import module_kinds
+from app.learning.models import COURSE_LEVELS, COURSE_STATUSES, Course, Enrollment, Module
 from app.people.models import User
 from app.platform import clock
 from app.platform.audit import record_audit, snapshot
@@ -193,12 +194,43 @@ def update_course(
     return save_course(course_id, data, actor, cover=cover, partial=partial)
 
 
+def unfinishable_modules(modules: list[Module]) -> list[Module]:
+    """Required modules of a kind no learner can complete yet: they make a course unfinishable."""
+    return [m for m in modules if m.required and not module_kinds.is_completable(m.kind)]
+
+
+def unfinishable_message(modules: list[Module]) -> str:
+    """Name the modules that keep a course from being finished, and what to do about them."""
+    names = ", ".join(f"{m.position}. “{m.title}” ({m.kind})" for m in modules)
+    them = "it" if len(modules) == 1 else "them"
+    return (
+        f"Learners cannot complete the required module{'s' if len(modules) != 1 else ''} {names}: "
+        f"the player cannot complete that kind of module yet. Make {them} optional or replace "
+        f"{them} with a kind learners can complete."
+    )
+
+
+def check_publishable(course: Course) -> None:
+    """Refuse to publish a course nobody could finish.
+
+    Raises Conflict (no modules, or a required module of a kind learners cannot complete).
+    """
+    if not course.modules:
+        raise Conflict("Add at least one module before publishing.")
+    blocked = unfinishable_modules(list(course.modules))
+    if blocked:
+        raise Conflict(
+            "This course cannot be published. " + unfinishable_message(blocked),
+            {"modules": [f"{m.position}. {m.title}" for m in blocked]},
+        )
+
+
 def _set_status(course_id: int, status: str, actor: User | None, reason: str | None) -> Course:
     course = get_course(course_id)
     if course.status == status:
         return course
-    if status == "published" and not course.modules:
-        raise Conflict("Add at least one module before publishing.")
+    if status == "published":
+        check_publishable(course)
     before = snapshot(course, AUDIT_FIELDS)
     course.status = status
     if status == "published":
@@ -220,7 +252,10 @@ def _set_status(course_id: int, status: str, actor: User | None, reason: str | N
 
 
 def publish_course(course_id: int, actor: User | None = None, reason: str | None = None) -> Course:
-    """Make a course visible in the catalog. Raises NotFound, Conflict (no modules)."""
+    """Make a course visible in the catalog.
+
+    Raises NotFound, Conflict (no modules, or a required module learners cannot complete).
+    """
     return _set_status(course_id, "published", actor, reason)
 
 

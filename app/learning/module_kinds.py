@@ -3,6 +3,11 @@
 Learning owns the kinds (MODULE_KINDS) and the common steps (read, watch, quiz, assignment); a
 domain that gives a kind its own behaviour registers it here: the gxp domain makes "sop" a
 read-and-understand step the learner signs with an e-signature.
+
+A kind is completable when a learner has a way to finish it: the common steps (read, watch,
+acknowledge, graded quiz or assignment) or a registered `sign`/`complete` hook. Publishing
+refuses a course whose required modules include a kind that is not ("scenario" until its own
+player arrives), so no mandatory course can be impossible to finish.
 """
 
 from __future__ import annotations
@@ -23,9 +28,13 @@ class KindBehaviour:
     sign: Callable[..., Any] | None = None
     # What the learner is told once they have signed.
     signed_message: str = "Signed."
+    # True when the kind's own player completes it some other way (a future scenario runner).
+    completes: bool = False
 
 
 _behaviours: dict[str, KindBehaviour] = {}
+# Kinds the common player steps complete: read/watch/acknowledge, or graded.
+COMMON_COMPLETABLE = ("text", "video", "document", "quiz", "assignment")
 
 
 def register(kind: str, behaviour: KindBehaviour) -> None:
@@ -38,3 +47,11 @@ def register(kind: str, behaviour: KindBehaviour) -> None:
 def behaviour(kind: str) -> KindBehaviour:
     """The behaviour registered for `kind`; none (the common steps only) if none was."""
     return _behaviours.get(kind, KindBehaviour())
+
+
+def is_completable(kind: str) -> bool:
+    """True when a learner can complete a module of `kind` in the player today."""
+    if kind in COMMON_COMPLETABLE:
+        return True
+    registered = _behaviours.get(kind)
+    return registered is not None and (registered.sign is not None or registered.completes)

@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
+from app.learning import module_kinds
 from app.learning.courses import bump_version_if_published, get_course
 from app.learning.models import (
     DEFAULT_ATTEMPT_LIMIT,
@@ -298,10 +299,29 @@ def _validate_with_file(data: dict, module: Module | None, upload) -> tuple[dict
     return fields, checked
 
 
+def _check_finishable(course: Course, kind: str, required: bool) -> None:
+    """A published course must stay finishable: no new required module learners cannot complete."""
+    if course.status == "published" and required and not module_kinds.is_completable(kind):
+        raise Invalid(
+            "Learners could not finish this published course.",
+            {
+                "required": [
+                    f"Learners cannot complete a {kind} module in the player yet, so in a "
+                    "published course it can only be optional."
+                ]
+            },
+        )
+
+
 def add_module(course_id: int, data: dict, actor: User | None = None, upload=None) -> Module:
-    """Append a module to a course, storing its uploaded file. Raises NotFound, Invalid."""
+    """Append a module to a course, storing its uploaded file.
+
+    Raises NotFound, Invalid (including a required module of a kind learners cannot complete
+    in a published course).
+    """
     course = get_course(course_id)
     fields, checked = _validate_with_file(data, None, upload)
+    _check_finishable(course, fields["kind"], fields.get("required", True))
     position = (
         db.session.scalar(select(func.max(Module.position)).where(Module.course_id == course.id))
         or 0
@@ -318,9 +338,15 @@ def add_module(course_id: int, data: dict, actor: User | None = None, upload=Non
 
 
 def update_module(module_id: int, data: dict, actor: User | None = None, upload=None) -> Module:
-    """Edit a module; a new upload replaces its file. Raises NotFound, Invalid."""
+    """Edit a module; a new upload replaces its file.
+
+    Raises NotFound, Invalid (including making a module of a kind learners cannot complete
+    required in a published course).
+    """
     module = get_module(module_id)
     fields, checked = _validate_with_file(data, module, upload)
+    if fields.get("required") and not module.required:
+        _check_finishable(module.course, module.kind, True)
     fields.pop("kind", None)
     before = _module_snapshot(module)
     changed = {k: v for k, v in fields.items() if getattr(module, k) != v}

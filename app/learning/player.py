@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.learning import enrollments
-from app.learning.models import Enrollment, Module, Progress
+from app.learning.models import Enrollment, Module, Progress, Result
 from app.learning.modules import list_modules
 from app.people.models import User
 from app.platform.errors import Forbidden, Invalid, NotFound
@@ -31,6 +31,8 @@ class PlayerView:
     modules: list[Module]
     module: Module
     progress: dict[int, Progress]
+    # Modules with a quiz attempt or assignment submission: under way even before a grade.
+    attempted: frozenset[int] = frozenset()
 
     @property
     def course(self):
@@ -38,7 +40,10 @@ class PlayerView:
 
     def status(self, module: Module) -> str:
         row = self.progress.get(module.id)
-        return row.status if row else "not_started"
+        status = row.status if row else "not_started"
+        if status == "not_started" and module.id in self.attempted:
+            return "in_progress"
+        return status
 
     @property
     def current(self) -> Progress | None:
@@ -56,6 +61,17 @@ class PlayerView:
     def percent(self) -> int:
         total = self.required_total
         return int(self.required_done * 100 / total) if total else 0
+
+    @property
+    def resume_at(self) -> float | None:
+        """Where the video picks up: the saved position of an unfinished video, else None.
+
+        A watched video starts again from the beginning ("Watch again"), never from its end.
+        """
+        row = self.current
+        if self.module.kind != "video" or row is None or row.status == "completed":
+            return None
+        return row.position or None
 
     def _neighbour(self, step: int) -> Module | None:
         index = next(i for i, m in enumerate(self.modules) if m.id == self.module.id) + step
@@ -90,7 +106,10 @@ def player_view(enrollment_id: int, module_id: int, user: User) -> PlayerView:
     module = next((m for m in modules if m.id == module_id), None)
     if module is None:
         raise NotFound("This module is not part of the course.")
-    return PlayerView(enrollment, modules, module, _progress(enrollment.id))
+    attempted = db.session.scalars(
+        select(Result.module_id).where(Result.enrollment_id == enrollment.id).distinct()
+    )
+    return PlayerView(enrollment, modules, module, _progress(enrollment.id), frozenset(attempted))
 
 
 def first_incomplete_module(enrollment_id: int, user: User) -> Module:
@@ -151,6 +170,9 @@ def record_video_progress(
     enrollment_id: int, module_id: int, user: User, position: Any, duration: Any
 ) -> Progress:
     """Save the playback position; percent = position / duration, completed at `complete_at`.
+
+    The player reports the duration with every position, so a position past the end (a
+    container whose length the browser first guessed short) is clamped to it.
 
     Raises NotFound, Forbidden, Invalid (not a video, bad numbers), Conflict (closed).
     """

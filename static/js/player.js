@@ -1,5 +1,7 @@
 /* CoursePlayer video: resume at the saved position, report the position every ~10 s and on
-   pause/ended. The server turns position/duration into percent and decides completion. */
+   pause/ended. The server turns position/duration into percent and decides completion; with
+   htmx loaded it answers with the watched line plus the header, progress bar and outline out
+   of band, so a completion shows everywhere at once (plain JSON otherwise). */
 (function () {
   "use strict";
 
@@ -14,6 +16,11 @@
     } catch (e) {
       return "";
     }
+  }
+
+  function swapStatus(html) {
+    // htmx.swap applies the hx-swap-oob parts too (header, progress bar, outline).
+    window.htmx.swap("#video-status", html, { swapStyle: "outerHTML" });
   }
 
   function showStatus(video, data) {
@@ -45,15 +52,20 @@
       var body = new URLSearchParams();
       body.set("position", video.currentTime.toFixed(1));
       body.set("duration", video.duration.toFixed(1));
+      var html = !!(window.htmx && window.htmx.swap);
+      var headers = { "X-CSRFToken": csrfToken() };
+      if (html) headers["HX-Request"] = "true";
       fetch(url, {
         method: "POST",
         body: body,
         credentials: "same-origin",
         keepalive: true,
-        headers: { "X-CSRFToken": csrfToken() }
+        headers: headers
       })
-        .then(function (resp) { return resp.ok ? resp.json() : null; })
-        .then(function (data) { showStatus(video, data); })
+        .then(function (resp) {
+          if (!resp.ok) return null;
+          return html ? resp.text().then(swapStatus) : resp.json().then(function (data) { showStatus(video, data); });
+        })
         .catch(function () { /* offline: the next report catches up */ })
         .then(function () {
           sending = false;

@@ -1,5 +1,6 @@
 """A learner's whole journey in real headless Chromium: sign in, find a course, enrol, read,
-watch a video to the end, pass a quiz, and see the certificate."""
+watch a video to the end, pass a quiz, and see the certificate; every completion shows in the
+header, the outline and the progress bar at once, without a reload."""
 
 from __future__ import annotations
 
@@ -67,6 +68,27 @@ def _wait_for(page, app, text: str, seconds: float = 20) -> None:
     raise AssertionError(f"{text!r} did not appear; page: {page.inner_text('main')[:800]}")
 
 
+def _status_shows(page, module_title: str, status: str, percent: int) -> None:
+    """Header badge, outline tick and progress bar all say the same, in the page as it is."""
+    badge = page.locator("#module-head .badge")
+    badge.filter(has_text=status).wait_for(timeout=20000)
+    tick = {"completed": "✓", "in progress": "◐", "not started": "○"}[status]
+    item = page.locator("#outline-list li", has_text=module_title)
+    assert item.locator(".tick").inner_text() == tick
+    bar = page.locator("#course-progress progress")
+    assert bar.get_attribute("value") == str(percent)
+    assert f"· {percent}%" in page.locator("#course-progress").inner_text()
+
+
+def _no_reload_marker(page) -> None:
+    """Mark the document: a reload or navigation would lose the mark."""
+    page.evaluate("() => { window.__sameDocument = true; }")
+
+
+def _same_document(page) -> bool:
+    return page.evaluate("() => window.__sameDocument === true")
+
+
 def test_learner_goes_from_catalog_to_certificate(app, live_server, browser_page):
     course = _course()
     learner = UserFactory(name="Lena Learner", email="lena@example.com", roles=["employee"])
@@ -83,17 +105,25 @@ def test_learner_goes_from_catalog_to_certificate(app, live_server, browser_page
     page.get_by_role("link", name="Cleanroom gowning").first.click()
     page.get_by_role("button", name="Enrol").click()
 
-    # Text module: read and mark as read.
+    # Text module: read and mark as read; the status moves everywhere without a reload.
     page.get_by_text("Particles come from").wait_for()
+    _status_shows(page, "Why gowning matters", "not started", 0)
+    _no_reload_marker(page)
     page.get_by_role("button", name="Mark as read").click()
-    # htmx swaps the whole player: click "Next" in the new one, not the old one being replaced.
     page.get_by_role("button", name="Mark as read").wait_for(state="detached")
+    _status_shows(page, "Why gowning matters", "completed", 33)
+    assert _same_document(page)
     page.get_by_role("link", name=re.compile("Next: Gowning sequence")).click()
 
-    # Video module: play it to the end; the player reports the position and completes it.
+    # Video module: play it to the end; the player reports the position and completes it,
+    # and the header, outline and progress bar follow in the same response.
     page.wait_for_selector("video")
+    _no_reload_marker(page)
     page.evaluate("() => { const v = document.querySelector('video'); v.muted = true; v.play(); }")
-    page.get_by_text("Watched.").wait_for(timeout=20000)
+    page.get_by_text("Watch again from the start").wait_for(timeout=20000)
+    _status_shows(page, "Gowning sequence", "completed", 66)
+    assert _same_document(page)
+    assert "resume" not in page.locator("#video-status").inner_text().lower()
     page.get_by_role("link", name=re.compile("Next: Check yourself")).click()
 
     # Quiz: the page holds no answers; answer, submit, wait for the grade.
@@ -102,6 +132,8 @@ def test_learner_goes_from_catalog_to_certificate(app, live_server, browser_page
         radio.check()
     page.get_by_role("button", name="Submit answers").click()
     _wait_for(page, app, "passed")
+    _status_shows(page, "Check yourself", "completed", 100)
+    page.locator("#course-progress").get_by_text("Course completed").wait_for()
 
     # The completion enqueued the certificate; it shows on the learner's certificates page.
     deadline = time.monotonic() + 20

@@ -15,7 +15,7 @@ from app.api.openapi_parts import query_param as _query
 from app.learning import courses as course_service
 from app.learning.models import COURSE_LEVELS, COURSE_STATUSES, MODULE_KINDS, Course
 from app.people.permissions import can
-from app.platform.errors import Conflict, Invalid
+from app.platform.errors import Invalid
 from app.platform.pagination import Page
 from app.platform.timefmt import iso_utc
 
@@ -160,9 +160,9 @@ def update_course(course_id: int):
     course = course_service.get_course(course_id)
     _check(data, partial=True)
     status = data.pop("status", None)
-    if status == "published" and course.status != "published" and not course.modules:
+    if status == "published" and course.status != "published":
         # Checked before the field update so a refused publish leaves the course untouched.
-        raise Conflict("Add at least one module before publishing.")
+        course_service.check_publishable(course)
     actor = current_actor()
     if data:
         course_service.update_course(course_id, data, actor=actor, partial=True)
@@ -327,7 +327,10 @@ OPENAPI_PATHS = {
                 "400": _problem("The body is not a JSON object, or the CSRF header is missing."),
                 **_STD,
                 "404": _problem("No such course."),
-                "409": _problem("Publishing a course without modules."),
+                "409": _problem(
+                    "Publishing a course without modules, or with a required module learners "
+                    "cannot complete (`errors.modules` names them)."
+                ),
                 "422": _problem("Invalid fields; `errors` maps each field to its messages."),
             },
         },

@@ -67,7 +67,7 @@ def test_sop_completes_only_with_the_right_password_and_shows_the_signature(app,
         raise AssertionError("an SOP completed without a signature")
 
     ok = client.post(f"{url}/sop", data={"signature_password": PASSWORD, "csrf_token": token})
-    assert ok.status_code == 302
+    assert ok.status_code == 303  # back to the page, which shows the signature
     db.session.expire_all()
     assert db.session.get(Enrollment, enrollment.id).status == "completed"
     [sig] = signatures(svc.READ_ENTITY, enrollment.id)
@@ -95,3 +95,35 @@ def test_wrong_signatures_count_toward_the_lockout(app, client, auth, org):
     assert "Too many failed sign-in attempts" in locked.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Enrollment, enrollment.id).status == "assigned"
+
+
+def test_signing_over_htmx_swaps_the_panel_and_the_player_status(app, client, auth, org):
+    doc = new_document(org)
+    v1 = upload(org, doc, "1", V1_TEXT)
+    effective(org, v1)
+    run_queued_jobs(app)
+    person = org.in_role
+    [enrollment] = [e for e in enrollments_for(v1) if e.user_id == person.id]
+    url = f"/learn/{enrollment.id}/{doc.course.modules[0].id}"
+    auth.login(person)
+    token = csrf(client, url)
+    htmx = {"HX-Request": "true"}
+
+    wrong = client.post(
+        f"{url}/sop", data={"signature_password": "wrong", "csrf_token": token}, headers=htmx
+    )
+    signed = client.post(
+        f"{url}/sop", data={"signature_password": PASSWORD, "csrf_token": token}, headers=htmx
+    )
+
+    # htmx swaps only 2xx answers: the refusal comes back as the panel with its error.
+    assert wrong.status_code == 200 and "The password is not correct" in wrong.get_data(
+        as_text=True
+    )
+    body = signed.get_data(as_text=True)
+    assert signed.status_code == 200 and "<html" not in body
+    assert "You signed that you have read and understood this version" in body
+    head = body.split('<div id="module-head" class="page-head" hx-swap-oob="true">')[1]
+    assert ">completed</span>" in head.split("</h1>")[1]
+    assert 'hx-swap-oob="true"' in body.split('id="course-progress"')[1][:50]
+    assert 'value="100"' in body and "Course completed" in body

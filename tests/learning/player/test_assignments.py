@@ -56,7 +56,7 @@ def test_a_learner_hands_in_text_and_a_pdf(client, as_learner, enrollment, assig
         client, as_learner, enrollment, assignment, "Root cause: torn glove.", upload(PDF, "cr.pdf")
     )
 
-    assert resp.status_code == 302
+    assert resp.status_code == 303
     [result] = _submissions(enrollment)
     assert (result.kind, result.status, result.submission_text) == (
         "assignment",

@@ -27,6 +27,7 @@ from app.learning.courses import (
     retire_course,
     save_course,
     search_catalog,
+    unfinishable_modules,
 )
 from app.learning.modules import (
     add_module,
@@ -69,6 +70,7 @@ def _helpers():
         "kind_labels": KIND_LABELS,
         "kind_hints": KIND_HINTS,
         "question_labels": QUESTION_LABELS,
+        "unfinishable_modules": unfinishable_modules,
     }
 
 

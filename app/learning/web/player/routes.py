@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
 from app.audit.signatures import manifestations
@@ -67,6 +77,49 @@ def _page(status: int = 200, **ctx):
     return render_template("player/module.html", **ctx), status
 
 
+def _with_status(fragment: str, ctx: dict):
+    """Answer htmx with `fragment` plus the header, progress bar and outline out of band.
+
+    All four come from one PlayerView read after the change, so none of them is stale.
+    """
+    html = render_template(fragment, **ctx) + render_template("player/_status_oob.html", **ctx)
+    response = make_response(html)
+    response.headers.add("Vary", "HX-Request")
+    return response
+
+
+def _back(enrollment_id: int, module_id: int, **kwargs):
+    """After a plain form post: 303 back to the module page, which shows the same truth.
+
+    htmx is sent there too (HX-Redirect) rather than swapping a whole page into the panel.
+    """
+    url = _module_url(enrollment_id, module_id, **kwargs)
+    if is_htmx():
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = url
+        return response
+    return redirect(url, 303)
+
+
+def _done(enrollment_id: int, module_id: int, message: str):
+    """A completion (or hand-in) succeeded: htmx gets the panel and the status, a post goes back."""
+    if is_htmx():
+        return _with_status("player/_panel.html", _context(enrollment_id, module_id))
+    flash(message, "success")
+    return _back(enrollment_id, module_id)
+
+
+def _refused(status: int, enrollment_id: int, module_id: int, **extra):
+    """The panel again with its errors: the page (4xx) for a post, the panel for htmx.
+
+    htmx only swaps 2xx answers, so its panel comes with 200; the errors are in the markup.
+    """
+    ctx = _context(enrollment_id, module_id, **extra)
+    if is_htmx():
+        return _with_status("player/_panel.html", ctx)
+    return _page(status, **ctx)
+
+
 # --- the player ---------------------------------------------------------------------------
 
 
@@ -87,10 +140,7 @@ def module(enrollment_id: int, module_id: int):
 @access(LOGIN)
 def complete(enrollment_id: int, module_id: int):
     player.complete_module_by_learner(enrollment_id, module_id, _me())
-    if is_htmx():
-        return render_template("player/_player.html", **_context(enrollment_id, module_id))
-    flash("Marked as done.", "success")
-    return redirect(_module_url(enrollment_id, module_id))
+    return _done(enrollment_id, module_id, "Marked as done.")
 
 
 @bp.route("/learn/<int:enrollment_id>/<int:module_id>/progress", methods=["POST"])
@@ -106,6 +156,8 @@ def progress(enrollment_id: int, module_id: int):
         )
     except Invalid as exc:
         return problem(422, exc.title, exc.detail, exc.errors)
+    if is_htmx():  # the player script: the watched line, and the status out of band
+        return _with_status("player/_video_status.html", _context(enrollment_id, module_id))
     return jsonify(status=row.status, percent=row.percent, position=row.position)
 
 
@@ -121,14 +173,14 @@ def sop_sign(enrollment_id: int, module_id: int):
             kind.sign(enrollment_id, module_id, _me(), password)
         except Invalid as exc:
             errors = exc.errors.get("password") or [exc.detail]
-            return _page(422, **_context(enrollment_id, module_id, sop_errors=errors))
+            return _refused(422, enrollment_id, module_id, sop_errors=errors)
         except RateLimited as exc:
-            return _page(429, **_context(enrollment_id, module_id, sop_errors=[exc.detail]))
+            return _refused(429, enrollment_id, module_id, sop_errors=[exc.detail])
         except Conflict as exc:
             flash(exc.detail, "error")
         else:
-            flash(kind.signed_message, "success")
-    return redirect(_module_url(enrollment_id, module_id))
+            return _done(enrollment_id, module_id, kind.signed_message)
+    return _back(enrollment_id, module_id)
 
 
 # --- quizzes ------------------------------------------------------------------------------
@@ -193,11 +245,10 @@ def assignment_submit(enrollment_id: int, module_id: int):
             form.apply_errors(exc.errors)
         except Conflict as exc:
             flash(exc.detail, "error")
-            return redirect(_module_url(enrollment_id, module_id))
+            return _back(enrollment_id, module_id)
         else:
-            flash("Submitted. A trainer will grade it.", "success")
-            return redirect(_module_url(enrollment_id, module_id))
-    return _page(422, **_context(enrollment_id, module_id, form=form))
+            return _done(enrollment_id, module_id, "Submitted. A trainer will grade it.")
+    return _refused(422, enrollment_id, module_id, form=form)
 
 
 @bp.route("/grading")

@@ -33,6 +33,19 @@ DOCUMENT = {
                 },
             }
         },
+        "/api/docs": {
+            "get": {
+                "operationId": "getApiReference",
+                "summary": "This document as a readable HTML page",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "The API reference, grouped by resource.",
+                        "content": {"text/html": {}},
+                    }
+                },
+            }
+        },
     },
     "components": {
         "securitySchemes": {

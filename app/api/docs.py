@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app, render_template
+from markupsafe import Markup, escape
 
 from app.api.auth import api_access
 from app.api.openapi import DOCUMENT
@@ -49,6 +50,15 @@ def _group_name(path: str, op: dict) -> str:
         if parts[: len(prefix)] == prefix and len(parts) > len(prefix):
             return parts[len(prefix)].split(".")[0]
     return "api"
+
+
+def inline_code(text: str) -> Markup:
+    """Show the document's `code` spans (its descriptions are CommonMark) as <code>; the rest
+    is escaped."""
+    parts = str(text).split("`")
+    return Markup("").join(
+        Markup("<code>%s</code>") % part if i % 2 else escape(part) for i, part in enumerate(parts)
+    )
 
 
 def _openapi_path(rule: str) -> str:
@@ -122,4 +132,6 @@ def reference() -> tuple[dict, list[Group], dict]:
 def docs():
     """GET /api/docs: the readable reference (public, like the document it is built from)."""
     info, groups, schemas = reference()
-    return render_template("api/docs.html", info=info, groups=groups, schemas=schemas)
+    return render_template(
+        "api/docs.html", info=info, groups=groups, schemas=schemas, inline_code=inline_code
+    )

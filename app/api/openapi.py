@@ -23,6 +23,7 @@ DOCUMENT = {
         "/api/openapi.json": {
             "get": {
                 "operationId": "getOpenApi",
+                "tags": ["this reference"],
                 "summary": "This document",
                 "security": [],
                 "responses": {
@@ -36,6 +37,7 @@ DOCUMENT = {
         "/api/docs": {
             "get": {
                 "operationId": "getApiReference",
+                "tags": ["this reference"],
                 "summary": "This document as a readable HTML page",
                 "security": [],
                 "responses": {

@@ -155,3 +155,18 @@ def test_the_menu_is_one_row_and_a_drawer_on_phones(demo, live_server, browser_p
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     finally:
         context.close()
+
+
+def test_my_record_shows_status_and_due_on_a_phone(demo, live_server, browser_page):
+    page = browser_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    _login(page, live_server, "employee")
+    page.goto(f"{live_server}/me/record")
+    for label in ("Status", "Due"):
+        cells = page.locator(f'#compliance td[data-label="{label}"]:not(:empty)')
+        assert cells.count() >= 1
+        for i in range(cells.count()):
+            box = cells.nth(i).bounding_box()
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, (label, box)
+            assert label in cells.nth(i).evaluate("td => getComputedStyle(td, '::before').content")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390

@@ -76,6 +76,19 @@ def _schema():
     yield tables
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _name_the_build(record_testsuite_property):
+    """Write the build under test into the JUnit results (testsuite properties), so validation
+    evidence built from them says which build the run proved."""
+    from app.gxp.validation_report import current_commit
+    from app.platform.release import VERSION
+
+    with create_app(_overrides()).app_context():
+        commit = current_commit()
+    record_testsuite_property("cadre_version", VERSION)
+    record_testsuite_property("cadre_commit", commit)
+
+
 # Append-only on PostgreSQL: their trigger refuses DELETE, so they are truncated.
 APPEND_ONLY = ("audit_log", "e_signatures")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, request, url_for
 
-from app.api import openapi
+from app.api import docs, openapi
 from app.platform.errors import DomainError
 
 bp = Blueprint("api", __name__)
@@ -67,6 +67,7 @@ def json_only(response):
 
 
 bp.add_url_rule("/openapi.json", view_func=openapi.openapi_document, methods=["GET"])
+bp.add_url_rule("/docs", view_func=docs.docs, methods=["GET"])
 
 
 def init_app(app) -> None:

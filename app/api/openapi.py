@@ -23,12 +23,27 @@ DOCUMENT = {
         "/api/openapi.json": {
             "get": {
                 "operationId": "getOpenApi",
+                "tags": ["this reference"],
                 "summary": "This document",
                 "security": [],
                 "responses": {
                     "200": {
                         "description": "The OpenAPI document.",
                         "content": {"application/json": {}},
+                    }
+                },
+            }
+        },
+        "/api/docs": {
+            "get": {
+                "operationId": "getApiReference",
+                "tags": ["this reference"],
+                "summary": "This document as a readable HTML page",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "The API reference, grouped by resource.",
+                        "content": {"text/html": {}},
                     }
                 },
             }

@@ -1,4 +1,4 @@
-"""Competency matrix pages: role matrix, add form errors, HTMX inline edit, end, delete."""
+"""Requirements pages: role matrix, add form errors, HTMX inline edit, end, delete."""
 
 from __future__ import annotations
 

@@ -103,7 +103,7 @@ def test_the_menu_marks_my_record_only_on_my_own(client, auth, history):
     assert _active_nav(_page(client, history.person.id)) == ["My record"]
     auth.logout()
     auth.login(history.hr)
-    assert _active_nav(_page(client, history.person.id)) == ["Compliance"]
+    assert _active_nav(_page(client, history.person.id)) == ["Compliance dashboard"]
 
 
 @pytest.mark.parametrize(

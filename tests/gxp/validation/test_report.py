@@ -125,11 +125,14 @@ def test_page_role_matrix_build_and_files(app, junit_results):
 
     client = app.test_client()
     Auth(client).login(UserFactory(roles=["qa"], name="Quinn QA"))
-    resp = client.post("/validation", data={"csrf_token": csrf(client, "/validation")})
+    resp = client.post(
+        "/validation",
+        data={"csrf_token": csrf(client, "/validation"), "use_server_results": "y"},
+    )
     assert resp.status_code == 302
     report = db.session.scalars(select(ValidationReport)).one()
     body = client.get("/validation").get_data(as_text=True)
-    assert f"Validation report #{report.id} built" in body
+    assert f"Validation report #{report.id} recorded" in body
     assert f'id="validation-report-{report.id}"' in body and "Quinn QA" in body
     for kind, magic in (("pdf", b"%PDF"), ("json", b"{")):
         link = client.get(f"/validation/{report.id}/report.{kind}")

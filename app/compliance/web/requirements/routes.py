@@ -1,4 +1,4 @@
-"""Competency matrix pages: the rows with filters, add, HTMX inline edit, end and delete."""
+"""Requirements pages: the rows with filters, add, HTMX inline edit, end and delete."""
 
 from __future__ import annotations
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from wtforms import SelectField, StringField
+from flask_wtf.file import FileField
+from wtforms import BooleanField, SelectField, StringField
 
 from app.platform.web.forms import ServiceForm
 
@@ -28,3 +29,10 @@ class ExportForm(ServiceForm):
 
 class ActionForm(ServiceForm):
     """A bare form for buttons (download, build): only the CSRF token."""
+
+
+class ValidationEvidenceForm(ServiceForm):
+    """The results of the release's test run; the service reads and checks them."""
+
+    results = FileField("Test results (JUnit XML)", render_kw={"accept": ".xml,application/xml"})
+    use_server_results = BooleanField("Use this server's own last test results instead")

@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from app.gxp import inspection as svc
 from app.gxp import validation_report as validation
-from app.gxp.web.inspection.forms import ActionForm, ExportForm
+from app.gxp.web.inspection.forms import ActionForm, ExportForm, ValidationEvidenceForm
 from app.people.org import department_choices
 from app.people.permissions import access
 from app.platform.errors import Conflict, Invalid
@@ -74,28 +74,46 @@ def download(export_id: int):
     return redirect(url)
 
 
-@bp.route("/validation", methods=["GET", "POST"])
-@access("validation.view")
-def validation_reports():
-    form = ActionForm()
-    if form.is_submitted():
-        if not form.validate_on_submit():
-            abort(400)
-        report = validation.create_validation_report(actor=_actor())
-        s = report.summary
-        flash(
-            f"Validation report #{report.id} built: {s['passed']} passed, {s['failed']} failed, "
-            f"{s['not_run']} not run.",
-            "success",
-        )
-        return redirect(url_for(".validation_reports"))
-    return render(
+# How a report reads in the flash after it is built: never green unless every control passed.
+_OUTCOME_FLASH = {
+    "passed": ("success", "all {controls} requirements passed"),
+    "failed": ("error", "{failed} of {controls} requirements failed"),
+    "incomplete": ("warning", "{passed} passed and {not_run} not run of {controls} requirements"),
+    "no_evidence": ("warning", "the results held no tests, so nothing is proven"),
+}
+
+
+def _validation_page(form: ValidationEvidenceForm, status: int = 200):
+    response = render(
         "inspection/validation.html",
         "inspection/_validation_reports.html",
         reports=validation.list_reports(_page()),
+        evidence=validation.build_evidence(),
         form=form,
         verdicts=validation.VERDICT_LABELS,
     )
+    response.status_code = status
+    return response
+
+
+@bp.route("/validation", methods=["GET", "POST"])
+@access("validation.view")
+def validation_reports():
+    form = ValidationEvidenceForm()
+    if not form.is_submitted():
+        return _validation_page(form)
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        report = validation.record_validation_evidence(
+            _actor(), form.results.data, form.use_server_results.data
+        )
+    except Invalid as exc:
+        form.apply_errors(exc.errors)
+        return _validation_page(form, 422)
+    category, text = _OUTCOME_FLASH[validation.report_outcome(report)]
+    flash(f"Validation report #{report.id} recorded: {text.format(**report.summary)}.", category)
+    return redirect(url_for(".validation_reports"))
 
 
 @bp.route("/validation/<int:report_id>/report.pdf", defaults={"kind": "pdf"})

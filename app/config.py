@@ -107,6 +107,9 @@ def load_config() -> dict:
         "SMTP_STARTTLS": os.environ.get("SMTP_STARTTLS", "false").lower() == "true",
         "SMTP_TIMEOUT": _int("SMTP_TIMEOUT", 10),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Cadre <cadre@localhost>"),
+        # Without REDIS_URL the served app runs the nightly run and the sweep itself, on their
+        # crons and once at start (app/platform/scheduler.py); 0 turns that off.
+        "EMBEDDED_SCHEDULER": bool(_int("EMBEDDED_SCHEDULER", 1)),
         # When `clock.py` enqueues the daily reminder sweep (cron syntax, UTC).
         "SWEEP_CRON": os.environ.get("SWEEP_CRON", "0 6 * * *"),
         # pytest's JUnit XML that `flask validation-report` reads (relative paths: the repo root).

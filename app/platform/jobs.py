@@ -35,15 +35,31 @@ class Job:
     name: str
     func: Callable
     queue: str
+    # A scheduled job: the config key of its cron expression (UTC) and its time limit.
+    schedule: str | None = None
+    timeout: int | None = None
+
+    @property
+    def label(self) -> str:
+        """The schedulers' name for it: compliance.nightly -> compliance-nightly."""
+        return self.name.replace(".", "-").replace("_", "-")
 
 
 _registry: dict[str, Job] = {}
 _aliases: dict[str, str] = {}
 
 
-def job(name: str, *, queue: str = "default", aliases: tuple[str, ...] = ()):
+def job(
+    name: str,
+    *,
+    queue: str = "default",
+    aliases: tuple[str, ...] = (),
+    schedule: str | None = None,
+    timeout: int | None = None,
+):
     """Register the decorated function as job `name` on `queue`; `aliases` are former names
-    that jobs may still be queued under."""
+    that jobs may still be queued under. `schedule` names the config key of a cron expression:
+    clock.py (with Redis) or the embedded scheduler (without) runs the job on it."""
     if queue not in QUEUES:
         raise ValueError(f"unknown queue {queue!r}")
 
@@ -51,7 +67,7 @@ def job(name: str, *, queue: str = "default", aliases: tuple[str, ...] = ()):
         known = _registry.get(name)
         if known is not None and known.func.__qualname__ != func.__qualname__:
             raise ValueError(f"job name {name!r} is taken by {known.func.__qualname__}")
-        _registry[name] = Job(name, func, queue)
+        _registry[name] = Job(name, func, queue, schedule, timeout)
         for alias in aliases:
             _aliases[alias] = name
         return func
@@ -62,6 +78,11 @@ def job(name: str, *, queue: str = "default", aliases: tuple[str, ...] = ()):
 def registered() -> dict[str, Job]:
     """Every registered job by name (the README's job list and the tests read it)."""
     return dict(_registry)
+
+
+def scheduled() -> list[Job]:
+    """The jobs that run on a schedule, by name (both schedulers read this one list)."""
+    return sorted((j for j in _registry.values() if j.schedule), key=lambda j: j.name)
 
 
 def resolve(name: str) -> Job:

@@ -2,12 +2,16 @@
 
 Rows are matched on their natural keys (department and job-role name, team within department,
 user email, course code); only missing rows are created and existing ones are left as they are,
-so a second run creates nothing. Seed data is
-bootstrap, not a user's action, so it writes no audit rows. Everything happens in one transaction.
+so a second run creates nothing. The organisation, courses and matrix are bootstrap, not a
+user's action: they are written in one transaction without audit rows. Then people use it
+(app/demo/activity.py): attempts, certificates, grading, bookings and approvals made through the
+services on the business clock of the day they happened, with their audit rows and events; then
+the nightly run and today's reminder sweep, as the scheduler would run them.
 """
 
 from __future__ import annotations
 
+import time
 import unicodedata
 import zlib
 from dataclasses import dataclass, field
@@ -17,6 +21,7 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
+from app.demo.activity import seed_demo_activity, send_demo_reminders
 from app.demo.compliance import finish_demo_compliance, seed_demo_compliance
 from app.demo.content import COURSES
 from app.demo.documents import seed_demo_documents
@@ -313,7 +318,7 @@ class SeedReport:
 
 
 def seed_demo() -> SeedReport:
-    """Create whatever part of the demo organisation and courses is missing, in one transaction."""
+    """Create whatever part of the demo organisation, courses and activity is missing."""
     report = SeedReport()
     try:
         departments, teams = _seed_org(report)
@@ -327,7 +332,9 @@ def seed_demo() -> SeedReport:
     except Exception:
         db.session.rollback()
         raise
+    seed_demo_activity(report)
     finish_demo_compliance()
+    send_demo_reminders(report)
     return report
 
 
@@ -475,7 +482,9 @@ def print_logins() -> None:
 def register(app: Flask) -> None:
     @app.cli.command("seed-demo")
     def seed_demo_command() -> None:
-        """Create the demo organisation, people and courses (idempotent) and print the logins."""
+        """Create the demo organisation, people, courses and activity (idempotent) and print the
+        logins."""
+        started = time.perf_counter()
         report = seed_demo()
         if report.created:
             made = ", ".join(f"{n} {kind}" for kind, n in report.created.items())
@@ -488,4 +497,5 @@ def register(app: Flask) -> None:
 
         seal_pending(wait=True)
         rebuild()
+        click.echo(f"Seeded in {time.perf_counter() - started:.1f} s.")
         print_logins()

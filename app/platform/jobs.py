@@ -9,7 +9,9 @@ synchronously, through the same call, so behaviour is the same on the embedded d
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from flask import Flask, current_app
@@ -28,6 +30,7 @@ ENTRY_POINT = "app.run_job"
 
 _app: Flask | None = None
 _factory: Callable[[], Flask] | None = None
+_inline: ContextVar[bool] = ContextVar("cadre_jobs_inline", default=False)
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,17 @@ def queue_name(queue: str) -> str:
     return current_app.config.get("RQ_QUEUE_PREFIX", "") + queue
 
 
+@contextmanager
+def inline() -> Iterator[None]:
+    """Run the jobs enqueued in the block in-process even with Redis: for a script whose next
+    step needs the last job's result (seed-demo grades an attempt before the retry)."""
+    token = _inline.set(True)
+    try:
+        yield
+    finally:
+        _inline.reset(token)
+
+
 def enqueue(
     name: str, *args, queue: str | None = None, job_id: str | None = None, retry: int = 3, **kwargs
 ):
@@ -159,7 +173,7 @@ def enqueue(
     ValueError for a name no job is registered under.
     """
     spec = resolve(name)
-    conn = get_redis()
+    conn = None if _inline.get() else get_redis()
     if conn is None:
         log.info("running job %s inline", spec.name)
         return run_job(spec.name, *args, **kwargs)

@@ -33,7 +33,7 @@ from app.gxp import versions
 from app.gxp.models import ControlledDocument, DocumentVersion
 from app.learning import assignments, player, quizzes
 from app.learning.enrollments import current_enrollment, enroll_user, evaluate_completion
-from app.learning.models import Course, Module, Result
+from app.learning.models import Course, Module, QuizQuestion, Result
 from app.people.models import User
 from app.platform import clock
 
@@ -113,9 +113,12 @@ ASSIGNMENT_ANSWER = (
 
 def _posted(question: dict[str, Any], correct: bool) -> Any:
     """What the quiz form would post for `question`: the right answer, or a wrong one."""
-    kind, answer = question["kind"], question.get("answer") or {}
+    kind, answer = question["kind"], question.get("answer")
+    if answer is None:  # a snapshot without the key: the question bank has it
+        answer = db.session.get(QuizQuestion, int(question["id"])).answer or {}
     if kind in ("single", "multiple"):
-        order, right = question["order"], set(answer.get("correct") or [])
+        order = question.get("order") or list(range(len(question.get("options") or [])))
+        right = set(answer.get("correct") or [])
         if correct:
             return [str(order.index(i)) for i in sorted(right)]
         wrong = next(i for i in range(len(order)) if i not in right)
@@ -134,7 +137,7 @@ def _attempt(enrollment_id: int, module: Module, user: User, passing: bool) -> R
     questions = attempt.questions or []
     # A failed attempt gets most of the quiz wrong; a pass gets every answer right.
     answers = {
-        str(q["id"]): _posted(q, passing or n == 0 and len(questions) > 3)
+        str(q["id"]): _posted(q, passing or (n == 0 and len(questions) > 3))
         for n, q in enumerate(questions)
     }
     return quizzes.submit_attempt(attempt.id, answers, user)

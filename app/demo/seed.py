@@ -11,14 +11,18 @@ the nightly run and today's reminder sweep, as the scheduler would run them.
 
 from __future__ import annotations
 
+import logging
 import time
 import unicodedata
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import select
 
 from app.demo.activity import seed_demo_activity, send_demo_reminders
@@ -482,13 +486,42 @@ def print_logins() -> None:
     click.echo("")
 
 
+@contextmanager
+def mail_log_file() -> Iterator[Path | None]:
+    """Without SMTP, write the emails the seed sends to `demo-mail.log` in the instance folder
+    instead of the console, where a hundred reminders would bury the logins."""
+    if current_app.config.get("SMTP_HOST"):
+        yield None
+        return
+    path = Path(current_app.config["INSTANCE_DIR"]) / "demo-mail.log"
+    logger = logging.getLogger("cadre.mail")
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s\n"))
+    logger.addHandler(handler)
+    propagate, logger.propagate = logger.propagate, False
+    # The file gets every email whatever the console logging says (Alembic's logging config
+    # disables loggers that exist when migrations run in the same process).
+    level, disabled = logger.level, logger.disabled
+    logger.setLevel(logging.INFO)
+    logger.disabled = False
+    try:
+        yield path
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+        logger.propagate = propagate
+        logger.setLevel(level)
+        logger.disabled = disabled
+
+
 def register(app: Flask) -> None:
     @app.cli.command("seed-demo")
     def seed_demo_command() -> None:
         """Create the demo organisation, people, courses and activity (idempotent) and print the
         logins."""
         started = time.perf_counter()
-        report = seed_demo()
+        with mail_log_file() as mail_log:
+            report = seed_demo()
         if report.created:
             made = ", ".join(f"{n} {kind}" for kind, n in report.created.items())
             click.echo(f"Demo data created: {made}.")
@@ -501,4 +534,6 @@ def register(app: Flask) -> None:
         seal_pending(wait=True)
         rebuild()
         click.echo(f"Seeded in {time.perf_counter() - started:.1f} s.")
+        if mail_log is not None and report.created.get("reminders"):
+            click.echo(f"The emails it sent (no SMTP_HOST) are in {mail_log}.")
         print_logins()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -83,6 +84,8 @@ def test_seed_demo_leaves_a_year_of_activity_behind(seeded, runner):
     kinds = Counter(n.kind for n in db.session.scalars(select(Notification)))
     assert {"due_reminder", "overdue", "escalation", "session_registered"} <= set(kinds)
     assert count(Notification, Notification.email_state == "sent") >= len(kinds)
+    mail_log = re.search(r"The emails it sent \(no SMTP_HOST\) are in (\S+)\.", seeded)
+    assert "subject='Markus Steiner booked you on" in Path(mail_log.group(1)).read_text()
 
     # A full session with a waitlist, booked through the booking service.
     full = db.session.scalar(

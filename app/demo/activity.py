@@ -37,7 +37,8 @@ from app.learning.models import Course, Module, QuizQuestion, Result
 from app.people.models import User
 from app.platform import clock
 
-DEMO_PASSWORD = "cadre-demo"  # noqa: S105  (the demo's printed password; signatures re-ask it)
+# Every demo account's password (seed-demo prints it); signing re-asks it, as the pages do.
+DEMO_PASSWORD = "cadre-demo"  # noqa: S105
 
 
 @contextmanager
@@ -196,7 +197,7 @@ def _learn(spec: Learning, people: dict[str, User], courses: dict[str, Course], 
                     password=DEMO_PASSWORD,
                 )
         else:
-            return  # a module the demo does not play (a scenario): left open
+            return  # a module this person has not reached (or a scenario): left open
     with business_time(moment + timedelta(minutes=1)):
         evaluate_completion(enrollment.id, user)
 

@@ -25,7 +25,7 @@ import click
 from flask import Flask, current_app
 from sqlalchemy import select
 
-from app.demo.activity import seed_demo_activity, send_demo_reminders
+from app.demo.activity import DEMO_PASSWORD, seed_demo_activity, send_demo_reminders
 from app.demo.compliance import finish_demo_compliance, seed_demo_compliance
 from app.demo.content import COURSES
 from app.demo.documents import seed_demo_documents
@@ -34,8 +34,6 @@ from app.extensions import db
 from app.learning.models import Course, Module, QuizQuestion
 from app.people.models import Department, JobRole, SellerProfile, Team, User, UserRole
 from app.platform import clock, jobs
-
-DEMO_PASSWORD = "cadre-demo"  # noqa: S105  (printed for the demo on purpose)
 
 # --------------------------------------------------------------------------------------------
 # Organisation

@@ -15,6 +15,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
+# Links made outside a request (certificate PDFs and QR codes, emails) point where `make run`
+# serves: PORT=5055 make run prints http://127.0.0.1:5055/verify/... unless PUBLIC_BASE_URL is set.
+run: export PORT := $(PORT)
+run: export PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 run: install
 	$(VENV)/bin/flask db upgrade
 	$(VENV)/bin/flask seed-demo

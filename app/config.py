@@ -83,7 +83,8 @@ def load_config() -> dict:
         "STORAGE_DIR": os.environ.get("STORAGE_DIR", str(instance / "files")),
         "PORT": _int("PORT", 5000),
         # Where people reach Cadre; jobs (no request) build links such as certificate QR codes.
-        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # Unset: the request's own host, else http://127.0.0.1:PORT (app/platform/web/urls.py).
+        "PUBLIC_BASE_URL": (os.environ.get("PUBLIC_BASE_URL") or "").rstrip("/") or None,
         # Uploads: the hard request cap; per-kind limits live in app/platform/files.py.
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 512) * 1024 * 1024,
         # Non-file form fields: the user import posts its CSV (up to 2 MB) back for confirmation.
@@ -111,6 +112,9 @@ def load_config() -> dict:
         "SMTP_STARTTLS": os.environ.get("SMTP_STARTTLS", "false").lower() == "true",
         "SMTP_TIMEOUT": _int("SMTP_TIMEOUT", 10),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Cadre <cadre@localhost>"),
+        # Without REDIS_URL the served app runs the nightly run and the sweep itself, on their
+        # crons and once at start (app/platform/scheduler.py); 0 turns that off.
+        "EMBEDDED_SCHEDULER": bool(_int("EMBEDDED_SCHEDULER", 1)),
         # When `clock.py` enqueues the daily reminder sweep (cron syntax, UTC).
         "SWEEP_CRON": os.environ.get("SWEEP_CRON", "0 6 * * *"),
         # pytest's JUnit XML that `flask validation-report` reads (relative paths: the repo root).

@@ -15,7 +15,6 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import icalendar
-from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
@@ -25,6 +24,7 @@ from app.compliance.statuses import Scope, status_query
 from app.extensions import db
 from app.people.models import User
 from app.platform import clock
+from app.platform.web.urls import public_url
 
 PRODID = "-//Cadre//Training calendar//EN"
 DOMAIN = "cadre"
@@ -51,7 +51,7 @@ def _calendar(name: str) -> icalendar.Calendar:
 
 
 def _url(path: str) -> str:
-    return current_app.config["PUBLIC_BASE_URL"] + path
+    return public_url(path)
 
 
 def session_event(session: TrainingSession, stamp: datetime) -> icalendar.Event:

@@ -41,7 +41,7 @@ def run_engine(
     return out
 
 
-@job("compliance.nightly", queue="compliance")
+@job("compliance.nightly", queue="compliance", schedule="NIGHTLY_CRON", timeout=3600)
 def nightly() -> dict:
     """The nightly pass: the whole organisation through the engine, today's snapshot, then
     the stored statuses rebuilt for the new day."""

@@ -1,5 +1,6 @@
 """Demo compliance data: programs, the competency matrix, a training history with some
-certificates expired or expiring, waivers, and a year of snapshots for the trend chart.
+certificates expired or expiring, and a year of snapshots for the trend chart (the waivers are
+requested and decided through the services: app/demo/activity.py).
 
 Part of `flask seed-demo`; skipped when the demo matrix exists already.
 """
@@ -11,8 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 
-from app.audit.signatures import sign
-from app.compliance.models import CompetencyRequirement, Curriculum, CurriculumCourse, Waiver
+from app.compliance.models import CompetencyRequirement, Curriculum, CurriculumCourse
 from app.extensions import db
 from app.learning.models import Course, Enrollment
 from app.people.models import Department, JobRole, User
@@ -97,7 +97,6 @@ def seed_demo_compliance(report) -> None:
         report.add("requirements")
     db.session.flush()
     _history(courses, today, report)
-    _waivers(today, report)
 
 
 def _programs(courses: dict[str, Course], report) -> dict[str, Curriculum]:
@@ -164,59 +163,6 @@ def _history(courses: dict[str, Course], today: date, report) -> None:
         taken.add((user_id, course_id))
         report.add("historical completions")
     db.session.flush()
-
-
-def _waivers(today: date, report) -> None:
-    hr = db.session.scalar(select(User).where(User.email == "anna.keller@example.com"))
-    qa = db.session.scalar(select(User).where(User.email == "lukas.meier@example.com"))
-    rows = db.session.execute(
-        select(User.id, CompetencyRequirement.id)
-        .join(CompetencyRequirement, CompetencyRequirement.job_role_id == User.job_role_id)
-        .where(CompetencyRequirement.notes == DEMO_MARK, User.active.is_(True))
-        .order_by(User.id, CompetencyRequirement.id)
-        .limit(40)
-    ).all()
-    if len(rows) < 2 or hr is None or qa is None:
-        return
-    approved, pending = rows[3 % len(rows)], rows[17 % len(rows)]
-    waiver = Waiver(
-        user_id=approved[0],
-        requirement_id=approved[1],
-        reason="Equivalent training completed at previous employer (certificate on file).",
-        status="approved",
-        starts_on=today - timedelta(days=30),
-        ends_on=today + timedelta(days=150),
-        requested_by_id=hr.id,
-        decided_by_id=qa.id,
-        decided_at=clock.now() - timedelta(days=29),
-        decision_note="Certificate checked against the course content.",
-    )
-    db.session.add(waiver)
-    db.session.flush()
-    # QA's approval carries its electronic signature, as one made on the page would.
-    sign(
-        signer=qa,
-        password=None,
-        checked=True,
-        meaning="approved",
-        entity="waiver",
-        entity_id=waiver.id,
-        statement=f"I approve the waiver of requirement #{waiver.requirement_id} (demo data).",
-        reason=waiver.decision_note,
-        at=waiver.decided_at,  # signed when it was decided (the demo's history)
-    )
-    db.session.add(
-        Waiver(
-            user_id=pending[0],
-            requirement_id=pending[1],
-            reason="On long-term leave until spring; training to follow on return.",
-            status="pending",
-            starts_on=today,
-            ends_on=today + timedelta(days=120),
-            requested_by_id=hr.id,
-        )
-    )
-    report.add("waivers", 2)
 
 
 def finish_demo_compliance() -> None:

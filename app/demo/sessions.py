@@ -1,9 +1,10 @@
-"""Demo instructor-led sessions: upcoming ones with bookings, a full one with a waitlist, and
-one held two days ago that waits for the trainer's attendance sign-off.
+"""Demo instructor-led sessions: upcoming ones, a full one (its waitlist comes from the
+bookings), and one held two days ago that waits for the trainer's attendance sign-off.
 
 Part of `flask seed-demo` (in its transaction); each session has a fixed uid, so a rerun skips
 the ones that exist. Times are local wall-clock times at the site, relative to the seed day.
-Seed data writes no audit rows.
+Seed data writes no audit rows. The bookings are made afterwards through the booking service,
+as the people who booked them would have (app/demo/activity.py).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from app.classroom.models import SessionInstructor, SessionRegistration, TrainingSession
+from app.classroom.models import SessionInstructor, TrainingSession
 from app.extensions import db
 from app.learning.models import Course
 from app.people.models import User
@@ -32,6 +33,7 @@ class DemoSession:
     timezone: str
     capacity: int
     booked: tuple[str, ...]  # emails, in booking order; beyond capacity they wait
+    booked_by_manager: bool = False  # else each person booked themselves
     location: str | None = None
     online_url: str | None = None
     title: str | None = None
@@ -67,6 +69,7 @@ SESSIONS = [
         OPERATORS[:5],
         location="Basel B2 gowning room",
         title="Cleanroom gowning: hands-on practice",
+        booked_by_manager=True,
         notes="Bring your own safety shoes. Gowns and gloves are provided.",
     ),
     DemoSession(
@@ -81,6 +84,7 @@ SESSIONS = [
         (*OPERATORS, "ana.pereira@example.com"),
         location="Basel B2 gowning room",
         title="Cleanroom gowning: hands-on practice",
+        booked_by_manager=True,
     ),
     DemoSession(
         "deviation-workshop",
@@ -120,11 +124,12 @@ SESSIONS = [
         ("selin.yilmaz@example.com", "ana.pereira@example.com", "david.wyss@example.com"),
         location="Basel A1 training room",
         title="GMP basics: classroom session",
+        booked_by_manager=True,
     ),
 ]
 
 
-def _uid(key: str) -> str:
+def uid_for(key: str) -> str:
     return f"demo-{key}@cadre"
 
 
@@ -133,15 +138,15 @@ def _at(day: date, wall: time, tz: str) -> datetime:
 
 
 def seed_demo_sessions(report) -> None:
-    """Add the demo sessions that do not exist yet, with their bookings."""
-    uids = [_uid(s.key) for s in SESSIONS]
+    """Add the demo sessions that do not exist yet (bookings follow in app/demo/activity.py)."""
+    uids = [uid_for(s.key) for s in SESSIONS]
     have = set(db.session.scalars(select(TrainingSession.uid).where(TrainingSession.uid.in_(uids))))
-    wanted = [s for s in SESSIONS if _uid(s.key) not in have]
+    wanted = [s for s in SESSIONS if uid_for(s.key) not in have]
     if not wanted:
         return
     codes = {s.course for s in wanted}
     courses = {c.code: c for c in db.session.scalars(select(Course).where(Course.code.in_(codes)))}
-    emails = {e for s in wanted for e in (s.instructor, *s.booked)}
+    emails = {s.instructor for s in wanted}
     people = {u.email: u for u in db.session.scalars(select(User).where(User.email.in_(emails)))}
     today = clock.today()
     now = clock.now()
@@ -152,7 +157,7 @@ def seed_demo_sessions(report) -> None:
         day = today + timedelta(days=spec.days)
         starts = _at(day, spec.start, spec.timezone)
         session = TrainingSession(
-            uid=_uid(spec.key),
+            uid=uid_for(spec.key),
             sequence=0,
             course_id=course.id,
             title=spec.title,
@@ -166,28 +171,10 @@ def seed_demo_sessions(report) -> None:
             status="scheduled",
             notes=spec.notes,
             created_by_id=instructor.id,
+            created_at=now - timedelta(days=14),  # planned before anyone booked it
         )
         session.instructors = [SessionInstructor(user_id=instructor.id)]
         db.session.add(session)
         db.session.flush()
         report.add("training sessions")
-        booked_at = min(now, starts) - timedelta(days=3)
-        waiting = 0
-        for n, email in enumerate(spec.booked):
-            user = people.get(email)
-            if user is None:
-                continue
-            seat = n < spec.capacity
-            waiting += 0 if seat else 1
-            db.session.add(
-                SessionRegistration(
-                    session_id=session.id,
-                    user_id=user.id,
-                    status="registered" if seat else "waitlisted",
-                    waitlist_position=None if seat else waiting,
-                    registered_by_id=user.id,
-                    registered_at=booked_at + timedelta(minutes=17 * n),
-                )
-            )
-            report.add("session registrations")
     db.session.flush()

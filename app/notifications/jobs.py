@@ -50,7 +50,7 @@ def send_digests(user_ids: list[int]) -> dict:
     return {k: v for k, v in out.__dict__.items() if k != "errors"}
 
 
-@job("notifications.daily_sweep", queue="notifications")
+@job("notifications.daily_sweep", queue="notifications", schedule="SWEEP_CRON", timeout=1800)
 def daily_sweep(on: date | str | None = None, now: datetime | str | None = None) -> dict:
     """Create the day's reminders, overdue notices, escalations and session reminders; start
     their emails, the resends and the digests. Safe to run any number of times a day."""

@@ -7,8 +7,8 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Bind the platform to the app: the pool, storage, security headers, error pages, template
-    filters and local file downloads."""
-    from app.platform import dbpool, events, security, storage  # noqa: F401  (events: hooks)
+    filters, local file downloads and the embedded scheduler."""
+    from app.platform import dbpool, events, scheduler, security, storage  # noqa: F401
     from app.platform.web import errors, filters
     from app.platform.web.files import bp as files_bp
 
@@ -18,3 +18,4 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     filters.init_app(app)
     app.register_blueprint(files_bp)
+    scheduler.init_app(app)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-# Tests only (pin): how far this process's business clock runs from the real one.
+# Tests and seed-demo only (pin): how far this process's business clock runs from the real one.
 _offset = timedelta(0)
 
 
@@ -25,8 +25,8 @@ def today() -> date:
 
 
 def pin(moment: datetime | None) -> None:
-    """Tests only: make now() read `moment` from this instant on, time running on from there;
-    None puts the real time back."""
+    """Tests, and seed-demo replaying its history: make now() read `moment` from this instant
+    on, time running on from there; None puts the real time back."""
     global _offset
     if moment is None:
         _offset = timedelta(0)

@@ -9,7 +9,9 @@ synchronously, through the same call, so behaviour is the same on the embedded d
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from flask import Flask, current_app
@@ -28,6 +30,7 @@ ENTRY_POINT = "app.run_job"
 
 _app: Flask | None = None
 _factory: Callable[[], Flask] | None = None
+_inline: ContextVar[bool] = ContextVar("cadre_jobs_inline", default=False)
 
 
 @dataclass(frozen=True)
@@ -35,15 +38,31 @@ class Job:
     name: str
     func: Callable
     queue: str
+    # A scheduled job: the config key of its cron expression (UTC) and its time limit.
+    schedule: str | None = None
+    timeout: int | None = None
+
+    @property
+    def label(self) -> str:
+        """The schedulers' name for it: compliance.nightly -> compliance-nightly."""
+        return self.name.replace(".", "-").replace("_", "-")
 
 
 _registry: dict[str, Job] = {}
 _aliases: dict[str, str] = {}
 
 
-def job(name: str, *, queue: str = "default", aliases: tuple[str, ...] = ()):
+def job(
+    name: str,
+    *,
+    queue: str = "default",
+    aliases: tuple[str, ...] = (),
+    schedule: str | None = None,
+    timeout: int | None = None,
+):
     """Register the decorated function as job `name` on `queue`; `aliases` are former names
-    that jobs may still be queued under."""
+    that jobs may still be queued under. `schedule` names the config key of a cron expression:
+    clock.py (with Redis) or the embedded scheduler (without) runs the job on it."""
     if queue not in QUEUES:
         raise ValueError(f"unknown queue {queue!r}")
 
@@ -51,7 +70,7 @@ def job(name: str, *, queue: str = "default", aliases: tuple[str, ...] = ()):
         known = _registry.get(name)
         if known is not None and known.func.__qualname__ != func.__qualname__:
             raise ValueError(f"job name {name!r} is taken by {known.func.__qualname__}")
-        _registry[name] = Job(name, func, queue)
+        _registry[name] = Job(name, func, queue, schedule, timeout)
         for alias in aliases:
             _aliases[alias] = name
         return func
@@ -62,6 +81,11 @@ def job(name: str, *, queue: str = "default", aliases: tuple[str, ...] = ()):
 def registered() -> dict[str, Job]:
     """Every registered job by name (the README's job list and the tests read it)."""
     return dict(_registry)
+
+
+def scheduled() -> list[Job]:
+    """The jobs that run on a schedule, by name (both schedulers read this one list)."""
+    return sorted((j for j in _registry.values() if j.schedule), key=lambda j: j.name)
 
 
 def resolve(name: str) -> Job:
@@ -128,6 +152,17 @@ def queue_name(queue: str) -> str:
     return current_app.config.get("RQ_QUEUE_PREFIX", "") + queue
 
 
+@contextmanager
+def inline() -> Iterator[None]:
+    """Run the jobs enqueued in the block in-process even with Redis: for a script whose next
+    step needs the last job's result (seed-demo grades an attempt before the retry)."""
+    token = _inline.set(True)
+    try:
+        yield
+    finally:
+        _inline.reset(token)
+
+
 def enqueue(
     name: str, *args, queue: str | None = None, job_id: str | None = None, retry: int = 3, **kwargs
 ):
@@ -138,7 +173,7 @@ def enqueue(
     ValueError for a name no job is registered under.
     """
     spec = resolve(name)
-    conn = get_redis()
+    conn = None if _inline.get() else get_redis()
     if conn is None:
         log.info("running job %s inline", spec.name)
         return run_job(spec.name, *args, **kwargs)

@@ -44,6 +44,19 @@ def test_enqueue_runs_inline_without_redis(app, monkeypatch):
     assert enqueue("people.prune_login_attempts") == 0  # idempotent
 
 
+def test_jobs_run_inline_inside_inline_even_with_redis(app, monkeypatch):
+    """seed-demo's steps need each job's outcome at once: inline() runs them here, and the
+    Redis queue (unreachable here, so any use would fail) is never touched."""
+    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")
+    monkeypatch.delitem(app.extensions, "cadre_redis", raising=False)
+    _attempts()
+    with jobs.inline():
+        assert enqueue("people.prune_login_attempts") == 2
+    assert _remaining() == ["new@example.com"]
+    with pytest.raises(Exception, match="(?i)connect"):
+        enqueue("people.prune_login_attempts")
+
+
 def test_enqueue_refuses_non_job_paths(app):
     with pytest.raises(ValueError):
         enqueue("os.system", "true")

@@ -176,7 +176,7 @@ class Resolver:
         """A field's value with ids replaced by names ("#12" for a record that is gone)."""
         kind = field_kind(field_name)
         ids = _ids(value)
-        if kind in self.names and ids and value not in (True, False):
+        if kind in self.names and ids and not isinstance(value, bool):
             known = self.names[kind]
             return ", ".join(known.get(i, f"#{i}") for i in ids)
         return plain(value)

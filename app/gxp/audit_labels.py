@@ -164,6 +164,10 @@ def _per_person(model, ids):
     return {i: f"{person} · {reqs.get(r, f'requirement #{r}')}" for i, person, r in rows}
 
 
+def _prefixed(prefix: str, names: dict[int, str]) -> dict[int, str]:
+    return {i: f"{prefix} {name}" for i, name in names.items()}
+
+
 def _programs(ids):
     rows = db.session.execute(
         select(Curriculum.id, Curriculum.code, Curriculum.title).where(Curriculum.id.in_(ids))
@@ -216,11 +220,18 @@ labels.register_kind("module", "Module", _modules)
 labels.register_kind("quiz_question", "Quiz question", _questions)
 labels.register_kind("enrollment", "Enrollment", _enrollments, _read_citations)
 labels.register_kind("progress", "Progress", _progress)
-labels.register_kind("result", "Result", _results)
+labels.register_kind(
+    "result", "Result", _results, lambda ids: _prefixed("the result of", _results(ids))
+)
 labels.register_kind("certification", "Certificate", _certifications, _certificate_citations)
 labels.register_kind("requirement", "Requirement", _requirements)
 labels.register_kind("assignment", "Assignment", lambda ids: _per_person(TrainingAssignment, ids))
-labels.register_kind("waiver", "Waiver", lambda ids: _per_person(Waiver, ids))
+labels.register_kind(
+    "waiver",
+    "Waiver",
+    lambda ids: _per_person(Waiver, ids),
+    lambda ids: _prefixed("the waiver for", _per_person(Waiver, ids)),
+)
 labels.register_kind("program", "Program", _programs)
 labels.register_kind("document", "Document", _documents)
 labels.register_kind("document_version", "Document version", _versions)

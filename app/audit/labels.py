@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.audit.models import SIGNATURE_MEANINGS
 from app.extensions import db
 from app.people.models import Department, JobRole, Team, User
 
@@ -40,6 +41,8 @@ _KINDS: dict[str, Kind] = {}
 _ENTITY_KIND: dict[str, str] = {}
 # Field -> (label, kind of the id it holds or None). Unlisted fields are labelled from their name.
 _FIELDS: dict[str, tuple[str, str | None]] = {}
+# Fields only the raw values show (hashes and internal ids a reader cannot use).
+_RAW_ONLY: set[str] = set()
 
 
 def register_kind(name: str, label: str, names: Names | None = None, citations=None) -> None:
@@ -52,9 +55,12 @@ def register_entity(entity: str, kind: str) -> None:
     _ENTITY_KIND[entity] = kind
 
 
-def register_field(name: str, label: str, kind: str | None = None) -> None:
-    """Label a stored field, and name the kind of record its id (or list of ids) points to."""
+def register_field(name: str, label: str, kind: str | None = None, raw_only=False) -> None:
+    """Label a stored field, and name the kind of record its id (or list of ids) points to;
+    `raw_only` leaves it out of the readable changes (the raw values still have it)."""
     _FIELDS[name] = (label, kind)
+    if raw_only:
+        _RAW_ONLY.add(name)
 
 
 # --- reading fields and values -------------------------------------------------------------
@@ -174,6 +180,8 @@ class Resolver:
 
     def show(self, field_name: str, value: Any) -> str:
         """A field's value with ids replaced by names ("#12" for a record that is gone)."""
+        if field_name == "meaning" and value in SIGNATURE_MEANINGS:
+            return SIGNATURE_MEANINGS[value]
         kind = field_kind(field_name)
         ids = _ids(value)
         if kind in self.names and ids and not isinstance(value, bool):
@@ -248,6 +256,14 @@ def changed_fields(before: Any, after: Any) -> list[str]:
     ]
 
 
+def _empty_on_one_side(name: str, before: dict, after: dict) -> bool:
+    """An empty field of a created or deleted record says nothing (the raw values keep it)."""
+    if name in before and name in after:
+        return False
+    value = after.get(name) if name in after else before.get(name)
+    return value is None or value == "" or value == []
+
+
 def summarise(rows: Iterable[Any]) -> list[Summary]:
     """Summaries of audit rows (anything with entity, entity_id, before, after), in order, with
     one query per kind of record the rows name."""
@@ -273,6 +289,7 @@ def summarise(rows: Iterable[Any]) -> list[Summary]:
                 resolver.show(n, after.get(n)) if n in after else None,
             )
             for n in changed_fields(r.before, r.after)
+            if n not in _RAW_ONLY and not _empty_on_one_side(n, before, after)
         ]
         name = resolver.name(entity_kind(r.entity), r.entity_id)
         out.append(Summary(entity_label(r.entity), name, changes))
@@ -315,6 +332,6 @@ register_kind("job_role", "Job role", _named(JobRole))
 register_entity("user_role", "user")
 register_field("user_id", "Person", "user")
 register_field("actor_id", "By", "user")
-register_field("signature_id", "Signature")
-register_field("content_hash", "Content hash (SHA-256)")
+register_field("signature_id", "Signature", raw_only=True)
+register_field("content_hash", "Content hash (SHA-256)", raw_only=True)
 register_field("checksum", "Checksum (SHA-256)")

@@ -64,8 +64,10 @@ def test_rows_name_the_record_and_label_the_fields_with_raw_values_behind(client
     auth.login(org.qa)
     page = client.get("/audit/").get_data(as_text=True)
     row = _cells(page, "enrollment", enrollment_id)
-    assert "<strong>Enrollment</strong> Anna Keller in GMP-101 Good Manufacturing Practice" in row
-    assert "<dt>Anchor date</dt><dd><ins>—</ins></dd>" in row
+    named = "<strong>Enrollment</strong> <span>Anna Keller in GMP-101 Good Manufacturing Practice"
+    assert named in row
+    assert "<dt>Due date</dt><dd><ins>2026-12-01</ins></dd>" in row
+    assert "Anchor date" not in row  # empty on creation: only the raw values show it
     assert "<dt>Course</dt><dd><ins>GMP-101 Good Manufacturing Practice</ins></dd>" in row
     assert "<dt>Person</dt><dd><ins>Anna Keller</ins></dd>" in row
     assert "anchor_date" not in row.split("<details", 1)[0]  # no column names before "Raw"
@@ -84,6 +86,7 @@ def test_names_are_resolved_with_one_query_per_kind_not_per_row(client, auth, or
         with count_queries() as statements:
             page = client.get("/audit/?per_page=100").get_data(as_text=True)
         assert "#" not in page.split("<strong>Enrollment</strong>", 1)[1].split("</a>", 1)[0]
+        assert "<dt>Course</dt><dd><ins>C-" in page  # every course id named
         return len(statements)
 
     few = queries()
@@ -164,6 +167,5 @@ def test_signatures_cite_what_was_signed_by_name_and_version(app, client, auth, 
     assert "SOP-FUL-002 &#39;Line clearance&#39; version 2" in record
     assert "sop_enrollment #" not in record
     trail = client.get("/audit/?entity=sop_enrollment").get_data(as_text=True)
-    assert f"<strong>Enrollment</strong> {person.name} in SOP-FUL-002 version 2" in trail, trail[
-        :2000
-    ]
+    assert f"<strong>Enrollment</strong> <span>{person.name} in SOP-FUL-002 version 2" in trail
+    assert "<dt>Meaning</dt><dd><ins>Read and understood</ins></dd>" in trail

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app.audit.labels import Summary, summarise
+from app.audit.labels import Summary, entity_label, summarise
 from app.extensions import db
 from app.platform.audit import AuditLog, person_made
 from app.platform.csv_export import to_csv
@@ -192,3 +192,13 @@ def audit_entities() -> list[str]:
             select(seen.c.entity).where(seen.c.entity.is_not(None)).order_by(seen.c.entity)
         )
     )
+
+
+def entity_choices() -> list[tuple[str, str]]:
+    """(entity, how the filter menu names it) for every kind of record in the trail."""
+    out = []
+    for entity in audit_entities():
+        label = entity_label(entity)
+        same = label.lower().replace(" ", "_") == entity
+        out.append((entity, label if same else f"{label} ({entity.replace('_', ' ')})"))
+    return sorted(out, key=lambda pair: pair[1].lower())

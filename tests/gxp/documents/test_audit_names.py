@@ -169,3 +169,14 @@ def test_signatures_cite_what_was_signed_by_name_and_version(app, client, auth, 
     trail = client.get("/audit/?entity=sop_enrollment").get_data(as_text=True)
     assert f"<strong>Enrollment</strong> <span>{person.name} in SOP-FUL-002 version 2" in trail
     assert "<dt>Meaning</dt><dd><ins>Read and understood</ins></dd>" in trail
+
+
+def test_the_record_menu_names_each_kind(client, auth, org):
+    for entity in ("sop_enrollment", "course", "document_version_review", "user"):
+        record_audit("update", entity, 1)
+    db.session.commit()
+    auth.login(org.qa)
+    page = client.get("/audit/?entity=course").get_data(as_text=True)
+    assert '<option value="course" selected>Course</option>' in page
+    assert '<option value="sop_enrollment" >Enrollment (sop enrollment)</option>' in page
+    assert '<option value="user" >Person (user)</option>' in page

@@ -22,6 +22,7 @@ from typing import Any
 from flask import g, has_request_context, request
 from sqlalchemy import select
 
+from app.audit.labels import citations
 from app.audit.models import SIGNATURE_MEANINGS, ESignature
 from app.extensions import db
 from app.people import auth
@@ -161,6 +162,9 @@ class Manifestation:
     signed_at: datetime
     local_time: str
     valid: bool | None  # None: the signed record no longer exists or is not checkable
+    # What was signed, by name: "Approved SOP-QA-001 version 2" (computed when shown; the
+    # stored signature is never changed).
+    citation: str = ""
 
 
 def _current_hashes(entity: str, entity_ids: Iterable[str]) -> dict[str, str | None]:
@@ -188,6 +192,7 @@ def manifestations(entity: str, entity_ids: Iterable[Any]) -> dict[str, list[Man
         .order_by(ESignature.signed_at, ESignature.id)
     ).all()
     current = _current_hashes(entity, {r.entity_id for r in rows})
+    cited = citations((entity, r.entity_id) for r in rows)
     out: dict[str, list[Manifestation]] = defaultdict(list)
     for r in rows:
         now_hash = current.get(r.entity_id)
@@ -200,6 +205,7 @@ def manifestations(entity: str, entity_ids: Iterable[Any]) -> dict[str, list[Man
                 signed_at=r.signed_at,
                 local_time=r.local_time,
                 valid=None if now_hash is None else now_hash == r.content_hash,
+                citation=f"{r.meaning_label} {cited[(entity, r.entity_id)]}",
             )
         )
     return dict(out)
@@ -207,6 +213,14 @@ def manifestations(entity: str, entity_ids: Iterable[Any]) -> dict[str, list[Man
 
 def manifestations_for(entity: str, entity_id: Any) -> list[Manifestation]:
     return manifestations(entity, [entity_id]).get(str(entity_id), [])
+
+
+def cite(signatures: Iterable[ESignature]) -> dict[int, str]:
+    """Signature id -> the record it signed, by name: "SOP-FUL-002 'Picking' version 3",
+    "certificate CAD-2026-0000042 (GMP-101 ...)"; one query per kind of record."""
+    signatures = list(signatures)
+    cited = citations((s.entity, s.entity_id) for s in signatures)
+    return {s.id: cited[(s.entity, s.entity_id)] for s in signatures}
 
 
 def signatures_by_user(user_id: int) -> list[ESignature]:

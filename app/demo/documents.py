@@ -90,6 +90,9 @@ SOPS = [
         "title": "Picking and packing marketplace orders",
         "description": "How fulfillment associates pick, check and pack every order.",
         "owner": "Oliver Bennett",
+        # Segregation of duties (an SOP): author, reviewer and approver are three people.
+        "author": "Sophie Brunner",
+        "reviewer": "Katrin Vogel",
         "approver": "Lukas Meier",
         "job_roles": ["Fulfillment Associate"],
         "departments": [],
@@ -112,6 +115,8 @@ SOPS = [
         "title": "Good documentation practice",
         "description": "ALCOA principles for every GMP record at the Basel site.",
         "owner": "Katrin Vogel",
+        "author": "Katrin Vogel",
+        "reviewer": "Sophie Brunner",
         "approver": "Lukas Meier",
         "job_roles": [],
         "departments": ["Quality & Manufacturing"],
@@ -198,6 +203,7 @@ def _signature(user: User, meaning: str, entity: str, entity_id, statement: str,
 
 def _seed_sop(spec: dict, users, roles, depts) -> None:
     owner, approver = users[spec["owner"]], users[spec["approver"]]
+    author, reviewer = users[spec["author"]], users[spec["reviewer"]]
     course = svc.read_and_understand_course(
         spec["number"], spec["title"], spec["description"], owner.id
     )
@@ -239,7 +245,7 @@ def _seed_sop(spec: dict, users, roles, depts) -> None:
         description=spec["description"],
         training_due_days=spec["due_days"],
         owner_id=owner.id,
-        created_by_id=approver.id,
+        created_by_id=author.id,
         course=course,
     )
     for name in spec["job_roles"]:
@@ -264,20 +270,20 @@ def _seed_sop(spec: dict, users, roles, depts) -> None:
             text=content.strip(),
             change_class=change_class,
             change_note=note,
-            created_by_id=approver.id,
+            created_by_id=author.id,
             created_at=_at(day - timedelta(days=7)),
             effective_by_id=approver.id,
             made_effective_at=_at(day),
         )
         if change_class:
-            version.classified_by_id, version.classified_at = approver.id, _at(day - timedelta(5))
+            version.classified_by_id, version.classified_at = reviewer.id, _at(day - timedelta(5))
         if previous is not None:
             previous.status, previous.superseded_at = "superseded", _at(day)
         db.session.add(version)
         db.session.flush()
         if change_class:
             _signature(
-                approver,
+                reviewer,
                 "reviewed",
                 svc.REVIEW_ENTITY,
                 version.id,

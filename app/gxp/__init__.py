@@ -10,6 +10,7 @@ def init_app(app: Flask) -> None:
     """Register the gxp domain: pages, API endpoints, CLI, jobs, the sop module kind and event
     handlers."""
     from app.gxp import (  # noqa: F401  (registrations)
+        audit_labels,
         cli,
         documents,
         jobs,

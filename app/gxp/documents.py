@@ -29,8 +29,15 @@ from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from app.audit.signatures import Manifestation, manifestations
 from app.extensions import db
-from app.gxp.models import ControlledDocument, DocumentAudience, DocumentVersion
+from app.gxp.models import (
+    DEFAULT_DOCUMENT_TYPE,
+    DOCUMENT_TYPES,
+    ControlledDocument,
+    DocumentAudience,
+    DocumentVersion,
+)
 from app.gxp.retraining import OPEN_ENROLLMENT, audience_users, baselines, trained_on_current
+from app.gxp.segregation import TypeRule, type_rule
 from app.learning.courses import AUDIT_FIELDS as COURSE_AUDIT_FIELDS
 from app.learning.courses import catalog_changed
 from app.learning.models import Course, Enrollment, Module
@@ -40,12 +47,20 @@ from app.people.permissions import can
 from app.platform import clock
 from app.platform.audit import record_audit, snapshot
 from app.platform.errors import Forbidden, Invalid, NotFound
-from app.platform.inputs import blank, to_id_list, to_int, to_text
+from app.platform.inputs import blank, to_choice, to_id_list, to_int, to_text
 from app.platform.pagination import Page, clamp, paginate
 
 V = DocumentVersion
 _NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
-DOCUMENT_FIELDS = ["number", "title", "description", "training_due_days", "owner_id", "course_id"]
+DOCUMENT_FIELDS = [
+    "number",
+    "title",
+    "document_type",
+    "description",
+    "training_due_days",
+    "owner_id",
+    "course_id",
+]
 # Signature entities: QA's review (classification) and approval (made effective) of a
 # version, and a learner's read-and-understood on an enrollment.
 REVIEW_ENTITY = "document_version_review"
@@ -220,6 +235,7 @@ class DocumentView:
     affected: int
     job_roles: list[str]
     departments: list[str]
+    rule: TypeRule
 
     @property
     def current(self) -> DocumentVersion | None:
@@ -250,6 +266,7 @@ def document_view(document_id: int) -> DocumentView:
         affected,
         roles,
         depts,
+        type_rule(doc.document_type),
     )
 
 
@@ -353,6 +370,10 @@ def validate_document(data: dict, creating: bool) -> dict[str, Any]:
             errors["number"] = [f"A course already uses the code {number}; pick another number."]
         out["number"] = number
     out["title"] = to_text(errors, "title", data.get("title"), 200, required=True)
+    kind = data.get("document_type")
+    kinds = tuple(DOCUMENT_TYPES)
+    out["document_type"] = to_choice(errors, "document_type", kind, kinds, required=False)
+    out["document_type"] = out["document_type"] or DEFAULT_DOCUMENT_TYPE
     out["description"] = to_text(errors, "description", data.get("description"), 5000) or ""
     out["training_due_days"] = to_int(
         errors, "training_due_days", data.get("training_due_days"), 1, 365, required=True
@@ -428,6 +449,7 @@ def create_document(data: dict, actor: User) -> ControlledDocument:
     doc = ControlledDocument(
         number=clean["number"],
         title=clean["title"],
+        document_type=clean["document_type"],
         description=clean["description"],
         training_due_days=clean["training_due_days"],
         owner_id=clean["owner_id"],
@@ -479,7 +501,7 @@ def update_document(document_id: int, data: dict, actor: User) -> ControlledDocu
     doc = get_document(document_id)
     clean = validate_document(data, creating=False)
     before = document_snapshot(doc)
-    for name in ("title", "description", "training_due_days", "owner_id"):
+    for name in ("title", "document_type", "description", "training_due_days", "owner_id"):
         setattr(doc, name, clean[name])
     widened = _set_audiences(doc, clean["job_role_ids"], clean["department_ids"])
     db.session.flush()

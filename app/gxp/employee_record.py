@@ -25,6 +25,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from app.audit.models import ESignature
+from app.audit.signatures import cite
 from app.compliance.statuses import Scope, statuses
 from app.extensions import db
 from app.gxp.employee_record_lines import (
@@ -177,12 +178,13 @@ def _signatures(user_id: int, record: EmployeeRecord) -> list[dict]:
             where = where | ((ESignature.entity == entity) & ESignature.entity_id.in_(ids_text))
     rows = db.session.scalars(select(ESignature).where(where).order_by(ESignature.id)).all()
     valid = signature_validity(rows)
+    cited = cite(rows)
     return [
         {
             "name": r.printed_name,
             "meaning": r.meaning_label,
             "statement": r.statement,
-            "record": f"{r.entity} #{r.entity_id}",
+            "record": cited[r.id],
             "at": f"{r.local_time} ({r.signed_at.strftime('%Y-%m-%d %H:%M:%S')} UTC)",
             "content_hash": r.content_hash,
             "status": {True: "valid", False: "signature invalid"}.get(valid.get(r.id), "n/a"),

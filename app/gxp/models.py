@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -22,6 +23,35 @@ from app.platform.db import JSONType, UTCDateTime
 
 DOCUMENT_VERSION_STATUSES = ("draft", "effective", "superseded", "obsolete")
 CHANGE_CLASSES = ("editorial", "significant")
+# The kinds of controlled document, and which steps of a version each keeps apart by default:
+# the author uploads it, the reviewer classifies its change, the approver makes it effective.
+DOCUMENT_TYPES = {
+    "sop": "SOP",
+    "work_instruction": "Work instruction",
+    "policy": "Policy",
+    "form": "Form",
+}
+DEFAULT_DOCUMENT_TYPE = "sop"
+SEPARATIONS = ("author_reviewer", "author_approver", "reviewer_approver")
+DEFAULT_SEPARATIONS = {
+    "sop": frozenset(SEPARATIONS),
+    "work_instruction": frozenset(SEPARATIONS),
+    "policy": frozenset(SEPARATIONS),
+    "form": frozenset({"author_approver"}),
+}
+
+
+class DocumentTypeRule(db.Model):
+    """A document type's segregation of duties as QA set it (no row: the type's default), so
+    tightening or relaxing it is a recorded decision rather than a code change."""
+
+    __tablename__ = "document_type_rules"
+    document_type: Mapped[str] = mapped_column(String(30), primary_key=True)
+    separate_author_reviewer: Mapped[bool] = mapped_column(Boolean, default=True)
+    separate_author_approver: Mapped[bool] = mapped_column(Boolean, default=True)
+    separate_reviewer_approver: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 class ControlledDocument(db.Model):
@@ -31,6 +61,9 @@ class ControlledDocument(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)  # e.g. SOP-QA-001
     title: Mapped[str] = mapped_column(String(200))
+    document_type: Mapped[str] = mapped_column(
+        String(30), default=DEFAULT_DOCUMENT_TYPE, server_default=DEFAULT_DOCUMENT_TYPE
+    )
     description: Mapped[str] = mapped_column(Text, default="")
     training_due_days: Mapped[int] = mapped_column(Integer, default=14)
     # The read-and-understand course (one `sop` module) that carries the training records.

@@ -27,6 +27,7 @@ from app.gxp.documents import (
 )
 from app.gxp.models import ControlledDocument, DocumentVersion
 from app.gxp.retraining import trains
+from app.gxp.segregation import TypeRule, check_step, step_refusal, type_rule
 from app.people.models import User
 from app.people.permissions import can
 from app.platform import clock, files
@@ -263,6 +264,10 @@ class VersionView:
     review_statement: str = ""
     approval_statement: str = ""
     errors: dict[str, list[str]] = field(default_factory=dict)
+    rule: TypeRule | None = None
+    # Why the viewer may not review / approve this version (segregation of duties), or None.
+    review_refusal: str | None = None
+    approval_refusal: str | None = None
 
     @property
     def is_first(self) -> bool:
@@ -286,8 +291,9 @@ class VersionView:
         return None
 
 
-def version_view(document_id: int, version_id: int) -> VersionView:
-    """The version page: metadata and its diff, the text diff, signatures. Raises NotFound."""
+def version_view(document_id: int, version_id: int, viewer: User | None = None) -> VersionView:
+    """The version page: metadata and its diff, the text diff, signatures, and what the
+    segregation of duties forbids `viewer` to do here. Raises NotFound."""
     version = get_version(document_id, version_id)
     doc = get_document(document_id)
     previous = previous_version(version)
@@ -307,6 +313,9 @@ def version_view(document_id: int, version_id: int) -> VersionView:
         download_url=files.download_url(version.file) if version.file else None,
         review_statement=review_statement(version, compared),
         approval_statement=approval_statement(version),
+        rule=type_rule(doc.document_type),
+        review_refusal=step_refusal(doc, version, "review", viewer) if viewer else None,
+        approval_refusal=step_refusal(doc, version, "approve", viewer) if viewer else None,
     )
 
 
@@ -340,8 +349,9 @@ def classify_version(
     """QA classifies a draft's change as editorial (reason required) or significant (an
     optional "what changed" note), signed "reviewed".
 
-    Raises NotFound, Forbidden, Conflict (not a draft, a first version, classified already),
-    Invalid (fields or password), RateLimited (locked out).
+    Raises NotFound, Forbidden, Conflict (not a draft, a first version, classified already, the
+    author reviewing where the document type forbids it), Invalid (fields or password),
+    RateLimited (locked out).
     """
     version = _approver_version(document_id, version_id, actor)
     if version.status != "draft":
@@ -353,6 +363,7 @@ def classify_version(
         raise Conflict("A first version always trains; it needs no classification.")
     if version.change_class is not None:
         raise Conflict(f"Version {version.version} is classified already ({version.change_class}).")
+    check_step(version.document, version, "review", actor)
     errors: dict[str, list[str]] = {}
     change_class = to_choice(
         errors, "change_class", data.get("change_class"), ("editorial", "significant")
@@ -403,8 +414,9 @@ def make_effective(
     """QA makes a draft effective, signed "approved"; the effective version before it becomes
     superseded. A version that trains (the first, or significant) queues the training job.
 
-    Raises NotFound, Forbidden, Conflict (not a draft, not classified, a newer one effective),
-    Invalid (date or password), RateLimited (locked out).
+    Raises NotFound, Forbidden, Conflict (not a draft, not classified, a newer one effective,
+    the author or reviewer approving where the document type forbids it), Invalid (date or
+    password), RateLimited (locked out).
     """
     version = _approver_version(document_id, version_id, actor)
     current = db.session.scalar(
@@ -417,6 +429,7 @@ def make_effective(
         raise Conflict(f"A newer version ({current.version}) is already effective.")
     if compared is not None and version.change_class is None:
         raise Conflict("Classify the change (editorial or significant) first.")
+    check_step(version.document, version, "approve", actor)
     errors: dict[str, list[str]] = {}
     today = clock.today()
     effective = to_date(errors, "effective_date", data.get("effective_date"), required=True)

@@ -46,6 +46,13 @@ class AuditLog(db.Model):
             postgresql_where=text("row_hash IS NULL"),
             sqlite_where=text("row_hash IS NULL"),
         ),
+        # The trail without system-generated entries (see PERSON_MADE), newest first.
+        Index(
+            "ix_audit_log_person_made",
+            "id",
+            postgresql_where=text("actor_id IS NOT NULL AND request_id IS NOT NULL"),
+            sqlite_where=text("actor_id IS NOT NULL AND request_id IS NOT NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
@@ -67,6 +74,17 @@ class AuditLog(db.Model):
     row_hash: Mapped[str | None] = mapped_column(String(64))
 
     actor = relationship("User")
+
+    @property
+    def system_generated(self) -> bool:
+        """Written by the system, a job or a set-based bulk run rather than by a person's
+        request (the audit page can hide these)."""
+        return self.actor_id is None or self.request_id is None
+
+
+def person_made():
+    """SQL condition: the row was written in a person's request (not system-generated)."""
+    return AuditLog.actor_id.is_not(None) & AuditLog.request_id.is_not(None)
 
 
 def snapshot(obj, fields: list[str]) -> dict[str, Any]:

@@ -4,7 +4,7 @@ The quiz policy itself (reveal rule, attempt limit, wait, pools) lives in traini
 a quiz without an attempt limit there now allows 3 (read as the default, no data change).
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-07
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

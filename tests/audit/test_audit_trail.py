@@ -51,8 +51,9 @@ def test_page_lists_and_filters_entries(client, auth):
 
 
 def _changes_cell(page: str, anchor: str) -> str:
-    row = page.split(anchor, 1)[1].split("</tr>", 1)[0]
-    return row.split('<ul class="changes">', 1)[1].split("</ul>", 1)[0]
+    """The labelled changes of the row whose record link is `anchor` ("course/5")."""
+    row = page.split(f'href="/audit/history/{anchor}"', 1)[1].split("</tr>", 1)[0]
+    return row.split('<dl class="audit-changes">', 1)[1].split("</dl>", 1)[0]
 
 
 def test_each_entry_shows_what_changed_field_by_field(client, auth):
@@ -68,13 +69,13 @@ def test_each_entry_shows_what_changed_field_by_field(client, auth):
     auth.login(UserFactory(roles=["qa"]))
     page = client.get("/audit/").get_data(as_text=True)
 
-    update = _changes_cell(page, "course #5")
+    update = _changes_cell(page, "course/5")
     assert "<del>draft</del> → <ins>published</ins>" in update
     assert "title" not in update and "hours" not in update  # unchanged fields are left out
-    created = _changes_cell(page, "course #6")
+    created = _changes_cell(page, "course/6")
     assert "<ins>&lt;b&gt;Safety&lt;/b&gt;</ins>" in created and "<del>" not in created
-    assert '<code>["a", "b"]</code>' in created
-    deleted = _changes_cell(page, "module #9")
+    assert "<dt>Tags</dt><dd><ins>a, b</ins></dd>" in created
+    deleted = _changes_cell(page, "module/9")
     assert "<del>Old module</del>" in deleted and "<ins>" not in deleted
 
 

@@ -174,5 +174,5 @@ def test_record_history_shows_changes_in_order_with_reasons(client, auth):
     auth.login(UserFactory(roles=["qa"]))
     page = client.get("/audit/history/requirement/5").get_data(as_text=True)
     assert page.index("create") < page.index("Wrong due period entered")
-    assert "<td>due_days</td><td>30</td><td>14</td>" in page.replace("\n", "")
-    assert "risk_level</td><td>low</td><td>low" not in page.split("Wrong due period")[1]
+    assert "<dt>Due days</dt><dd><del>30</del> → <ins>14</ins></dd>" in page.replace("\n", "")
+    assert "<dt>Risk level</dt>" not in page.split("Wrong due period")[1]

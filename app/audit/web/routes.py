@@ -26,7 +26,7 @@ def index():
         "audit/_rows.html",
         result=result,
         flt=flt,
-        entities=audit.audit_entities(),
+        entities=audit.entity_choices(),
         actions=ACTIONS,
     )
 

@@ -1,4 +1,6 @@
-"""/api/v1/documents: controlled documents (SOPs) with their versions, read-only.
+"""/api/v1/documents: controlled documents (SOPs) with their versions; QA's signed review and
+approval of a version (refused with 409 where the document type's segregation of duties forbids
+the caller that step).
 
 OPENAPI_PATHS and OPENAPI_SCHEMAS join the API's OpenAPI document (app.api.openapi).
 """
@@ -9,8 +11,8 @@ from typing import Any
 
 from flask import request
 
-from app.api import bp, openapi, page_body
-from app.api.auth import api_access
+from app.api import bp, json_object, openapi, page_body
+from app.api.auth import api_access, current_actor
 from app.api.openapi_parts import (
     DATE_TIME_OR_NULL,
     auth_errors,
@@ -23,8 +25,10 @@ from app.api.openapi_parts import json_response as _json
 from app.api.openapi_parts import problem as _problem
 from app.api.openapi_parts import query_param as _query
 from app.gxp import documents as svc
+from app.gxp import versions
 from app.gxp.models import (
     CHANGE_CLASSES,
+    DOCUMENT_TYPES,
     DOCUMENT_VERSION_STATUSES,
     ControlledDocument,
     DocumentVersion,
@@ -33,6 +37,7 @@ from app.platform.timefmt import iso_date, iso_utc
 
 COLLECTION = "/v1/documents"
 ITEM = "/v1/documents/<int(max=2147483647):document_id>"
+VERSION = f"{ITEM}/versions/<int(max=2147483647):version_id>"
 
 
 def document_json(
@@ -48,6 +53,7 @@ def document_json(
         "number": doc.number,
         "title": doc.title,
         "description": doc.description,
+        "document_type": doc.document_type,
         "training_due_days": doc.training_due_days,
         "course_id": doc.course_id,
         "owner": {"id": doc.owner.id, "name": doc.owner.name} if doc.owner else None,
@@ -125,6 +131,33 @@ def get_document(document_id: int):
     return {**body, "versions": [version_json(v) for v in view.versions]}
 
 
+def _password(data: dict) -> str | None:
+    password = data.get("signature_password")
+    return password if isinstance(password, str) else None
+
+
+@bp.post(f"{VERSION}/review")
+@api_access("document.approve")
+def review_version(document_id: int, version_id: int):
+    data = json_object()
+    fields = {k: data.get(k) for k in ("change_class", "change_reason", "change_note")}
+    version = versions.classify_version(
+        document_id, version_id, fields, _password(data), current_actor()
+    )
+    return version_json(version)
+
+
+@bp.post(f"{VERSION}/approve")
+@api_access("document.approve")
+def approve_version(document_id: int, version_id: int):
+    data = json_object()
+    fields = {"effective_date": data.get("effective_date")}
+    version = versions.make_effective(
+        document_id, version_id, fields, _password(data), current_actor()
+    )
+    return version_json(version)
+
+
 # --- OpenAPI ---------------------------------------------------------------------------------
 
 _NAMED = {
@@ -132,6 +165,39 @@ _NAMED = {
     "properties": {"id": {"type": "integer"}, "name": {"type": "string"}},
 }
 _ACCESS = "Needs `document.view` (admin, HR, QA, trainer, manager) and the `read` scope."
+_SIGNED = (
+    "Needs `document.approve` (QA) and the `write` scope; signed with the caller's password "
+    "(`signature_password`). Segregation of duties: the document type says which of author "
+    "(uploaded the version), reviewer and approver must be different people; a step it forbids "
+    "the caller answers 409."
+)
+
+
+def _signed_step(operation: str, summary: str, schema: str, extra: str) -> dict:
+    return {
+        "parameters": [path_id("document_id"), path_id("version_id")],
+        "post": {
+            "operationId": operation,
+            "summary": summary,
+            "description": f"{_SIGNED} {extra}",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}
+                },
+            },
+            "responses": {
+                "200": _json("DocumentVersion", "The version after the signed step."),
+                "400": _problem("The body is not a JSON object, or the CSRF header is missing."),
+                **auth_errors(),
+                "404": _problem("No such version of this document."),
+                "409": _problem("Not possible now: the version's state, or segregation of duties."),
+                "422": _problem("Invalid fields or a wrong password."),
+                "429": _problem("Locked out after too many failed passwords."),
+            },
+        },
+    }
+
 
 OPENAPI_PATHS: dict = {
     "/api/v1/documents": {
@@ -169,13 +235,48 @@ OPENAPI_PATHS: dict = {
     },
 }
 
+OPENAPI_PATHS["/api/v1/documents/{document_id}/versions/{version_id}/review"] = _signed_step(
+    "reviewVersion",
+    'Review (classify) a draft version\'s change, signed "reviewed"',
+    "VersionReview",
+    "Only versions after the first are classified.",
+)
+OPENAPI_PATHS["/api/v1/documents/{document_id}/versions/{version_id}/approve"] = _signed_step(
+    "approveVersion",
+    'Approve a draft version and make it effective, signed "approved"',
+    "VersionApproval",
+    "The effective version before it becomes superseded.",
+)
+
 OPENAPI_SCHEMAS: dict = {
+    "VersionReview": {
+        "type": "object",
+        "properties": {
+            "change_class": {"type": "string", "enum": list(CHANGE_CLASSES)},
+            "change_reason": {
+                "type": ["string", "null"],
+                "description": "Required for an editorial change.",
+            },
+            "change_note": {"type": ["string", "null"], "maxLength": 1000},
+            "signature_password": {"type": "string"},
+        },
+        "required": ["change_class", "signature_password"],
+    },
+    "VersionApproval": {
+        "type": "object",
+        "properties": {
+            "effective_date": {"type": "string", "format": "date"},
+            "signature_password": {"type": "string"},
+        },
+        "required": ["effective_date", "signature_password"],
+    },
     "Document": {
         "type": "object",
         "properties": {
             "id": {"type": "integer"},
             "number": {"type": "string", "examples": ["SOP-QA-001"]},
             "title": {"type": "string"},
+            "document_type": {"type": "string", "enum": list(DOCUMENT_TYPES)},
             "description": {"type": "string"},
             "training_due_days": {"type": "integer", "minimum": 1, "maximum": 365},
             "course_id": {

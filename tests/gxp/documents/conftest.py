@@ -29,7 +29,12 @@ def text_file(content: str, name: str = "sop.txt") -> FileStorage:
 
 @dataclass
 class Org:
+    """QA is the approver; an SOP's segregation of duties wants its author and reviewer to be
+    two other people."""
+
     qa: object
+    author: object
+    reviewer: object
     role: object
     dept: object
     in_role: object
@@ -48,6 +53,8 @@ def org(app) -> Org:
     role, dept, other = JobRoleFactory(name="Operator"), DepartmentFactory(), DepartmentFactory()
     return Org(
         qa=UserFactory(roles=["qa"], name="Quinn QA", department=other),
+        author=UserFactory(roles=["qa"], name="Abe Author", department=other),
+        reviewer=UserFactory(roles=["qa"], name="Rita Reviewer", department=other),
         role=role,
         dept=dept,
         in_role=UserFactory(name="Ann Role", job_role=role),
@@ -73,7 +80,7 @@ def new_document(org: Org, number: str = "SOP-QA-001", due_days: int = 14):
 
 
 def upload(org: Org, doc, label: str, content: str):
-    return versions.add_version(doc.id, {"version": label}, text_file(content), org.qa)
+    return versions.add_version(doc.id, {"version": label}, text_file(content), org.author)
 
 
 def effective(org: Org, version, on=None):
@@ -87,7 +94,7 @@ def effective(org: Org, version, on=None):
 
 def classify(org: Org, version, change_class: str, reason=None, note=None):
     data = {"change_class": change_class, "change_reason": reason, "change_note": note}
-    return versions.classify_version(version.document_id, version.id, data, PASSWORD, org.qa)
+    return versions.classify_version(version.document_id, version.id, data, PASSWORD, org.reviewer)
 
 
 def enrollments_for(version) -> list[Enrollment]:

@@ -36,3 +36,12 @@ def test_seed_demo_adds_two_sops_with_training_once(runner):
     before = db.session.scalar(select(func.count()).select_from(DocumentVersion))
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     assert db.session.scalar(select(func.count()).select_from(DocumentVersion)) == before
+
+
+def test_demo_versions_keep_author_reviewer_and_approver_apart(runner):
+    """The demo SOPs obey the segregation of duties they are shown under."""
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    for v in db.session.scalars(select(DocumentVersion)):
+        people = [v.created_by_id, v.classified_by_id, v.effective_by_id]
+        steps = [p for p in people if p is not None]
+        assert len(steps) == len(set(steps)), (v.document.number, v.version, people)

@@ -22,7 +22,7 @@ MANAGERS = {"admin", "qa"}
 
 
 def test_create_upload_and_diff_on_the_pages(client, auth, org):
-    auth.login(org.qa)
+    auth.login(org.author)
     token = csrf(client, "/documents/new")
     bad = client.post("/documents/new", data={"number": "x y", "csrf_token": token})
     assert bad.status_code == 422
@@ -91,7 +91,7 @@ def test_qa_classifies_and_approves_with_e_signatures_on_the_page(app, client, a
     doc = new_document(org)
     effective(org, upload(org, doc, "1", V1_TEXT))
     v2 = upload(org, doc, "2", V2_TEXT)
-    auth.login(org.qa)
+    auth.login(org.reviewer)
     url = f"/documents/{doc.id}/versions/{v2.id}"
     token = csrf(client, url)
     bad = client.post(
@@ -105,6 +105,10 @@ def test_qa_classifies_and_approves_with_e_signatures_on_the_page(app, client, a
     signed = {"signature_password": PASSWORD, "csrf_token": token}
     data = {"change_class": "significant", "change_note": "Detergent B.", **signed}
     assert client.post(f"{url}/classify", data=data).status_code == 302
+    auth.logout()
+    auth.login(org.qa)  # the reviewer may not approve what they reviewed (an SOP)
+    token = csrf(client, url)
+    signed = {"signature_password": PASSWORD, "csrf_token": token}
     today = clock.today().isoformat()
     resp = client.post(f"{url}/effective", data={"effective_date": today, **signed})
     assert resp.status_code == 302

@@ -6,14 +6,28 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf.file import FileField
-from wtforms import RadioField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 
+from app.gxp.models import DEFAULT_DOCUMENT_TYPE, DOCUMENT_TYPES, SEPARATIONS
+from app.gxp.segregation import SEPARATION_LABELS
 from app.platform.web.forms import ServiceForm
 
 
 class DocumentForm(ServiceForm):
-    number = StringField("SOP number", render_kw={"placeholder": "SOP-QA-001"})
+    number = StringField("Document number", render_kw={"placeholder": "SOP-QA-001"})
     title = StringField("Title")
+    document_type = SelectField(
+        "Type",
+        choices=list(DOCUMENT_TYPES.items()),
+        default=DEFAULT_DOCUMENT_TYPE,
+        validate_choice=False,
+    )
     description = TextAreaField("Description", render_kw={"rows": 3})
     training_due_days = StringField(
         "Training due within (days)", default="14", render_kw={"type": "number", "min": 1}
@@ -25,6 +39,7 @@ class DocumentForm(ServiceForm):
     FIELDS = (
         "number",
         "title",
+        "document_type",
         "description",
         "training_due_days",
         "job_role_ids",
@@ -50,6 +65,7 @@ class EditDocumentForm(DocumentForm):
     def for_document(cls, doc) -> EditDocumentForm:
         data = {
             "title": doc.title,
+            "document_type": doc.document_type,
             "description": doc.description,
             "training_due_days": str(doc.training_due_days),
             "owner_email": doc.owner.email if doc.owner else "",
@@ -93,3 +109,13 @@ class EffectiveForm(ServiceForm):
 
     def to_data(self) -> dict[str, Any]:
         return {"effective_date": self.effective_date.data}
+
+
+class TypeRuleForm(ServiceForm):
+    """One document type's segregation of duties: the steps that need different people."""
+
+    separations = SelectMultipleField(
+        "Steps done by different people",
+        choices=[(s, SEPARATION_LABELS[s]) for s in SEPARATIONS],
+        validate_choice=False,
+    )

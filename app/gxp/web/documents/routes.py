@@ -7,12 +7,13 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.gxp import documents as svc
-from app.gxp import versions
+from app.gxp import segregation, versions
 from app.gxp.web.documents.forms import (
     ClassifyForm,
     DocumentForm,
     EditDocumentForm,
     EffectiveForm,
+    TypeRuleForm,
     VersionForm,
 )
 from app.people.org import department_choices, job_role_choices
@@ -61,6 +62,28 @@ def new():
             return redirect(url_for(".detail", document_id=doc.id))
     status = 422 if form.is_submitted() else 200
     return render_template("documents/new.html", form=form), status
+
+
+@bp.route("/documents/types")
+@access("document.manage")
+def types():
+    return render_template(
+        "documents/types.html", rules=segregation.type_rules(), form=TypeRuleForm(formdata=None)
+    )
+
+
+@bp.route("/documents/types/<document_type>", methods=["POST"])
+@access("document.manage")
+def set_type_rule(document_type: str):
+    form = TypeRuleForm()
+    if form.validate_on_submit():
+        try:
+            rule = segregation.set_type_rule(document_type, form.separations.data, _actor())
+        except Invalid as exc:
+            flash(exc.detail, "error")
+        else:
+            flash(f"{rule.name}: {rule.summary}", "success")
+    return redirect(url_for(".types"))
 
 
 @bp.route("/documents/<int:document_id>")
@@ -115,7 +138,7 @@ def new_version(document_id: int):
 
 
 def _version_page(document_id: int, version_id: int, status: int = 200, **forms):
-    view = versions.version_view(document_id, version_id)
+    view = versions.version_view(document_id, version_id, _actor())
     classify = forms.get("classify") or ClassifyForm(formdata=None)
     effective = forms.get("effective") or EffectiveForm(
         formdata=None, data={"effective_date": clock.today().isoformat()}

@@ -38,7 +38,7 @@ def _as_date(value) -> date | None:
 
 
 def _rank(t: Told) -> tuple:
-    return (URGENCY.get(t.status, 9), t.due_date or date.max)
+    return (URGENCY.get(t.status, 9), t.due_date or date.max, t.requirement_id)
 
 
 @obligations_asked.connect
@@ -52,6 +52,7 @@ def tell_obligations(on: date, user_ids: list[int]) -> dict[int, Told]:
         select(
             Enrollment.id,
             st.c.user_id,
+            st.c.requirement_id,
             st.c.status,
             st.c.due_date,
             st.c.valid_until,
@@ -70,6 +71,7 @@ def tell_obligations(on: date, user_ids: list[int]) -> dict[int, Told]:
         valid_until = _as_date(r.valid_until)
         t = Told(
             r.user_id,
+            r.requirement_id,
             r.status,
             _as_date(r.due_date),
             valid_until,

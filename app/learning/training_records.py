@@ -38,6 +38,7 @@ class Told:
     through `learning.obligations_asked`): its status, due date and validity."""
 
     user_id: int
+    requirement_id: int
     status: str
     due_date: date | None
     valid_until: date | None
@@ -363,8 +364,9 @@ class TeamMemberRow:
 
 
 def _count_late_as_told(members: dict[int, TeamMemberRow], on: date) -> None:
-    """Move the counts of enrollments that serve a requirement to what its status says (late
-    when the requirement is overdue or expired), so the table agrees with the overdue list."""
+    """Count enrollments that serve a requirement as its status says: late requirements once
+    each (a program's courses are one requirement), as the team's overdue list shows them;
+    the others as assigned. Training that serves no requirement keeps its own due date."""
     found = obligations(list(members), on)
     if not found:
         return
@@ -373,21 +375,30 @@ def _count_late_as_told(members: dict[int, TeamMemberRow], on: date) -> None:
             Enrollment.id.in_(list(found))
         )
     )
+    late: dict[int, set[int]] = {}
     for enrollment_id, status, due_date in rows:
         t = found[enrollment_id]
         member = members.get(t.user_id)
-        if member is None or is_overdue(status, due_date, on) == t.late:
+        if member is None:
             continue
-        step = 1 if t.late else -1
-        member.overdue += step
-        member.assigned -= step
+        if is_overdue(status, due_date, on):
+            member.overdue -= 1
+        else:
+            member.assigned -= 1
+        if t.late:
+            late.setdefault(t.user_id, set()).add(t.requirement_id)
+        else:
+            member.assigned += 1
+    for user_id, requirements in late.items():
+        members[user_id].overdue += len(requirements)
 
 
 def team_training(manager_id: int) -> list[TeamMemberRow]:
     """Each active direct report with open/overdue/completed counts and overall progress: 4 queries.
 
-    `assigned` counts work still to do that is not overdue (an enrollment serving a requirement
-    is overdue when the requirement is overdue or expired); overall progress is completed
+    `assigned` counts work still to do that is not overdue; `overdue` counts requirements
+    overdue or expired (the team's overdue list) and other training past its due date; overall
+    progress is completed
     required modules over required modules across the person's enrollments (waived excluded).
     """
     on = today()

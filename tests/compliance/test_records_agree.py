@@ -223,6 +223,16 @@ def test_every_surface_tells_the_same_story(app, client, auth, seed):
             if row["section"] == "compliance"
         }
         assert in_csv == told
+        # The training-records API: each open record speaks for its requirement.
+        listed = client.get(f"/api/v1/training/records?user_id={person.id}&per_page=100")
+        items = {i["id"]: i for i in listed.get_json()["items"]}
+        for enrollment_id, req_id in by_enrollment.get(person.id, {}).items():
+            i = items[enrollment_id]
+            assert (
+                i["requirement_status"],
+                i["due_date"] or "",
+                i["valid_until"] or "",
+            ) == story(truth[person.id, req_id])
 
     # 3. The compliance pages, their CSV and the reports API, as the admin.
     def late_truth():

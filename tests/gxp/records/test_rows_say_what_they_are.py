@@ -106,3 +106,8 @@ def test_two_versions_of_one_sop_are_told_apart(app, client, auth):
         done.id: "1",
         todo.id: "2",
     }
+    listed = client.get(f"/api/v1/training/records?user_id={person.id}").get_json()
+    assert {i["id"]: i["document_version"] for i in listed["items"]} == {
+        done.id: "1",
+        todo.id: "2",
+    }

@@ -355,6 +355,9 @@ class TeamMemberRow:
     assigned: int = 0
     overdue: int = 0
     completed: int = 0
+    # Of `overdue`: requirements overdue or expired (the rest is other training past its due
+    # date, such as reading a new SOP version), so the team's overdue list can be matched.
+    late_requirements: int = 0
     required_modules: int = 0
     completed_modules: int = 0
 
@@ -391,6 +394,7 @@ def _count_late_as_told(members: dict[int, TeamMemberRow], on: date) -> None:
             member.assigned += 1
     for user_id, requirements in late.items():
         members[user_id].overdue += len(requirements)
+        members[user_id].late_requirements = len(requirements)
 
 
 def team_training(manager_id: int) -> list[TeamMemberRow]:

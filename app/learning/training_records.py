@@ -283,6 +283,8 @@ def user_training(user_id: int) -> UserTraining:
         told(_row(e, code, title, progress, on, version), found.get(e.id))
         for e, code, title, version in rows
     ]
+    # In the order of the due dates shown (a requirement's may differ from the enrollment's).
+    enrollments.sort(key=lambda r: (r.due_date is None, r.due_date or date.min, r.course_title))
     return UserTraining(user_id, enrollments, _certifications(user_id))
 
 

@@ -13,6 +13,7 @@ def init_app(app: Flask) -> None:
         cli,
         engine,
         jobs,
+        obligations,
         reminders,
         status_store,
     )

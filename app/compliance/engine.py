@@ -98,8 +98,15 @@ def run_requirement_engine(
     ).all()
     _refresh_statistics(len(created), TrainingAssignment)
 
-    # 2. renewal assignments
+    # 2. renewal assignments (the status's due date is the expiry once done: the latest
+    # assignment's due date is read apart, to tell whether the renewal is assigned already)
     st = status_query(on, scope).subquery("st")
+    TA = TrainingAssignment
+    assigned_due = (
+        select(func.max(TA.due_date))
+        .where(TA.user_id == st.c.user_id, TA.requirement_id == st.c.requirement_id)
+        .scalar_subquery()
+    )
     renewal = select(
         st.c.user_id,
         st.c.requirement_id,
@@ -112,7 +119,7 @@ def run_requirement_engine(
         st.c.waiver_id.is_(None),
         st.c.cycle.is_not(None),
         add_days(literal(on, type_=Date), st.c.window_days) >= st.c.valid_until,
-        st.c.due_date < st.c.valid_until,
+        assigned_due < st.c.valid_until,
     )
     renewed = db.session.execute(
         upsert(TrainingAssignment)

@@ -206,7 +206,8 @@ def status_query(on: date, scope: Scope = Scope()):
     """The compliance status of every applicable (person, requirement), as one SELECT.
 
     Columns: user_id, requirement_id, status, ok (1 when the person counts as compliant: trained
-    and unexpired, or waived), due_date, completed_on, valid_until (NULL: never expires),
+    and unexpired, or waived), due_date (when the next completion is due: the expiry once done,
+    else the latest assignment's due date), completed_on, valid_until (NULL: never expires),
     waiver_id, cycle (latest assignment), grace_days, window_days, and the person's
     department_id and job_role_id (what summaries count by, without joining users again).
     """
@@ -289,7 +290,13 @@ def _status_select(on: date, pairs, best, scope: Scope = Scope()):
     )
     is_done = and_(done.c.done_slots.is_not(None), done.c.done_slots >= req.c.slots)
     soon = on + timedelta(days=DUE_SOON_DAYS)
-    due = assigned.c.due_date
+    # The one due date every page shows: once done, the renewal is due when the validity ends
+    # (never, for a completion that does not expire); before that, the assignment's due date.
+    # An older cycle's later due date must not make an expired completion look "due in a month".
+    due = case(
+        (is_done, case((done.c.valid_until < forever(), done.c.valid_until), else_=None)),
+        else_=assigned.c.due_date,
+    )
     status = case(
         (waived.c.waiver_id.is_not(None), "waived"),
         (
@@ -300,8 +307,8 @@ def _status_select(on: date, pairs, best, scope: Scope = Scope()):
                 else_="expired",
             ),
         ),
-        (or_(due.is_(None), due > soon), "not_started"),
-        (due >= on, "due_soon"),
+        (or_(assigned.c.due_date.is_(None), assigned.c.due_date > soon), "not_started"),
+        (assigned.c.due_date >= on, "due_soon"),
         else_="overdue",
     )
     ok = case(

@@ -154,7 +154,8 @@ def _history(courses: dict[str, Course], today: date, report) -> None:
                 cycle=1,
                 source="import",
                 status="completed",
-                created_at=completed_at - timedelta(days=rng.randint(1, 20)),
+                # Recorded in Cadre when imported, after the completion it records.
+                created_at=min(completed_at + timedelta(days=rng.randint(1, 20)), clock.now()),
                 started_at=completed_at - timedelta(hours=rng.randint(1, 48)),
                 completed_at=completed_at,
                 score=float(rng.randint(80, 100)),

@@ -45,8 +45,10 @@ from app.gxp.employee_record_lines import (
     signature_validity,
     waiver_and_assignment_lines,
 )
+from app.gxp.models import DocumentVersion
 from app.learning.enrollments import can_view_user, visible_user
 from app.learning.models import ENROLLMENT_STATUSES, Certification, Enrollment, Result
+from app.learning.training_records import obligations
 from app.people.models import User
 from app.people.permissions import can
 from app.platform import clock
@@ -205,6 +207,7 @@ CSV_COLUMNS = [
     "course_code",
     "course_title",
     "course_version",
+    "document_version",
     "cycle",
     "source",
     "status",
@@ -270,6 +273,7 @@ def _csv_rows(record: EmployeeRecord) -> list[dict[str, Any]]:
                 "course_code": e.course_code,
                 "course_title": e.course_title,
                 "course_version": e.course_version,
+                "document_version": e.document_version,
                 "cycle": e.cycle,
                 "source": e.source,
                 "status": e.status,
@@ -406,6 +410,11 @@ class TrainingRecord:
     completed_at: datetime | None
     score: float | None
     certificate_id: int | None
+    # An open record that serves a requirement: the requirement's status and validity (its
+    # due_date is then the requirement's too: the one status derivation).
+    requirement_status: str | None = None
+    valid_until: date | None = None
+    document_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -508,6 +517,31 @@ def _certificate_ids(enrollment_ids: list[int]) -> dict[int, int]:
     return {enrollment_id: cert_id for enrollment_id, cert_id in rows}
 
 
+def _told(records: list[TrainingRecord]) -> list[TrainingRecord]:
+    """Records with their document versions, and open records that serve a requirement told by
+    its status (two queries for the page)."""
+    if not records:
+        return records
+    found = obligations(sorted({r.user_id for r in records}))
+    versions = dict(
+        db.session.execute(
+            select(Enrollment.id, DocumentVersion.version)
+            .join(DocumentVersion, DocumentVersion.id == Enrollment.document_version_id)
+            .where(Enrollment.id.in_([r.id for r in records]))
+        ).all()
+    )
+    out = []
+    for r in records:
+        r = replace(r, document_version=versions.get(r.id))
+        t = found.get(r.id)
+        if t is not None:
+            r = replace(
+                r, due_date=t.due_date, requirement_status=t.status, valid_until=t.valid_until
+            )
+        out.append(r)
+    return out
+
+
 def _record(e: Enrollment, certificate_id: int | None) -> TrainingRecord:
     return TrainingRecord(
         id=e.id,
@@ -542,7 +576,7 @@ def list_training_records(
         visible_user(viewer, filters.user_id)
     found = paginate(_records_query(viewer, filters), page, per_page, count_apart=True)
     certs = _certificate_ids([e.id for e in found.items])
-    found.items = [_record(e, certs.get(e.id)) for e in found.items]
+    found.items = _told([_record(e, certs.get(e.id)) for e in found.items])
     return found
 
 
@@ -562,6 +596,6 @@ def get_training_record(viewer: User, record_id: int) -> TrainingRecordDetail:
         raise NotFound(f"Training record {record_id} does not exist.")
     if not can_view_user(viewer, e.user):
         raise Forbidden("You may not see this person's training records.")
-    record = _record(e, _certificate_ids([e.id]).get(e.id))
+    record = _told([_record(e, _certificate_ids([e.id]).get(e.id))])[0]
     results = [line for _, line in result_lines_where(Result.enrollment_id == e.id)]
     return TrainingRecordDetail(record, results)

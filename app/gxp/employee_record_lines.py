@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased
 from app.audit.models import ESignature
 from app.compliance.models import CompetencyRequirement, Curriculum, TrainingAssignment, Waiver
 from app.extensions import db
+from app.gxp.models import DocumentVersion
 from app.learning.certificates import status_from_dates
 from app.learning.models import Certification, Course, Enrollment, Module, Result
 from app.people.models import Department, JobRole, Team, User
@@ -80,6 +81,13 @@ class EnrollmentLine:
     completed_at: datetime | None
     score: float | None
     certificate_id: int | None
+    # Read-and-understand training: the controlled document version it is for.
+    document_version: str | None = None
+
+    @property
+    def imported(self) -> bool:
+        """A completion recorded before Cadre and imported: no modules were taken here."""
+        return self.source == "import" and self.status == "completed"
 
 
 @dataclass(frozen=True)
@@ -294,10 +302,12 @@ def enrollment_lines(user_ids: Collection[int], *where) -> list[tuple[int, Enrol
             Enrollment.completed_at,
             Enrollment.score,
             Certification.id,
+            DocumentVersion.version,
         )
         .join(Course, Course.id == Enrollment.course_id)
         .outerjoin(assigner, assigner.id == Enrollment.assigned_by_id)
         .outerjoin(Certification, Certification.enrollment_id == Enrollment.id)
+        .outerjoin(DocumentVersion, DocumentVersion.id == Enrollment.document_version_id)
         .where(Enrollment.user_id.in_(sorted(user_ids)), *where)
         .order_by(Enrollment.user_id, Course.code, Enrollment.cycle, Enrollment.id)
     ).all()

@@ -20,3 +20,11 @@ certificate_revoked = event(
     "A certificate was revoked. After commit.",
     ("certificate_id", "user_id", "course_id"),
 )
+obligations_asked = event(
+    "learning.obligations_asked",
+    "A list of training rows is about to be shown: which open enrollments of these people serve"
+    " a requirement, and what its status says. In the transaction; handlers answer"
+    " {enrollment_id: Told} (compliance: from the one status derivation).",
+    ("on", "user_ids"),
+    in_transaction=True,
+)

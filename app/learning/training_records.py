@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, column, func, or_, select, table
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.learning.certificates import status_from_dates
+from app.learning.events import obligations_asked
 from app.learning.models import Certification, Course, Enrollment, Module, Progress, Result
 from app.people.models import User
 from app.platform import clock
@@ -29,6 +30,48 @@ def today() -> date:
 def is_overdue(status: str, due_date: date | None, on: date | None = None) -> bool:
     """Late: a due date before today on an enrollment still to be done."""
     return due_date is not None and status in TODO_STATUSES and due_date < (on or today())
+
+
+@dataclass(frozen=True)
+class Told:
+    """What the requirement an open enrollment serves says about it (answered by compliance
+    through `learning.obligations_asked`): its status, due date and validity."""
+
+    user_id: int
+    requirement_id: int
+    status: str
+    due_date: date | None
+    valid_until: date | None
+    grace_until: date | None  # in grace: the validity ended, it still counts until this day
+
+    @property
+    def late(self) -> bool:
+        return self.status in ("overdue", "expired")
+
+
+def obligations(user_ids: list[int], on: date | None = None) -> dict[int, Told]:
+    """{enrollment id: Told} for the open enrollments of these people that serve a
+    requirement (one query in the compliance domain; empty when no domain answers)."""
+    out: dict[int, Told] = {}
+    if user_ids:
+        for answer in obligations_asked.publish(on=on or today(), user_ids=list(user_ids)):
+            out.update(answer or {})
+    return out
+
+
+def told(row: EnrollmentRow, t: Told | None) -> EnrollmentRow:
+    """The row with its requirement's status, due date and validity (unchanged without one):
+    a page never shows an enrollment's own due date against its requirement's."""
+    if t is None:
+        return row
+    return replace(
+        row,
+        due_date=t.due_date,
+        overdue=t.late,
+        requirement_status=t.status,
+        valid_until=t.valid_until,
+        grace_until=t.grace_until,
+    )
 
 
 def percent(done: int, total: int) -> int:
@@ -54,6 +97,19 @@ class EnrollmentRow:
     completed_modules: int = 0
     next_module_id: int | None = None
     overdue: bool = False
+    # Set by the compliance domain when the enrollment serves a requirement: its status, due
+    # date and validity then come from the one status derivation (see
+    # app.compliance.obligations), and `due_date`/`overdue` follow them.
+    requirement_status: str | None = None
+    valid_until: date | None = None
+    grace_until: date | None = None
+    # Read-and-understand training: the controlled document version it is for.
+    document_version: str | None = None
+
+    @property
+    def imported(self) -> bool:
+        """A completion recorded before Cadre and imported: no modules were taken here."""
+        return self.source == "import" and self.status == "completed"
 
     @property
     def progress_percent(self) -> int:
@@ -174,7 +230,19 @@ def _certifications(user_id: int) -> list[CertificationRow]:
     ]
 
 
-def _row(e: Enrollment, code: str, title: str, progress: dict, on: date) -> EnrollmentRow:
+# The controlled-document versions (gxp's table, named here so learning need not import gxp):
+# read-and-understand enrollments show theirs, so two rows of one SOP are told apart.
+DOCUMENT_VERSIONS = table("document_versions", column("id"), column("version"))
+
+
+def _row(
+    e: Enrollment,
+    code: str,
+    title: str,
+    progress: dict,
+    on: date,
+    document_version: str | None = None,
+) -> EnrollmentRow:
     required, done, next_module = progress.get(e.id, (0, 0, None))
     return EnrollmentRow(
         id=e.id,
@@ -192,20 +260,31 @@ def _row(e: Enrollment, code: str, title: str, progress: dict, on: date) -> Enro
         completed_modules=done,
         next_module_id=next_module,
         overdue=is_overdue(e.status, e.due_date, on),
+        document_version=document_version,
     )
 
 
 def user_training(user_id: int) -> UserTraining:
-    """A person's enrollments (due date, status, overdue, progress) and certificates: 3 queries."""
+    """A person's enrollments (due date, status, overdue, progress) and certificates: 4 queries.
+
+    Enrollments that serve a requirement take its status and due date (see `obligations`)."""
     on = today()
+    dv = DOCUMENT_VERSIONS
     rows = db.session.execute(
-        select(Enrollment, Course.code, Course.title)
+        select(Enrollment, Course.code, Course.title, dv.c.version)
         .join(Course, Course.id == Enrollment.course_id)
+        .outerjoin(dv, dv.c.id == Enrollment.document_version_id)
         .where(Enrollment.user_id == user_id)
         .order_by(Enrollment.due_date.is_(None), Enrollment.due_date, Course.title, Enrollment.id)
     ).all()
-    progress = _progress_by_enrollment([e.id for e, _, _ in rows])
-    enrollments = [_row(e, code, title, progress, on) for e, code, title in rows]
+    progress = _progress_by_enrollment([e.id for e, *_ in rows])
+    found = obligations([user_id], on) if rows else {}
+    enrollments = [
+        told(_row(e, code, title, progress, on, version), found.get(e.id))
+        for e, code, title, version in rows
+    ]
+    # In the order of the due dates shown (a requirement's may differ from the enrollment's).
+    enrollments.sort(key=lambda r: (r.due_date is None, r.due_date or date.min, r.course_title))
     return UserTraining(user_id, enrollments, _certifications(user_id))
 
 
@@ -278,6 +357,9 @@ class TeamMemberRow:
     assigned: int = 0
     overdue: int = 0
     completed: int = 0
+    # Of `overdue`: requirements overdue or expired (the rest is other training past its due
+    # date, such as reading a new SOP version), so the team's overdue list can be matched.
+    late_requirements: int = 0
     required_modules: int = 0
     completed_modules: int = 0
 
@@ -286,10 +368,43 @@ class TeamMemberRow:
         return percent(self.completed_modules, self.required_modules)
 
 
-def team_training(manager_id: int) -> list[TeamMemberRow]:
-    """Each active direct report with open/overdue/completed counts and overall progress: 2 queries.
+def _count_late_as_told(members: dict[int, TeamMemberRow], on: date) -> None:
+    """Count enrollments that serve a requirement as its status says: late requirements once
+    each (a program's courses are one requirement), as the team's overdue list shows them;
+    the others as assigned. Training that serves no requirement keeps its own due date."""
+    found = obligations(list(members), on)
+    if not found:
+        return
+    rows = db.session.execute(
+        select(Enrollment.id, Enrollment.status, Enrollment.due_date).where(
+            Enrollment.id.in_(list(found))
+        )
+    )
+    late: dict[int, set[int]] = {}
+    for enrollment_id, status, due_date in rows:
+        t = found[enrollment_id]
+        member = members.get(t.user_id)
+        if member is None:
+            continue
+        if is_overdue(status, due_date, on):
+            member.overdue -= 1
+        else:
+            member.assigned -= 1
+        if t.late:
+            late.setdefault(t.user_id, set()).add(t.requirement_id)
+        else:
+            member.assigned += 1
+    for user_id, requirements in late.items():
+        members[user_id].overdue += len(requirements)
+        members[user_id].late_requirements = len(requirements)
 
-    `assigned` counts work still to do that is not overdue; overall progress is completed
+
+def team_training(manager_id: int) -> list[TeamMemberRow]:
+    """Each active direct report with open/overdue/completed counts and overall progress: 4 queries.
+
+    `assigned` counts work still to do that is not overdue; `overdue` counts requirements
+    overdue or expired (the team's overdue list) and other training past its due date; overall
+    progress is completed
     required modules over required modules across the person's enrollments (waived excluded).
     """
     on = today()
@@ -319,6 +434,7 @@ def team_training(manager_id: int) -> list[TeamMemberRow]:
     }
     if not members:
         return []
+    _count_late_as_told(members, on)
     # A completed enrollment counts as fully done even if a module row is missing.
     finished = Enrollment.status == "completed"
     done = or_(finished, Progress.status == "completed")
@@ -359,12 +475,15 @@ def training_dashboard(user: User) -> TrainingDashboard:
 
 def enrollment_row(enrollment_id: int) -> EnrollmentRow:
     """One enrollment with its progress, shaped like the rows of user_training. Raises NotFound."""
+    dv = DOCUMENT_VERSIONS
     found = db.session.execute(
-        select(Enrollment, Course.code, Course.title)
+        select(Enrollment, Course.code, Course.title, dv.c.version)
         .join(Course, Course.id == Enrollment.course_id)
+        .outerjoin(dv, dv.c.id == Enrollment.document_version_id)
         .where(Enrollment.id == enrollment_id)
     ).first()
     if found is None:
         raise NotFound(f"Enrollment {enrollment_id} does not exist.")
-    e, code, title = found
-    return _row(e, code, title, _progress_by_enrollment([e.id]), today())
+    e, code, title, version = found
+    row = _row(e, code, title, _progress_by_enrollment([e.id]), today(), version)
+    return told(row, obligations([e.user_id]).get(e.id))

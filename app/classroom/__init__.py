@@ -8,7 +8,11 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the classroom domain: pages, API endpoints and event handlers."""
-    from app.classroom import api, reminders  # noqa: F401  (endpoints; the sweep's reminders)
+    from app.classroom import (  # noqa: F401  (endpoints; the sweep's reminders; audit names)
+        api,
+        audit_labels,
+        reminders,
+    )
     from app.classroom.web.calendar import bp as calendar_bp
     from app.classroom.web.sessions import bp as sessions_bp
 

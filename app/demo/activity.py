@@ -253,8 +253,9 @@ GDP_V2_NOTE = "New: late entries are marked 'late entry' with the actual date (2
 
 
 def seed_demo_pending_approval(report) -> None:
-    """SOP-QA-001 version 2: drafted by one QA specialist, classified by another, waiting for
-    the site quality head to approve it (three people, as segregation of duties asks)."""
+    """SOP-QA-001 version 2: drafted by one QA specialist, reviewed by the site quality head,
+    waiting for the other QA specialist (the demo's printed QA login) to approve it: three
+    people, as segregation of duties asks."""
     from app.demo.documents import GDP_V1
 
     doc = db.session.scalar(
@@ -273,13 +274,13 @@ def seed_demo_pending_approval(report) -> None:
         u.email: u
         for u in db.session.scalars(
             select(User).where(
-                User.email.in_(("sophie.brunner@example.com", "lukas.meier@example.com"))
+                User.email.in_(("sophie.brunner@example.com", "katrin.vogel@example.com"))
             )
         )
     }
     author, reviewer = (
         people.get("sophie.brunner@example.com"),
-        people.get("lukas.meier@example.com"),
+        people.get("katrin.vogel@example.com"),
     )
     if author is None or reviewer is None:
         return

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from app.classroom.eligibility import Restrictions, set_restrictions
 from app.classroom.models import SessionInstructor, TrainingSession
 from app.extensions import db
 from app.learning.models import Course
@@ -38,6 +39,7 @@ class DemoSession:
     online_url: str | None = None
     title: str | None = None
     notes: str = ""
+    sites: tuple[str, ...] = ()  # who may book: people of these sites only
 
 
 BASEL, LEEDS = "Europe/Zurich", "Europe/London"
@@ -71,6 +73,7 @@ SESSIONS = [
         title="Cleanroom gowning: hands-on practice",
         booked_by_manager=True,
         notes="Bring your own safety shoes. Gowns and gloves are provided.",
+        sites=("Basel",),
     ),
     DemoSession(
         "gowning-full",
@@ -85,6 +88,7 @@ SESSIONS = [
         location="Basel B2 gowning room",
         title="Cleanroom gowning: hands-on practice",
         booked_by_manager=True,
+        sites=("Basel",),
     ),
     DemoSession(
         "deviation-workshop",
@@ -174,6 +178,8 @@ def seed_demo_sessions(report) -> None:
             created_at=now - timedelta(days=14),  # planned before anyone booked it
         )
         session.instructors = [SessionInstructor(user_id=instructor.id)]
+        if spec.sites:  # the clean room is for Basel's people: others are told why not
+            set_restrictions(session, Restrictions(sites=list(spec.sites)))
         db.session.add(session)
         db.session.flush()
         report.add("training sessions")

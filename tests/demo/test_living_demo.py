@@ -152,3 +152,22 @@ def test_every_page_a_role_reaches_from_home_renders_with_the_demo(seeded, clien
             page = client.get(path)
             assert page.status_code in (200, 302), (email, path, page.status_code)
         auth.logout()
+
+
+def test_the_clean_room_sessions_are_for_basel_and_say_so_to_others(seeded, client, auth):
+    gowning = db.session.scalar(
+        select(TrainingSession)
+        .where(TrainingSession.title == "Cleanroom gowning: hands-on practice")
+        .order_by(TrainingSession.starts_at)
+        .limit(1)
+    )
+    booked = db.session.scalar(
+        select(func.count())
+        .select_from(SessionRegistration)
+        .where(SessionRegistration.session_id == gowning.id)
+    )
+    assert booked  # everyone the demo booked on it is from Basel
+    auth.login(person("ryan.walsh@example.com"), "cadre-demo")  # a Leeds fulfilment associate
+    body = client.get(f"/sessions/{gowning.id}").get_data(as_text=True)
+    assert "You cannot book this session: it is for the Basel site" in body
+    assert "Book a seat" not in body

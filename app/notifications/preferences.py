@@ -21,7 +21,8 @@ KINDS: dict[str, str] = {
     "escalation": "Training of people who report to me is 7 days overdue",
     "session_reminder": "Sessions I am booked on (24 hours before)",
     # Sent by the classroom domain as bookings change.
-    "session_registered": "Someone booked me on a session",
+    "session_registered": "My session bookings are confirmed (mine or someone else's for me)",
+    "session_booking_cancelled": "My booking on a session was cancelled",
     "session_promoted": "A seat became free for me on a waitlist",
     "session_changed": "A session I am booked on moved or changed",
     "session_cancelled": "A session I am booked on was cancelled",

@@ -4,10 +4,12 @@ header, the outline and the progress bar at once, without a reload."""
 
 from __future__ import annotations
 
+import io
 import re
 import time
 from pathlib import Path
 
+from pypdf import PdfReader
 from werkzeug.datastructures import FileStorage
 
 from app.platform import files
@@ -90,6 +92,8 @@ def _same_document(page) -> bool:
 
 
 def test_learner_goes_from_catalog_to_certificate(app, live_server, browser_page):
+    app.config["PUBLIC_BASE_URL"] = None  # the default: links follow the port served on
+    app.config["PORT"] = int(live_server.rsplit(":", 1)[1])
     course = _course()
     learner = UserFactory(name="Lena Learner", email="lena@example.com", roles=["employee"])
     page = browser_page
@@ -126,8 +130,21 @@ def test_learner_goes_from_catalog_to_certificate(app, live_server, browser_page
     assert "resume" not in page.locator("#video-status").inner_text().lower()
     page.get_by_role("link", name=re.compile("Next: Check yourself")).click()
 
-    # Quiz: the page holds no answers; answer, submit, wait for the grade.
+    # Quiz, first try wrong: the learner sees what was wrong, not the right answers, and
+    # how many attempts are left; the quiz allows 3 by default.
     page.get_by_role("button", name="Start the quiz").click()
+    for radio in page.locator("input[type=radio][value=false]").all():
+        radio.check()
+    page.get_by_role("button", name="Submit answers").click()
+    _wait_for(page, app, "Attempt 1: not passed")
+    feedback = page.inner_text("main")
+    assert "The correct answers are shown once you pass." in feedback
+    assert "Correct answer" not in feedback
+    assert "3 attempts (2 left)" in feedback
+    _status_shows(page, "Check yourself", "in progress", 66)
+
+    # Second try right: the page holds no answers; answer, submit, wait for the grade.
+    page.get_by_role("button", name="Try again").click()
     for radio in page.locator("input[type=radio][value=true]").all():
         radio.check()
     page.get_by_role("button", name="Submit answers").click()
@@ -146,4 +163,17 @@ def test_learner_goes_from_catalog_to_certificate(app, live_server, browser_page
     body = page.inner_text("main")
     assert course.title in body
     assert re.search(r"active", body, re.I)
-    assert re.search(r"CAD-\d{4}-\d{7}", body)
+    number = re.search(r"CAD-\d{4}-\d{7}", body).group(0)
+
+    # The printed certificate verifies: the link in its PDF opens the public verify page of
+    # the instance that printed it (the app serves on this port and has no PUBLIC_BASE_URL).
+    pdf_link = page.get_by_role("link", name="Download PDF").first.get_attribute("href")
+    pdf = page.request.get(f"{live_server}{pdf_link}")
+    assert pdf.ok and pdf.headers["content-type"].startswith("application/pdf")
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.body())).pages)
+    printed = re.search(r"https?://\S+/verify/\S+", text).group(0)
+    assert printed.startswith(f"{live_server}/verify/")
+    page.context.clear_cookies()  # anyone holding the paper, not the learner
+    page.goto(printed)
+    verified = page.inner_text("main")
+    assert "Valid certificate" in verified and number in verified

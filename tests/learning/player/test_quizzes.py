@@ -384,8 +384,10 @@ def test_the_polling_fragment_is_only_the_fragment_for_htmx(
     page = client.get(url).get_data(as_text=True)
 
     assert no_html_page(frag)
-    assert frag.lstrip().startswith(f'<div id="attempt-{result.id}"')
-    assert 'hx-trigger="load delay:1s"' in frag and 'hx-swap="outerHTML"' in frag
+    # The whole quiz panel, so what may come next (try again, attempts left) comes with it.
+    assert frag.lstrip().startswith('<div id="quiz-panel">')
+    assert f'<div id="attempt-{result.id}"' in frag
+    assert 'hx-trigger="load delay:1s"' in frag and 'hx-target="#quiz-panel"' in frag
     assert "Refresh" in frag  # the no-JavaScript way on
     assert "<html" in page and 'hx-trigger="load delay:1s"' in page
 
@@ -394,6 +396,7 @@ def test_the_polling_fragment_is_only_the_fragment_for_htmx(
     assert no_html_page(graded)
     assert "hx-trigger" not in graded.split('id="module-head"')[0]  # polling stopped
     assert "passed" in graded and "EXPLAIN-SINGLE" in graded
+    assert "Start the quiz" not in graded and "Try again" not in graded  # passed: nothing next
     # The header, progress bar and outline follow out of band (see test_status_refresh.py).
     assert '<div id="module-head" class="page-head" hx-swap-oob="true">' in graded
     assert '<ol id="outline-list" class="outline-list" hx-swap-oob="true">' in graded
@@ -434,3 +437,21 @@ def test_grading_progress_of_a_failed_attempt_leaves_the_module_open(
     assert db.session.get(Result, result.id).passed is False
     assert db.session.scalar(select(Progress).where(Progress.module_id == quiz.id)) is None
     assert db.session.get(Enrollment, enrollment.id).status == "in_progress"
+
+
+def test_a_failed_grade_arrives_with_the_way_to_try_again(
+    client, as_learner, course, enrollment, learner
+):
+    """With a worker grading, the learner waits on the poll: when the grade is a fail, the same
+    swap brings "Try again" and the attempts left, without a reload."""
+    quiz = add_quiz(course)
+    result = quizzes.start_attempt(enrollment.id, quiz.id, learner)
+    result.answers = {}
+    result.status = "submitted"
+    result.submitted_at = clock.now()
+    db.session.commit()
+    grade_quiz_attempt(result.id)
+    url = module_url(enrollment, quiz, f"/attempts/{result.id}")
+    graded = client.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Attempt 1: not passed" in graded
+    assert "Try again" in graded and "3 attempts (2 left)" in graded

@@ -226,7 +226,7 @@ def quiz_submit(enrollment_id: int, module_id: int, result_id: int):
 def attempt_status(enrollment_id: int, module_id: int, result_id: int):
     attempt = _own_attempt(enrollment_id, module_id, result_id)
     ctx = _context(enrollment_id, module_id, attempt=attempt, oob=is_htmx())
-    return render("player/module.html", "player/_attempt_status.html", **ctx)
+    return render("player/module.html", "player/_panel_quiz.html", **ctx)
 
 
 # --- assignments --------------------------------------------------------------------------

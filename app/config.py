@@ -89,6 +89,9 @@ def load_config() -> dict:
         "MAX_CONTENT_LENGTH": _int("MAX_UPLOAD_MB", 512) * 1024 * 1024,
         # Non-file form fields: the user import posts its CSV (up to 2 MB) back for confirmation.
         "MAX_FORM_MEMORY_SIZE": 6 * 1024 * 1024,
+        # How many reverse proxies in front of Cadre set X-Forwarded-For/-Proto/-Host/-Port/
+        # -Prefix (app/platform/proxies.py); 0: the headers are ignored.
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from flask import Flask, Response, flash, redirect, request, session, url_for
+from flask import (
+    Flask,
+    Response,
+    flash,
+    has_request_context,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import current_user
 from itsdangerous import BadSignature
@@ -24,10 +33,32 @@ class IdleSession(SecureCookieSession):
     signed_at: datetime | None = None
 
 
+def _over_https() -> bool:
+    return has_request_context() and request.is_secure
+
+
 class IdleSessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, re-sent when changed or when the cookie is getting old."""
+    """Flask's signed-cookie sessions, re-sent when changed or when the cookie is getting old.
+
+    Served over HTTPS (directly, or behind a trusted proxy that says so), the cookie is
+    `__Host-`-prefixed and Secure whatever the mode: the browser then refuses it from plain HTTP
+    and from any other (sub)domain, so a sibling site cannot plant or read it.
+    """
 
     session_class = IdleSession
+
+    def get_cookie_name(self, app: Flask) -> str:
+        name = super().get_cookie_name(app)
+        return f"__Host-{name}" if _over_https() else name
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return _over_https() or super().get_cookie_secure(app)
+
+    def get_cookie_domain(self, app: Flask) -> str | None:
+        return None if _over_https() else super().get_cookie_domain(app)
+
+    def get_cookie_path(self, app: Flask) -> str:
+        return "/" if _over_https() else super().get_cookie_path(app)
 
     def open_session(self, app: Flask, request) -> IdleSession | None:
         serializer = self.get_signing_serializer(app)

@@ -67,13 +67,18 @@ class AuditLog(db.Model):
     reason: Mapped[str | None] = mapped_column(Text)
     request_id: Mapped[str | None] = mapped_column(String(64))
     ip: Mapped[str | None] = mapped_column(String(64))
+    # How the change was made: "session", "token:<id>", "job:<name>", "cli", "system" ...
+    means: Mapped[str | None] = mapped_column(String(80))
+    # The person a service account or an admin acted for, when not the actor themself.
+    on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # The hash chain (app.audit.chain): position, the previous row's hash, and this
     # row's hash over its content and prev_hash. Set once by the sealer, never changed.
     chain_seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     row_hash: Mapped[str | None] = mapped_column(String(64))
 
-    actor = relationship("User")
+    actor = relationship("User", foreign_keys=[actor_id])
+    on_behalf_of = relationship("User", foreign_keys=[on_behalf_of_id])
 
     @property
     def system_generated(self) -> bool:

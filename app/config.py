@@ -100,9 +100,17 @@ def load_config() -> dict:
         "SESSION_REFRESH_EACH_REQUEST": True,
         "REMEMBER_COOKIE_DURATION": timedelta(seconds=0),
         "WTF_CSRF_TIME_LIMIT": None,
+        # Sessions end this long after sign-in whatever the activity (real time, like the idle
+        # timeout above).
+        "SESSION_ABSOLUTE_LIFETIME": timedelta(hours=_int("SESSION_ABSOLUTE_HOURS", 12)),
+        # Sign-in throttling (app.people.auth): after this many failed passwords for an
+        # account (or from an address) each further try waits FIRST_DELAY * 2^(n - threshold)
+        # seconds, never more than MAX_DELAY; a quiet FORGET_HOURS ends the episode.
         "LOGIN_MAX_FAILURES_PER_ACCOUNT": _int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5),
         "LOGIN_MAX_FAILURES_PER_ADDRESS": _int("LOGIN_MAX_FAILURES_PER_ADDRESS", 20),
-        "LOGIN_FAILURE_WINDOW_SECONDS": _int("LOGIN_FAILURE_WINDOW_SECONDS", 900),
+        "LOGIN_THROTTLE_FIRST_DELAY_SECONDS": _int("LOGIN_THROTTLE_FIRST_DELAY_SECONDS", 1),
+        "LOGIN_THROTTLE_MAX_DELAY_SECONDS": _int("LOGIN_THROTTLE_MAX_DELAY_SECONDS", 900),
+        "LOGIN_THROTTLE_FORGET_HOURS": _int("LOGIN_THROTTLE_FORGET_HOURS", 24),
         "PASSWORD_MIN_LENGTH": _int("PASSWORD_MIN_LENGTH", 12),
         # argon2 cost; tests lower it through CADRE_ARGON2_FAST so the suite stays quick.
         "ARGON2_FAST": os.environ.get("CADRE_ARGON2_FAST") == "1",

@@ -53,6 +53,14 @@ def _authenticate():
         g.api_token, g.api_actor = token, token.user
         return None
     if current_user.is_authenticated:
+        if current_user.must_change_password:
+            # As the pages do: an admin-chosen password is good for choosing one's own only.
+            return problem(
+                403,
+                "Password change required",
+                "Choose your own password first (/account/password); until then this session"
+                " may not use the API.",
+            )
         g.api_token, g.api_actor = None, current_user._get_current_object()
         if request.method in WRITE_METHODS:
             try:
@@ -67,6 +75,8 @@ def _authenticate():
                     "Browser-session writes need the X-CSRFToken header.",
                 )
         return None
+    if g.get("session_ended"):
+        return _unauthorized(g.session_ended)
     return _unauthorized("Send 'Authorization: Bearer <token>' or sign in.")
 
 

@@ -32,7 +32,7 @@ from app.platform.audit import record_audit
 from app.platform.errors import Invalid
 from app.platform.timefmt import zone
 
-BAD_SIGNATURE = "The password is not correct. Failed signatures count toward the sign-in lockout."
+BAD_SIGNATURE = "The password is not correct. Failed signatures slow down further sign-in attempts."
 
 # entity -> function(entity_id) returning the JSON-safe content a signature covers, or None
 # when the record is gone. Services register theirs at import time.
@@ -72,19 +72,21 @@ def local_time(moment: datetime, tz_name: str | None) -> tuple[str, str]:
 
 
 def check_signer(signer: User, password: str | None) -> None:
-    """Re-authenticate the signer; wrong passwords count toward the sign-in lockout.
+    """Re-authenticate the signer; wrong passwords count toward the sign-in throttle.
 
-    Raises RateLimited while the account is locked, Invalid for a missing or wrong password.
-    Commits only the failed attempt, so call it before changing anything.
+    Raises RateLimited while the account must wait after failed passwords, Invalid for a
+    missing or wrong password. Commits only the failed attempt, so call it before changing
+    anything.
     """
     ip = request.remote_addr if has_request_context() else None
-    auth.check_not_locked(signer.email, ip)
+    keys = auth.throttle_keys(signer.email, ip)
+    auth.check_throttle(keys)
     if not password:
         raise Invalid(
             "Enter your password to sign.", {"password": ["Enter your password to sign."]}
         )
     if not auth.check_password(signer, password) or not signer.active:
-        auth.record_failed_attempt(signer.email, ip)
+        auth.record_failed_attempt(signer.email, ip, keys)
         raise Invalid(BAD_SIGNATURE, {"password": [BAD_SIGNATURE]})
 
 

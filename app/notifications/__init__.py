@@ -10,7 +10,8 @@ def init_app(app: Flask) -> None:
     """Register the notifications domain: its pages, CLI and jobs."""
     # jobs: registers them; notify: the unread count of the session load and the after-commit
     # start of the emails.
-    from app.notifications import cli, jobs, notify  # noqa: F401
+    # sign_in_notices: the people.sign_in_throttled handler.
+    from app.notifications import cli, jobs, notify, sign_in_notices  # noqa: F401
     from app.notifications.web import bp
 
     app.register_blueprint(bp)

@@ -1,13 +1,15 @@
-"""Bind Flask-Login to server-side login sessions and the idle timeout."""
+"""Bind Flask-Login to server-side login sessions, the idle timeout and the absolute lifetime."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 from flask import (
     Flask,
     Response,
     flash,
+    g,
     has_request_context,
     redirect,
     request,
@@ -100,6 +102,29 @@ def init_app(app: Flask) -> None:
         return auth.load_session_user(user_id, session.get("sid"))
 
     @app.before_request
+    def end_session_past_its_lifetime():
+        # However active, a session ends SESSION_ABSOLUTE_LIFETIME after sign-in. Measured in
+        # real time from the instant the login view stored in the signed cookie, like the idle
+        # timeout (the business clock is the records' time, not the wire's).
+        sid = session.get("sid")
+        if not sid or request.endpoint == "static":
+            return None
+        lifetime = app.config["SESSION_ABSOLUTE_LIFETIME"]
+        started = session.get("signed_in_at")
+        if isinstance(started, int | float) and time.time() - started < lifetime.total_seconds():
+            return None
+        auth.end_login_session(sid)
+        session.clear()
+        g.session_ended = SESSION_ENDED.format(lifetime=_duration(lifetime))
+        if request.blueprint == "api" or request.endpoint == "auth.login":
+            return None  # the API answers 401 saying so; the sign-in page just shows itself
+        flash(g.session_ended, "info")
+        target = url_for("auth.login", next=request.full_path.rstrip("?"))
+        if request.headers.get("HX-Request"):
+            return Response(status=204, headers={"HX-Redirect": target})
+        return redirect(target)
+
+    @app.before_request
     def keep_session_permanent():
         # Permanent sessions expire after PERMANENT_SESSION_LIFETIME of inactivity. Setting the
         # flag marks the session changed (a new cookie), so only set it when it is not set yet.
@@ -121,3 +146,16 @@ def init_app(app: Flask) -> None:
 
 
 _ALLOWED_BEFORE_CHANGE = {"auth.change_password", "auth.logout", "auth.login", "static", None}
+
+SESSION_ENDED = (
+    "You were signed out: a session lasts {lifetime} from sign-in. Please sign in again."
+)
+
+
+def _duration(span: timedelta) -> str:
+    seconds = int(span.total_seconds())
+    for unit, size in (("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"

@@ -11,3 +11,11 @@ people_changed = event(
     ' ("hire", "role change", "reactivation", "import"), `user_ids` whom.',
     ("cause", "user_ids"),
 )
+
+sign_in_throttled = event(
+    "people.sign_in_throttled",
+    "An account reached its failed-password threshold: from now on each try waits longer"
+    " (app.people.auth). Once per episode, after commit; `user_id` the account, `failures` how"
+    " many, `address` the client address of the latest, `episode` when the episode began.",
+    ("user_id", "failures", "address", "episode"),
+)

@@ -85,6 +85,9 @@ class User(UserMixin, db.Model):
         Boolean, default=False, server_default=text("false")
     )
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Bumped when the password changes (own change or admin reset): a login session started
+    # under an older epoch is over (app.people.auth.load_session_user compares them).
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
     manager: Mapped[User | None] = relationship(remote_side=[id])
     department: Mapped[Department | None] = relationship()
@@ -101,6 +104,9 @@ class User(UserMixin, db.Model):
     # every page makes one round trip for the person; None wherever the user was loaded
     # otherwise.
     unread_notifications: Mapped[int | None] = query_expression()
+    # The session_epoch read together with the password hash that sign-in checked (not a
+    # column): the login session starts under it, so a reset in between ends it at once.
+    password_checked_epoch = None
 
     @property
     def is_active(self) -> bool:  # Flask-Login reads this
@@ -145,6 +151,8 @@ class LoginSession(db.Model):
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(300))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The user's session_epoch when this session began (read with the password it checked).
+    epoch: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
 
 class ApiToken(db.Model):
@@ -180,3 +188,18 @@ class LoginAttempt(db.Model):
     ip: Mapped[str | None] = mapped_column(String(64))
     success: Mapped[bool] = mapped_column(default=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class LoginThrottle(db.Model):
+    """Failed passwords of one episode for one key, seen by every process: `kind` "account"
+    (subject: the email tried), "address" (the client address) or "known" (an account tried
+    from an address it has signed in from before: "email address"). The wait after the
+    latest failure grows with `failures` (app.people.auth); a success or a quiet day ends
+    the episode."""
+
+    __tablename__ = "login_throttles"
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(330), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -350,10 +350,16 @@ def create_user(data: dict, actor: User | None = None) -> User:
 
 
 def update_user(
-    user_id: int, data: dict, actor: User | None = None, reason: str | None = None
+    user_id: int,
+    data: dict,
+    actor: User | None = None,
+    reason: str | None = None,
+    keep_token: str | None = None,
 ) -> User:
     """Edit a person's facts and optionally set a new password.
 
+    A new password ends every session of the person but `keep_token`'s (the caller's own,
+    when people set their own password here); their API tokens stay.
     Raises NotFound, Invalid, Forbidden (a non-admin editing an admin).
     """
     user = get_user(user_id)
@@ -369,7 +375,9 @@ def update_user(
     if password:
         user.password_hash = auth.hash_password(password)
         user.must_change_password = actor is None or actor.id != user.id
+        auth.end_other_sessions(user, keep_token)
         after["password changed"] = True
+        after["other sessions ended"] = True
     why = (reason or "").strip()[:2000] or None
     record_audit("update", "user", user.id, before=before, after=after, reason=why, actor=actor)
     if REQUIREMENT_FIELDS & changed.keys():

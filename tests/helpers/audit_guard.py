@@ -76,6 +76,7 @@ IGNORED_COLUMNS = {"updated_at", "last_used_at", "file_id", "progress", "total"}
 # (model, column) -> the audit key that records it in another shape.
 ALIASES = {
     ("User", "password_hash"): "password changed",  # the hash itself is never audited
+    ("User", "session_epoch"): "other sessions ended",  # a password change ends the others
     ("CurriculumCourse", "position"): "course_ids",  # the program audits its ordered course list
     ("Result", "submission_text"): "text_length",
 }

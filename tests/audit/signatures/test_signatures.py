@@ -65,6 +65,7 @@ def test_no_signature_without_the_right_password(app, password):
 
 
 def test_failed_signatures_count_toward_the_login_lockout(app, client):
+    app.config["LOGIN_THROTTLE_FIRST_DELAY_SECONDS"] = 60  # a slow machine stays inside the wait
     _STORE["1"] = {"x": 1}
     user = UserFactory()
     for _ in range(app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]):
@@ -73,7 +74,7 @@ def test_failed_signatures_count_toward_the_login_lockout(app, client):
     failures = select(func.count()).where(LoginAttempt.email == user.email)
     assert db.session.scalar(failures) == app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
     with pytest.raises(RateLimited):
-        _sign(user, "password")  # even the right password, while locked
+        _sign(user, "password")  # even the right password, during the wait
     from tests.conftest import csrf
 
     resp = client.post(

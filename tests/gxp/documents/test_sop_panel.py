@@ -79,6 +79,7 @@ def test_sop_completes_only_with_the_right_password_and_shows_the_signature(app,
 
 def test_wrong_signatures_count_toward_the_lockout(app, client, auth, org):
     app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"] = 2
+    app.config["LOGIN_THROTTLE_FIRST_DELAY_SECONDS"] = 60  # a slow machine stays in the wait
     doc = new_document(org)
     v1 = upload(org, doc, "1", V1_TEXT)
     effective(org, v1)

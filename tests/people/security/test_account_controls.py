@@ -14,13 +14,15 @@ from tests.people.factories import UserFactory
 GOOD = "amber-kettle-47-orbit"
 
 
-def test_defaults_lock_after_5_failures_in_15_minutes_and_idle_out_after_15(app):
+def test_defaults_slow_down_after_5_failures_up_to_15_minutes_and_end_sessions(app):
     from app.config import load_config
 
     cfg = load_config()
     assert cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"] == 5
-    assert cfg["LOGIN_FAILURE_WINDOW_SECONDS"] == 15 * 60
-    assert cfg["PERMANENT_SESSION_LIFETIME"].total_seconds() == 15 * 60
+    assert cfg["LOGIN_THROTTLE_FIRST_DELAY_SECONDS"] == 1  # 1, 2, 4 ... seconds
+    assert cfg["LOGIN_THROTTLE_MAX_DELAY_SECONDS"] == 15 * 60
+    assert cfg["PERMANENT_SESSION_LIFETIME"].total_seconds() == 15 * 60  # idle
+    assert cfg["SESSION_ABSOLUTE_LIFETIME"].total_seconds() == 12 * 3600
     assert cfg["PASSWORD_MIN_LENGTH"] == 12
 
 
@@ -121,6 +123,7 @@ def test_own_change_rerenders_with_field_errors(client, auth, current, new, conf
 
 
 def test_wrong_current_passwords_count_toward_the_lockout(client, auth, app):
+    app.config["LOGIN_THROTTLE_FIRST_DELAY_SECONDS"] = 60  # a slow machine stays inside the wait
     user = UserFactory()
     auth.login(user)
     token = csrf(client, "/account/password")
@@ -128,4 +131,6 @@ def test_wrong_current_passwords_count_toward_the_lockout(client, auth, app):
     for _ in range(app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]):
         assert client.post("/account/password", data=data).status_code == 422
     data["current_password"] = "password"
-    assert client.post("/account/password", data=data).status_code == 429
+    refused = client.post("/account/password", data=data)
+    assert refused.status_code == 429
+    assert "Try again in 60 seconds" in refused.get_data(as_text=True)

@@ -1,5 +1,7 @@
 """Sign-in: same answer for unknown emails, rate limits, safe `next`, fresh session ids."""
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
@@ -29,22 +31,42 @@ def test_deactivated_user_cannot_sign_in(client):
     assert _post_login(client, "gone@example.com", "password").status_code == 401
 
 
-def test_account_is_rate_limited_after_repeated_failures(client, app):
+def test_account_is_rate_limited_after_repeated_failures(client, app, pinned_clock):
+    app.config["LOGIN_THROTTLE_FIRST_DELAY_SECONDS"] = 60  # a slow machine stays inside the wait
     UserFactory(email="target@example.com")
     for _ in range(app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]):
         assert _post_login(client, "target@example.com", "nope").status_code == 401
-    locked = _post_login(client, "target@example.com", "password")
-    assert locked.status_code == 429
-    assert int(locked.headers["Retry-After"]) > 0
-    assert "Too many failed sign-in attempts" in locked.get_data(as_text=True)
+    slowed = _post_login(client, "target@example.com", "password")
+    assert slowed.status_code == 429
+    assert slowed.headers["Retry-After"] == "60"
+    assert "Too many failed sign-in attempts. Try again in 60 seconds." in slowed.get_data(
+        as_text=True
+    )
+    pinned_clock.shift(timedelta(seconds=60))  # a wait, not a lock
+    assert _post_login(client, "target@example.com", "password").status_code == 302
+
+
+def test_unknown_emails_are_slowed_down_the_same_way(client, app):
+    """The throttle would tell which emails exist if only real accounts were slowed down."""
+    app.config["LOGIN_THROTTLE_FIRST_DELAY_SECONDS"] = 60
+    UserFactory(email="known@example.com")
+    answers = {}
+    for email in ("known@example.com", "nobody@example.com"):
+        codes = [_post_login(client, email, "nope").status_code for _ in range(6)]
+        last = _post_login(client, email, "nope")
+        answers[email] = (codes, last.status_code, last.headers.get("Retry-After"))
+    assert answers["known@example.com"] == answers["nobody@example.com"]
+    assert answers["known@example.com"] == ([401] * 5 + [429], 429, "60")
 
 
 def test_address_is_rate_limited_across_accounts(client, app):
     app.config["LOGIN_MAX_FAILURES_PER_ADDRESS"] = 3
+    app.config["LOGIN_THROTTLE_FIRST_DELAY_SECONDS"] = 60
     for i in range(3):
         _post_login(client, f"someone{i}@example.com", "nope")
     UserFactory(email="fresh@example.com")
-    assert _post_login(client, "fresh@example.com", "password").status_code == 429
+    refused = _post_login(client, "fresh@example.com", "password")
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "60"
 
 
 @pytest.mark.parametrize(

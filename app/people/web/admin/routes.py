@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -157,6 +157,7 @@ def user_edit(user_id: int):
                 _form_data(form, USER_FIELDS),
                 actor=_actor(),
                 reason=form.change_reason.data,
+                keep_token=session.get("sid"),
             )
         except Invalid as exc:
             _show_errors(form, exc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
@@ -50,6 +51,8 @@ def login():
             session["sid"] = auth.start_login_session(
                 user, request.remote_addr, request.headers.get("User-Agent")
             )
+            # The absolute lifetime counts from here, in real time (auth_session).
+            session["signed_in_at"] = int(time.time())
             login_user(user)
             return redirect(safe_next(request.args.get("next")))
         form.form_errors.append("Email or password is not correct.")
@@ -82,6 +85,7 @@ def change_password():
                 form.new_password.data,
                 form.confirm_password.data,
                 request.remote_addr,
+                keep_token=session.get("sid"),
             )
         except RateLimited as exc:
             form.form_errors.append(exc.detail)
@@ -90,7 +94,7 @@ def change_password():
             form.apply_errors(exc.errors)
             status = 422
         else:
-            flash("Your password has been changed.", "success")
+            flash("Your password has been changed. You were signed out everywhere else.", "success")
             return redirect(safe_next(request.args.get("next")))
     elif form.is_submitted():
         status = 400

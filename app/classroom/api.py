@@ -377,7 +377,7 @@ OPENAPI_PATHS: dict = {
                 **_WRITE,
                 **_NOT_FOUND,
                 "409": _problem("Not started yet, or cancelled or completed."),
-                "429": _problem("Too many failed signatures: the account is locked for now."),
+                "429": _problem("Too many failed passwords: try again after Retry-After seconds."),
             },
         },
     },

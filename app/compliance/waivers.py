@@ -222,7 +222,7 @@ def decide_waiver(
     a note.
 
     Raises NotFound, Invalid (fields, or the signature password), Forbidden (not QA, the
-    requester, or the waived person), Conflict (not pending), RateLimited (locked out).
+    requester, or the waived person), Conflict (not pending), RateLimited (must wait).
     """
     waiver = get_waiver(waiver_id)
     errors: dict[str, list[str]] = {}

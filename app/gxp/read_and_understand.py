@@ -161,7 +161,7 @@ def sop_panel(view: PlayerView) -> SopPanel:
 def sign_sop(enrollment_id: int, module_id: int, user: User, password: str | None):
     """Complete an SOP module with the learner's "read and understood" e-signature.
 
-    A wrong password completes nothing and counts toward the sign-in lockout. Raises NotFound,
+    A wrong password completes nothing and counts toward the sign-in throttle. Raises NotFound,
     Forbidden, Invalid (not an SOP module, password), RateLimited, Conflict (closed, signed
     already, no effective version).
     """

@@ -351,7 +351,7 @@ def classify_version(
 
     Raises NotFound, Forbidden, Conflict (not a draft, a first version, classified already, the
     author reviewing where the document type forbids it), Invalid (fields or password),
-    RateLimited (locked out).
+    RateLimited (must wait).
     """
     version = _approver_version(document_id, version_id, actor)
     if version.status != "draft":
@@ -416,7 +416,7 @@ def make_effective(
 
     Raises NotFound, Forbidden, Conflict (not a draft, not classified, a newer one effective,
     the author or reviewer approving where the document type forbids it), Invalid (date or
-    password), RateLimited (locked out).
+    password), RateLimited (must wait).
     """
     version = _approver_version(document_id, version_id, actor)
     current = db.session.scalar(

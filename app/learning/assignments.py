@@ -220,7 +220,7 @@ def grade_assignment(
 
     `scores` maps criterion index ("0", "1", ...) to points. Raises NotFound, Invalid (missing or
     out-of-range scores, comment too long, signature password), Conflict (already graded, own
-    submission), RateLimited (locked out).
+    submission), RateLimited (must wait).
     """
     result = get_submission(result_id)
     if result.status != "submitted":

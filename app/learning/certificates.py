@@ -252,7 +252,7 @@ def issue_certificate_manual(
     electronically by the issuer.
 
     Raises Forbidden (role), Invalid (unknown person or course, missing reason, bad dates,
-    signature password), RateLimited (locked out).
+    signature password), RateLimited (must wait).
     """
     if actor is None or not can(actor, "certificate.issue"):
         raise Forbidden("Only trainers, HR and admins issue certificates by hand.")

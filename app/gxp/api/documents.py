@@ -193,7 +193,7 @@ def _signed_step(operation: str, summary: str, schema: str, extra: str) -> dict:
                 "404": _problem("No such version of this document."),
                 "409": _problem("Not possible now: the version's state, or segregation of duties."),
                 "422": _problem("Invalid fields or a wrong password."),
-                "429": _problem("Locked out after too many failed passwords."),
+                "429": _problem("Too many failed passwords: try again after Retry-After seconds."),
             },
         },
     }

@@ -73,6 +73,13 @@ def test_a_session_ends_12_hours_after_sign_in_however_active(app, client, auth)
     assert thief.get("/home").status_code == 302
 
 
+def test_an_htmx_request_past_the_lifetime_is_sent_to_the_sign_in_page(client, auth):
+    auth.login(UserFactory())
+    _age_sign_in(client, 13)
+    resp = client.get("/compliance", headers={"HX-Request": "true"})
+    assert resp.status_code == 204 and "/login?next=" in resp.headers["HX-Redirect"]
+
+
 def test_the_api_answers_401_once_the_session_is_past_its_lifetime(app, client, auth):
     auth.login(UserFactory(roles=["trainer"]))
     assert client.get("/api/v1/training/sessions").status_code == 200

@@ -10,7 +10,6 @@ limited either.
 
 from __future__ import annotations
 
-import math
 import time
 
 from flask import Flask, current_app, request
@@ -41,7 +40,8 @@ def _exempt_when(name: str):
 def _too_many(exc: RateLimitExceeded):
     limiter: Limiter = current_app.extensions[EXTENSION]
     breached = limiter.current_limit
-    wait = math.ceil(breached.reset_at - time.time()) if breached is not None else 60
+    # reset_at is a whole second already rounded up, as flask-limiter's own header counts it.
+    wait = int(breached.reset_at - time.time()) if breached is not None else 60
     resp = problem(
         429,
         "Too many requests",

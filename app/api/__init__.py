@@ -1,6 +1,6 @@
 """The JSON API shell: one blueprint for both families (/api/training/... and /api/v1/...),
-authentication, problem+json, paging and the OpenAPI document. Each domain adds its endpoints
-(its api module) before init_app registers the blueprint."""
+authentication, idempotency keys, rate limits, problem+json, paging and the OpenAPI document.
+Each domain adds its endpoints (its api module) before init_app registers the blueprint."""
 
 from __future__ import annotations
 

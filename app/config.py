@@ -128,6 +128,16 @@ def load_config() -> dict:
         "EMBEDDED_SCHEDULER": bool(_int("EMBEDDED_SCHEDULER", 1)),
         # When `clock.py` enqueues the daily reminder sweep (cron syntax, UTC).
         "SWEEP_CRON": os.environ.get("SWEEP_CRON", "0 6 * * *"),
+        # When `clock.py` (or the embedded scheduler) deletes API idempotency keys older than
+        # 24 hours (cron syntax, UTC).
+        "IDEMPOTENCY_PURGE_CRON": os.environ.get("IDEMPOTENCY_PURGE_CRON", "20 * * * *"),
+        # Requests per API token (else per signed-in person, else per address) across the JSON
+        # API, and writes (POST/PUT/PATCH/DELETE) among them; flask-limiter syntax such as
+        # "600/minute" or "20/second;600/minute"; empty: no limit. On Redis when REDIS_URL is set.
+        "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "600/minute"),
+        "API_WRITE_RATE_LIMIT": os.environ.get("API_WRITE_RATE_LIMIT", "120/minute"),
+        # Prepended to the rate limiter's Redis keys (several instances on one Redis).
+        "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", ""),
         # pytest's JUnit XML that `flask validation-report` reads (relative paths: the repo root).
         "VALIDATION_JUNIT_PATH": os.environ.get(
             "VALIDATION_JUNIT_PATH", "instance/test-results.xml"

@@ -47,6 +47,12 @@ def _overrides() -> dict:
         "TESTING": True,
         "SERVER_NAME": "cadre.test",
         "RQ_QUEUE_PREFIX": f"test-{RUN_ID}-",
+        # Rate limiter counters (on Redis when configured): apart per run and per app, so
+        # parallel runs and earlier tests never count against a test; limits high enough that
+        # no test meets them but tests/api/test_rate_limits.py, which lowers them.
+        "RATELIMIT_KEY_PREFIX": f"test-{RUN_ID}-{secrets.token_hex(4)}",
+        "API_RATE_LIMIT": "100000/minute",
+        "API_WRITE_RATE_LIMIT": "100000/minute",
         "STORAGE_DIR": str(_TMP / "files"),
         # Tests write records with factories (no audit rows), which the compliance read memo
         # cannot see; tests/compliance/test_read_memo.py turns it on and checks it.

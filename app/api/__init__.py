@@ -1,12 +1,12 @@
 """The JSON API shell: one blueprint for both families (/api/training/... and /api/v1/...),
-authentication, problem+json, paging and the OpenAPI document. Each domain adds its endpoints
-(its api module) before init_app registers the blueprint."""
+authentication, idempotency keys, rate limits, problem+json, paging and the OpenAPI document.
+Each domain adds its endpoints (its api module) before init_app registers the blueprint."""
 
 from __future__ import annotations
 
 from flask import Blueprint, request, url_for
 
-from app.api import docs, openapi
+from app.api import docs, idempotency, openapi
 from app.platform.errors import DomainError
 
 bp = Blueprint("api", __name__)
@@ -56,6 +56,11 @@ def page_body(page, items: list, **extra) -> tuple[dict, int, dict]:
     return body, 200, {"Link": link_header(page)}
 
 
+# Registered first, so it runs last: it stores the answer as the client receives it.
+bp.after_request(idempotency.finish)
+bp.teardown_request(idempotency.release_unfinished)
+
+
 @bp.after_request
 def json_only(response):
     # Bodyless answers (204, Flask's automatic OPTIONS) must not claim to be HTML.
@@ -72,7 +77,9 @@ bp.add_url_rule("/docs", view_func=docs.docs, methods=["GET"])
 
 def init_app(app) -> None:
     """Register the API blueprint once every domain has added its endpoints to it."""
+    from app.api import jobs, limits  # noqa: F401  (jobs: registers them)
     from app.extensions import csrf
 
     app.register_blueprint(bp, url_prefix="/api")
     csrf.exempt(bp)  # the API checks CSRF itself for cookie-authenticated writes
+    limits.init_app(app, bp)

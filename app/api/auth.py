@@ -9,6 +9,7 @@ from flask_login import current_user
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
+from app.api import idempotency
 from app.people.models import User
 from app.people.permissions import LOGIN, PERMISSION_SCOPE, PERMISSIONS, PUBLIC, can
 from app.people.tokens import authenticate_token, token_has_scope
@@ -43,11 +44,33 @@ def current_token():
     return g.get("api_token")
 
 
+def _token_for(credential: str):
+    """The live token for a bearer credential, looked up once per request (the rate limiter
+    keys on it before the view's access check uses it)."""
+    cached = g.get("api_bearer")
+    if cached is None or cached[0] != credential:
+        g.api_bearer = cached = (credential, authenticate_token(credential))
+    return cached[1]
+
+
+def rate_limit_key() -> str:
+    """Whose budget a request counts against: its API token, else the signed-in person, else
+    the client's address (a bad token counts against the address it comes from)."""
+    credential = _bearer()
+    if credential:
+        token = _token_for(credential)
+        if token is not None:
+            return f"token:{token.id}"
+    elif current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return f"address:{request.remote_addr}"
+
+
 def _authenticate():
     """Set g.api_actor / g.api_token; return an error response or None."""
     credential = _bearer()
     if credential is not None:
-        token = authenticate_token(credential)
+        token = _token_for(credential)
         if token is None:
             return _unauthorized("The API token is invalid, expired or revoked.", "invalid_token")
         g.api_token, g.api_actor = token, token.user
@@ -99,7 +122,8 @@ def api_access(rule: str):
     """Mark an API view with its access rule and enforce it.
 
     `public` lets anyone in; `login` needs any valid token or session; a permission name also
-    needs a role granting it and, for tokens, the permission's scope.
+    needs a role granting it and, for tokens, the permission's scope. A POST with an
+    `Idempotency-Key` then runs at most once per key and credential (app.api.idempotency).
     """
     if rule not in (PUBLIC, LOGIN) and rule not in PERMISSIONS:
         raise ValueError(f"unknown permission {rule!r}")
@@ -108,9 +132,14 @@ def api_access(rule: str):
         @wraps(view)
         def wrapper(*args, **kwargs):
             if rule != PUBLIC:
-                failure = _authenticate() or _authorize(rule)
-                if failure is not None:
-                    return failure
+                # A refusal, or the answer an idempotent retry gets instead of running again.
+                answer = (
+                    _authenticate()
+                    or _authorize(rule)
+                    or idempotency.begin(g.api_token, g.api_actor)
+                )
+                if answer is not None:
+                    return answer
             return view(*args, **kwargs)
 
         wrapper.access_rule = rule

@@ -89,6 +89,14 @@ def _who(rule: str) -> tuple[str, str | None]:
     return f"{rule} ({who})", PERMISSION_SCOPE.get(rule)
 
 
+def _parameter(param: dict) -> dict:
+    """A parameter as written, or the shared one it refers to (`#/components/parameters/...`)."""
+    ref = param.get("$ref", "")
+    if not ref.startswith("#/components/parameters/"):
+        return param
+    return DOCUMENT["components"]["parameters"][ref.rsplit("/", 1)[-1]]
+
+
 def _bodies(content: dict | None) -> list[tuple[str, Any]]:
     return [(media, (spec or {}).get("schema")) for media, spec in (content or {}).items()]
 
@@ -114,7 +122,7 @@ def reference() -> tuple[dict, list[Group], dict]:
                     anchor=op.get("operationId") or f"{method}-{path}",
                     summary=op.get("summary", ""),
                     description=op.get("description", ""),
-                    parameters=[*shared, *op.get("parameters", [])],
+                    parameters=[_parameter(p) for p in (*shared, *op.get("parameters", []))],
                     request_body=_bodies(body.get("content")),
                     responses=[
                         (status, resp.get("description", ""), _bodies(resp.get("content")))

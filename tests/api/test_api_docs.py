@@ -59,3 +59,11 @@ def test_the_footer_and_the_tokens_page_link_to_it(app, client):
     assert 'href="/api/docs"' in client.get("/login").get_data(as_text=True)
     Auth(client).login(UserFactory(roles=["admin"]))
     assert 'href="/api/docs"' in client.get("/admin/tokens/").get_data(as_text=True)
+
+
+def test_the_page_explains_idempotency_keys_and_rate_limits(client):
+    body = client.get("/api/docs").get_data(as_text=True)
+    assert 'id="idempotency"' in body and 'id="rate-limits"' in body
+    assert "<code>100000/minute</code>" in body  # the configured limit (the tests' own)
+    op = body.split('id="op-createCourse"', 1)[1].split("</article>", 1)[0]
+    assert "<code>Idempotency-Key</code>" in op and '<td data-label="In">header</td>' in op

@@ -74,3 +74,24 @@ def test_documented_course_fields_match_the_api(client, app):
     assert set(doc["components"]["schemas"]["Course"]["properties"]) == set(
         course_json(CourseFactory())
     )
+
+
+def test_every_post_takes_an_idempotency_key_and_every_operation_may_be_rate_limited(client):
+    doc = client.get("/api/openapi.json").get_json()
+    key = doc["components"]["parameters"]["IdempotencyKey"]
+    assert (key["name"], key["in"], key["required"]) == ("Idempotency-Key", "header", False)
+    ref = {"$ref": "#/components/parameters/IdempotencyKey"}
+    posts = 0
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            if method not in {"get", "put", "post", "delete", "patch"}:
+                continue
+            if path not in ("/api/openapi.json", "/api/docs"):  # the reference is not limited
+                assert "Retry-After" in op["responses"]["429"]["headers"], (method, path)
+            if method == "post":
+                posts += 1
+                assert op["parameters"].count(ref) == 1, path
+                assert {"409", "422"} <= set(op["responses"]), path
+            else:
+                assert ref not in op.get("parameters", []), (method, path)
+    assert posts >= 10

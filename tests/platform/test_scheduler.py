@@ -1,5 +1,6 @@
-"""The embedded scheduler: without Redis the served app runs the nightly run and the sweep
-itself, once at start and then on their crons, in one thread per instance folder."""
+"""The embedded scheduler: without Redis the served app runs the nightly run, the sweep and the
+idempotency-key purge itself, once at start and then on their crons, in one thread per instance
+folder."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from tests.conftest import _overrides
 from tests.people.factories import JobRoleFactory, UserFactory
 
 NIGHTLY, SWEEP = "compliance.nightly", "notifications.daily_sweep"
+PURGE = "api.purge_idempotency_keys"
 
 
 def at(text: str) -> datetime:
@@ -30,10 +32,14 @@ def plan(app):
     return Plan([Entry(SWEEP, "0 6 * * *"), Entry(NIGHTLY, "30 2 * * *")])
 
 
-def test_the_app_schedules_the_nightly_run_and_the_sweep_from_config(app):
+def test_the_app_schedules_the_nightly_run_the_sweep_and_the_purge_from_config(app):
     app.config["NIGHTLY_CRON"] = "15 3 * * *"
 
-    assert scheduler.entries(app) == [Entry(NIGHTLY, "15 3 * * *"), Entry(SWEEP, "0 6 * * *")]
+    assert scheduler.entries(app) == [
+        Entry(PURGE, "20 * * * *"),
+        Entry(NIGHTLY, "15 3 * * *"),
+        Entry(SWEEP, "0 6 * * *"),
+    ]
 
 
 def test_everything_runs_at_start_the_nightly_run_before_the_sweep(plan):
@@ -91,7 +97,7 @@ def _reminders(person) -> list[Notification]:
     return list(db.session.scalars(select(Notification).where(Notification.user_id == person.id)))
 
 
-def test_starting_the_scheduler_runs_the_nightly_run_and_the_sweep_once(app):
+def test_starting_the_scheduler_runs_each_scheduled_job_once(app):
     person = _due_in_a_week()
     assert _reminders(person) == []
 
@@ -101,7 +107,7 @@ def test_starting_the_scheduler_runs_the_nightly_run_and_the_sweep_once(app):
     finally:
         running.stop()
 
-    assert [name for name, _ in running.runs] == [NIGHTLY, SWEEP]
+    assert [name for name, _ in running.runs] == [PURGE, NIGHTLY, SWEEP]
     assert [n.kind for n in _reminders(person)] == ["due_reminder"]
     assert running.tick() == []  # nothing more is due today
 
@@ -122,7 +128,9 @@ def test_only_a_served_app_without_redis_starts_it(app):
     assert not scheduler.enabled(app)  # tests (TESTING) never start it
     served = create_app({**_overrides(), "TESTING": False, "REDIS_URL": None})
     assert scheduler.enabled(served)
-    assert not scheduler.enabled(create_app({**_overrides(), "TESTING": False, "REDIS_URL": "x"}))
+    assert not scheduler.enabled(
+        create_app({**_overrides(), "TESTING": False, "REDIS_URL": "redis://127.0.0.1:1/0"})
+    )
     off = create_app({**_overrides(), "TESTING": False, "EMBEDDED_SCHEDULER": False})
     assert not scheduler.enabled(off)
 

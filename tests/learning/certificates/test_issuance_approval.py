@@ -309,14 +309,26 @@ def test_a_decision_needs_a_pending_certificate_and_qa(app, learner, course, tra
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_pending_page_and_api_role_matrix(client, auth, role):
+def test_pending_page_and_api_role_matrix(client, auth, learner, course, trainer, role):
+    cert = _backdated(learner, course, trainer)
     user = UserFactory(roles=[role])
     auth.login(user)
     assert client.get("/certificates/pending").status_code == (200 if role == "qa" else 403)
-    resp = client.get(
-        "/api/training/certifications/pending", headers=bearer(make_token(user, ("write",)))
-    )
+    token = bearer(make_token(user, ("write",)))
+    resp = client.get("/api/training/certifications/pending", headers=token)
     assert resp.status_code == (200 if role == "qa" else 403)
+    signed = {"signature_password": "password"}
+    resp = client.post(
+        f"/certificates/{cert.id}/decide",
+        data={"decision": "approve", **signed, "csrf_token": csrf(client, "/home")},
+    )
+    assert resp.status_code == (302 if role == "qa" else 403)
+    resp = client.post(
+        f"/api/training/certifications/{cert.id}/reject",
+        json={"note": "late", **signed},
+        headers=token,
+    )
+    assert resp.status_code == (409 if role == "qa" else 403)  # QA approved it just above
 
 
 def test_the_api_lists_pending_certificates(client, learner, course, trainer, qa):

@@ -288,6 +288,8 @@ def test_qa_approves_and_rejects_on_the_pending_page(client, auth, learner, cour
     assert rejected.decision_note == "No evidence of the course"
     verify = client.get(f"/verify/{rejected.verification_code}").get_data(as_text=True)
     assert "Not valid: this certificate was rejected" in verify
+    pdf = client.get(f"/certificates/{rejected.id}/pdf")
+    assert pdf.status_code == 404 and "not valid (rejected)" in pdf.get_data(as_text=True)
     assert "No certificate is waiting" in client.get("/certificates/pending").get_data(as_text=True)
     detail = client.get(f"/certificates/{first.id}").get_data(as_text=True)
     assert "approved by Quinn Quality" in detail and "Approved" in detail

@@ -77,6 +77,8 @@ def detail(cert_id: int):
 @access(LOGIN)
 def pdf(cert_id: int):
     cert = get_viewable_certificate(cert_id, _actor())
+    if cert.approval_status in ("pending", "rejected"):
+        abort(404, f"This certificate is not valid ({cert.approval_status}), so it has no PDF.")
     if cert.file is None:
         abort(404, "The PDF of this certificate is not ready yet. Try again in a minute.")
     return redirect(files.download_url(cert.file))

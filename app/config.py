@@ -74,6 +74,9 @@ def load_config() -> dict:
         "COMPLIANCE_CACHE_SECONDS": _int("COMPLIANCE_CACHE_SECONDS", 600),
         # Read organisation-wide statuses from compliance_statuses when it is current (0: never).
         "COMPLIANCE_STATUS_STORE": bool(_int("COMPLIANCE_STATUS_STORE", 1)),
+        # A certificate issued by hand dated further back than this many days waits for QA's
+        # e-signed approval before it is valid.
+        "CERTIFICATE_BACKDATE_DAYS": max(0, _int("CERTIFICATE_BACKDATE_DAYS", 30)),
         "S3_ENDPOINT": os.environ.get("S3_ENDPOINT") or None,
         "S3_ACCESS_KEY": os.environ.get("S3_ACCESS_KEY", ""),
         "S3_SECRET_KEY": os.environ.get("S3_SECRET_KEY", ""),

@@ -65,6 +65,7 @@ def test_the_page_names_agree_with_the_menu(client, auth):
         "Requirements",
         "Waivers",
         "Documents",
+        "Certificates pending approval",
         "Audit trail",
         "Inspection exports",
         "Validation evidence",

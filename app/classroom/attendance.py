@@ -35,6 +35,7 @@ from app.learning import enrollments
 from app.learning.enrollments import ENROLLMENT_AUDIT, OPEN_STATUSES
 from app.learning.models import Enrollment
 from app.people.models import User
+from app.people.sod import require_distinct
 from app.platform import clock, timefmt
 from app.platform.audit import record_audit, snapshot
 from app.platform.errors import Conflict, Forbidden, Invalid
@@ -111,16 +112,26 @@ def _apply_marks(seated: list[SessionRegistration], marks: dict[int, str], actor
     return changed
 
 
+def _refuse_own_mark(marks: dict[int, str], actor: User) -> None:
+    """Nobody records their own attendance (segregation of duties). Raises SelfApproval."""
+    if actor.id in marks:
+        why = "you hold a seat on this session; another person marks your attendance."
+        require_distinct(actor.id, actor, why)
+
+
 def mark_attendance(session_id: int, marks: Any, actor: User) -> list[SessionRegistration]:
     """Record present/absent for people holding a seat, in bulk (unsigned; sign off after).
 
-    Raises NotFound, Forbidden, Conflict (not started, closed), Invalid.
+    Raises NotFound, Forbidden (SelfApproval: one's own mark), Conflict (not started, closed),
+    Invalid.
     """
     require_manage(actor)
     session = get_session(session_id)
     _check_attendance_open(session)
     seated = _seated(session.id)
-    _apply_marks(seated, _clean_marks(marks, seated), actor)
+    clean = _clean_marks(marks, seated)
+    _refuse_own_mark(clean, actor)
+    _apply_marks(seated, clean, actor)
     db.session.commit()
     return _seated(session.id)
 
@@ -222,7 +233,8 @@ def sign_off(
     Optional `marks` are applied first, in the same transaction. Everyone holding a seat must
     be marked. Present learners' enrollments complete and their certificates follow; absent
     ones stay open. A wrong password changes nothing.
-    Raises NotFound, Forbidden, Conflict, Invalid (marks, password), RateLimited.
+    Raises NotFound, Forbidden (SelfApproval: the signer holds a seat), Conflict, Invalid
+    (marks, password), RateLimited.
     """
     require_manage(actor)
     session = get_session(session_id)
@@ -232,6 +244,14 @@ def sign_off(
     _check_attendance_open(session)
     seated = _seated(session.id)
     clean = _clean_marks(marks, seated)
+    _refuse_own_mark(clean, actor)
+    for reg in seated:
+        require_distinct(
+            reg.user_id,
+            actor,
+            "you hold a seat on this session; another instructor (or an admin) signs off"
+            " its attendance.",
+        )
     unmarked = [r.user.name for r in seated if (clean.get(r.user_id) or r.attendance) is None]
     if unmarked:
         raise Invalid(

@@ -19,6 +19,7 @@ from app.compliance.models import WAIVER_STATUSES, CompetencyRequirement, Waiver
 from app.extensions import db
 from app.people.models import User
 from app.people.permissions import can
+from app.people.sod import require_distinct
 from app.platform import clock
 from app.platform.audit import record_audit, snapshot
 from app.platform.errors import Conflict, Forbidden, Invalid, NotFound
@@ -233,10 +234,9 @@ def decide_waiver(
         errors["note"] = ["Required when rejecting: say why."]
     if not can(actor, "waiver.approve"):
         raise Forbidden("Only QA may decide waivers.")
-    if actor.id == waiver.requested_by_id:
-        raise Forbidden("You requested this waiver; another QA person must decide it.")
-    if actor.id == waiver.user_id:
-        raise Forbidden("Nobody decides a waiver of their own training.")
+    why = "you requested this waiver; another QA person must decide it."
+    require_distinct(waiver.requested_by_id, actor, why)
+    require_distinct(waiver.user_id, actor, "nobody decides a waiver of their own training.")
     if waiver.status != "pending":
         raise Conflict(f"This waiver is already {waiver.status}.")
     if errors:

@@ -384,7 +384,7 @@ def certificate_lines(
             issued_at=c.issued_at,
             expires_at=c.expires_at,
             revoked_at=c.revoked_at,
-            status=status_from_dates(c.revoked_at, c.expires_at, now),
+            status=status_from_dates(c.revoked_at, c.expires_at, now, c.approval_status),
             score=c.score,
             issue_reason=c.reason,
             revoked_by=by,

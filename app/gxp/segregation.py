@@ -4,7 +4,8 @@ different people, as far as the document's type requires.
 
 Each type has a default (an SOP keeps all three apart); QA can change a type's rule, which is
 audited like any other change. The services of app.gxp.versions ask `check_step` before they
-sign anything, so a refused step changes nothing and costs no password attempt.
+sign anything; it applies the platform's one rule (app.people.sod.require_distinct) to each
+separation the type requires, so a refused step changes nothing and costs no password attempt.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from app.gxp.models import (
 )
 from app.people.models import User
 from app.people.permissions import can
+from app.people.sod import SelfApproval, require_distinct
 from app.platform import clock
 from app.platform.audit import record_audit
-from app.platform.errors import Conflict, Forbidden, Invalid
+from app.platform.errors import Forbidden, Invalid
 
 # Each separation as the rule page and the refusals say it.
 SEPARATION_LABELS = {
@@ -116,26 +118,43 @@ def set_type_rule(document_type: str, separations, actor: User) -> TypeRule:
     return _from_row(document_type, row)
 
 
-def step_refusal(
-    doc: ControlledDocument, version: DocumentVersion, step: str, actor: User
-) -> str | None:
-    """Why `actor` may not do `step` ("review" or "approve") on this version under its type's
-    rule, or None when they may."""
+def _separations(
+    doc: ControlledDocument, version: DocumentVersion, step: str
+) -> list[tuple[int | None, str]]:
+    """(who may not do `step`, the refusal) for each separation the type's rule requires."""
     rule = type_rule(doc.document_type)
     what = f"{doc.number} version {version.version}"
     why = f"{rule.name} rule: {rule.summary}"
+    out: list[tuple[int | None, str]] = []
     if step == "review":
-        if rule.requires("author_reviewer") and version.created_by_id == actor.id:
-            return f"You uploaded {what}; another person must review it. {why}"
-        return None
-    if rule.requires("author_approver") and version.created_by_id == actor.id:
-        return f"You uploaded {what}; another person must approve it. {why}"
-    if rule.requires("reviewer_approver") and version.classified_by_id == actor.id:
-        return f"You reviewed {what}; another person must approve it. {why}"
-    return None
+        if rule.requires("author_reviewer"):
+            refusal = f"You uploaded {what}; another person must review it. {why}"
+            out.append((version.created_by_id, refusal))
+        return out
+    if rule.requires("author_approver"):
+        out.append(
+            (version.created_by_id, f"You uploaded {what}; another person must approve it. {why}")
+        )
+    if rule.requires("reviewer_approver"):
+        refusal = f"You reviewed {what}; another person must approve it. {why}"
+        out.append((version.classified_by_id, refusal))
+    return out
 
 
 def check_step(doc: ControlledDocument, version: DocumentVersion, step: str, actor: User) -> None:
-    """Refuse a step the document type's segregation of duties forbids. Raises Conflict."""
-    if refusal := step_refusal(doc, version, step, actor):
-        raise Conflict(refusal)
+    """Refuse a step ("review" or "approve") the document type's segregation of duties forbids,
+    through the platform's one rule. Raises SelfApproval."""
+    for performer_id, refusal in _separations(doc, version, step):
+        require_distinct(performer_id, actor, refusal)
+
+
+def step_refusal(
+    doc: ControlledDocument, version: DocumentVersion, step: str, actor: User
+) -> str | None:
+    """Why `actor` may not do `step` on this version under its type's rule, or None when they
+    may."""
+    try:
+        check_step(doc, version, step, actor)
+    except SelfApproval as exc:
+        return exc.detail
+    return None

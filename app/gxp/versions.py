@@ -349,9 +349,9 @@ def classify_version(
     """QA classifies a draft's change as editorial (reason required) or significant (an
     optional "what changed" note), signed "reviewed".
 
-    Raises NotFound, Forbidden, Conflict (not a draft, a first version, classified already, the
-    author reviewing where the document type forbids it), Invalid (fields or password),
-    RateLimited (must wait).
+    Raises NotFound, Forbidden (not QA; SelfApproval: the author reviewing where the document
+    type forbids it), Conflict (not a draft, a first version, classified already), Invalid
+    (fields or password), RateLimited (must wait).
     """
     version = _approver_version(document_id, version_id, actor)
     if version.status != "draft":
@@ -414,9 +414,9 @@ def make_effective(
     """QA makes a draft effective, signed "approved"; the effective version before it becomes
     superseded. A version that trains (the first, or significant) queues the training job.
 
-    Raises NotFound, Forbidden, Conflict (not a draft, not classified, a newer one effective,
-    the author or reviewer approving where the document type forbids it), Invalid (date or
-    password), RateLimited (must wait).
+    Raises NotFound, Forbidden (not QA; SelfApproval: the author or reviewer approving where
+    the document type forbids it), Conflict (not a draft, not classified, a newer one
+    effective), Invalid (date or password), RateLimited (must wait).
     """
     version = _approver_version(document_id, version_id, actor)
     current = db.session.scalar(

@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask import current_app, has_request_context, url_for
@@ -21,12 +21,14 @@ from app.learning.events import certificate_issued, certificate_revoked
 from app.learning.models import Certification, Course, Enrollment
 from app.people.models import User
 from app.people.permissions import can
+from app.people.sod import require_distinct
 from app.platform import clock
 from app.platform.audit import record_audit, snapshot
 from app.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from app.platform.files import StoredFile
 from app.platform.pagination import Page, paginate
 from app.platform.sql import upsert
+from app.platform.timefmt import iso_utc
 from app.platform.web.urls import path_for, public_url
 
 CERT_AUDIT = [
@@ -41,12 +43,22 @@ CERT_AUDIT = [
     "course_version",
     "score",
     "issued_by_id",
+    "approval_status",
+    "decided_by_id",
+    "decided_at",
+    "decision_note",
 ]
 # A certificate whose expiry is this close counts as "expiring".
 EXPIRING_WITHIN = timedelta(days=30)
 # Roles that see every certificate (besides the owner and the owner's manager).
 VIEW_ALL_ROLES = frozenset({"admin", "hr", "qa", "trainer"})
 REASON_MAX = 2000
+# A back-dated manual certificate's decisions: the form's word -> the approval status.
+DECISIONS = {"approve": "approved", "reject": "rejected"}
+# Every status a certificate can show (certificate_status).
+CERTIFICATE_STATUSES = ("active", "expiring", "expired", "revoked", "pending_approval", "rejected")
+# Approval statuses under which a certificate is not valid (its status says so instead).
+NOT_VALID = {"pending": "pending_approval", "rejected": "rejected"}
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -169,7 +181,7 @@ def ensure_certificate_pdf(cert_id: int) -> StoredFile | None:
     from app.platform.storage import get_storage
 
     cert = _load(cert_id)
-    if cert is None:
+    if cert is None or cert.approval_status in NOT_VALID:
         return None
     if cert.file_id is not None:
         return cert.file
@@ -221,6 +233,9 @@ def _load(cert_id: int) -> Certification | None:
             selectinload(Certification.user),
             selectinload(Certification.course),
             selectinload(Certification.file),
+            selectinload(Certification.enrollment),
+            selectinload(Certification.issued_by),
+            selectinload(Certification.decided_by),
         )
         .execution_options(populate_existing=True)
     )
@@ -239,6 +254,11 @@ def _reason(errors: dict, reason: Any) -> str:
     return text
 
 
+def backdate_limit() -> date:
+    """The earliest issue date a manual certificate may have without QA's approval."""
+    return clock.today() - timedelta(days=current_app.config.get("CERTIFICATE_BACKDATE_DAYS", 30))
+
+
 def issue_certificate_manual(
     user_id: int,
     course_id: int,
@@ -249,13 +269,21 @@ def issue_certificate_manual(
     password: str | None = None,
 ) -> Certification:
     """Issue a certificate by hand (trainer, HR, admin), not tied to an enrollment, signed
-    electronically by the issuer.
+    electronically by the issuer, never to the issuer themself. One dated before the
+    back-dating window (CERTIFICATE_BACKDATE_DAYS) is "pending" approval by QA: not valid, no
+    PDF and no "issued" event until approved.
 
-    Raises Forbidden (role), Invalid (unknown person or course, missing reason, bad dates,
-    signature password), RateLimited (must wait).
+    Raises Forbidden (role; SelfApproval: to oneself), Invalid (unknown person or course,
+    missing reason, bad dates, signature password), RateLimited (must wait).
     """
     if actor is None or not can(actor, "certificate.issue"):
         raise Forbidden("Only trainers, HR and admins issue certificates by hand.")
+    require_distinct(
+        user_id,
+        actor,
+        "nobody issues a certificate to themselves; another trainer, HR person or admin must"
+        " issue it.",
+    )
     errors: dict[str, list[str]] = {}
     user = db.session.get(User, user_id) if _is_id(user_id) else None
     if user is None or not user.active:
@@ -268,6 +296,8 @@ def issue_certificate_manual(
     issued = _aware(issued_at) or now
     if issued > now + timedelta(minutes=5):
         errors["issued_at"] = ["The issue date cannot be in the future."]
+    elif issued.year < 1900:
+        errors["issued_at"] = ["Not before 1900."]
     expires = _aware(expires_at)
     if expires is None and course is not None and course.validity_months:
         expires = add_months(issued, course.validity_months)
@@ -276,6 +306,7 @@ def issue_certificate_manual(
     if errors:
         raise Invalid("Some certificate fields are not valid.", errors)
     check_signer(actor, password)
+    pending = issued.date() < backdate_limit()
     cert = Certification(
         user_id=user.id,
         course_id=course.id,
@@ -288,6 +319,7 @@ def issue_certificate_manual(
         course_version=course.version,
         issued_by_id=actor.id,
         reason=text,
+        approval_status="pending" if pending else None,
     )
     db.session.add(cert)
     db.session.flush()
@@ -312,10 +344,97 @@ def issue_certificate_manual(
         statement=f"I issue certificate {cert.number} for {course.title} to {user.name}.",
         reason=text,
     )
-    _publish(certificate_issued, cert)
+    if not pending:
+        _publish(certificate_issued, cert)
     db.session.commit()
-    ensure_certificate_pdf(cert.id)
+    if not pending:
+        ensure_certificate_pdf(cert.id)
     return _load(cert.id)
+
+
+def decide_certificate(
+    cert_id: int, decision: str, note: Any, actor: User | None, password: str | None
+) -> Certification:
+    """QA approves (signed "approved") or rejects (signed "reviewed", a note required) a
+    back-dated manual certificate pending approval; neither its issuer nor its recipient may.
+    An approved one becomes valid: its PDF is rendered and "issued" is announced.
+
+    Raises Forbidden (not QA; SelfApproval: the issuer or the recipient), NotFound, Conflict
+    (not pending), Invalid (decision, note, password), RateLimited (locked out).
+    """
+    if actor is None or not can(actor, "certificate.approve"):
+        raise Forbidden("Only QA approves back-dated certificates.")
+    cert = get_certificate(cert_id)
+    require_distinct(
+        cert.issued_by_id,
+        actor,
+        f"you issued certificate {cert.number}; another QA person must decide it.",
+    )
+    yours = f"certificate {cert.number} is yours; another QA person must decide it."
+    require_distinct(cert.user_id, actor, yours)
+    if cert.approval_status != "pending":
+        state = cert.approval_status or "valid without approval"
+        raise Conflict(f"Certificate {cert.number} is not pending approval ({state}).")
+    errors: dict[str, list[str]] = {}
+    if decision not in DECISIONS:
+        errors["decision"] = ["approve or reject"]
+    text = note.strip() if isinstance(note, str) else ""
+    if decision == "reject" and not text:
+        errors["note"] = ["Required when rejecting: say why."]
+    elif len(text) > REASON_MAX:
+        errors["note"] = [f"At most {REASON_MAX} characters."]
+    if errors:
+        raise Invalid("Some decision fields are not valid.", errors)
+    approve = decision == "approve"
+    verb = "approve" if approve else "reject"
+    # Sign before changing anything: a wrong password commits only the failed attempt.
+    sign(
+        signer=actor,
+        password=password,
+        meaning="approved" if approve else "reviewed",
+        entity="certification",
+        entity_id=cert.id,
+        statement=(
+            f"I {verb} certificate {cert.number} for {cert.course.title} to {cert.user.name},"
+            f" issued by hand and dated {_aware(cert.issued_at).date().isoformat()}."
+        ),
+        reason=text or None,
+    )
+    before = snapshot(cert, CERT_AUDIT)
+    cert.approval_status = DECISIONS[decision]
+    cert.decided_by_id = actor.id
+    cert.decided_at = clock.now()
+    cert.decision_note = text or None
+    record_audit(
+        verb,
+        "certification",
+        cert.id,
+        before=before,
+        after=snapshot(cert, CERT_AUDIT),
+        reason=text or None,
+        actor=actor,
+    )
+    if approve:
+        _publish(certificate_issued, cert)
+    db.session.commit()
+    if approve:
+        ensure_certificate_pdf(cert.id)
+    return _load(cert.id)
+
+
+def pending_certificates(page: int = 1, per_page: int = 20) -> Page:
+    """Manual certificates waiting for QA's decision, oldest request first."""
+    query = (
+        select(Certification)
+        .where(Certification.approval_status == "pending")
+        .options(
+            selectinload(Certification.user),
+            selectinload(Certification.course),
+            selectinload(Certification.issued_by),
+        )
+        .order_by(Certification.id)
+    )
+    return paginate(query, page, per_page)
 
 
 # What an issuer's signature covers: the certificate as issued (revocation comes later and is a
@@ -373,17 +492,23 @@ def _publish(event, cert: Certification) -> None:
 
 
 def certificate_status(cert: Certification, now: datetime | None = None) -> str:
-    """Derive "revoked", "expired", "expiring" (within 30 days) or "active"."""
-    return status_from_dates(cert.revoked_at, cert.expires_at, now)
+    """Derive "revoked", "rejected", "pending_approval", "expired", "expiring" (within 30
+    days) or "active"."""
+    return status_from_dates(cert.revoked_at, cert.expires_at, now, cert.approval_status)
 
 
 def status_from_dates(
-    revoked_at: datetime | None, expires_at: datetime | None, now: datetime | None = None
+    revoked_at: datetime | None,
+    expires_at: datetime | None,
+    now: datetime | None = None,
+    approval_status: str | None = None,
 ) -> str:
     """The one rule for a certificate's status, for rows read without the model too."""
     now = now or clock.now()
     if revoked_at is not None:
         return "revoked"
+    if approval_status in NOT_VALID:
+        return NOT_VALID[approval_status]
     expires = _aware(expires_at)
     if expires is None:
         return "active"
@@ -392,6 +517,82 @@ def status_from_dates(
     if expires - now <= EXPIRING_WITHIN:
         return "expiring"
     return "active"
+
+
+@dataclass(frozen=True)
+class Issuance:
+    """How a certificate came to be, as the verify page, the detail page and the API say it.
+
+    kind: "completion" (a course completed in Cadre), "manual" (issued by hand) or "imported"
+    (brought in from a previous system). approval: None (none needed), "pending", "approved"
+    or "rejected", with the QA person who decided it and when they signed.
+    """
+
+    kind: str
+    on: datetime
+    course_title: str
+    issued_by: str | None = None
+    reason: str | None = None
+    approval: str | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    decision_note: str | None = None
+
+    @property
+    def summary(self) -> str:
+        day = _aware(self.on).date().isoformat()
+        if self.kind == "completion":
+            text = f"On completing {self.course_title} on {day}"
+        elif self.kind == "imported":
+            text = f"Imported from a previous training record system, dated {day}"
+        else:
+            text = f"Issued manually by {self.issued_by or 'an unknown person'} on {day}"
+            if self.reason:
+                text += f", reason: {self.reason}"
+        if self.approval == "approved" and self.decided_at is not None:
+            signed = _aware(self.decided_at).date().isoformat()
+            text += f"; approved by {self.decided_by} (e-signed {signed})"
+        elif self.approval == "pending":
+            text += "; back-dated, awaiting QA approval"
+        elif self.approval == "rejected":
+            text += f"; rejected by {self.decided_by}"
+            if self.decision_note:
+                text += f": {self.decision_note}"
+        return text + "."
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "on": iso_utc(self.on),
+            "issued_by": self.issued_by,
+            "reason": self.reason,
+            "approval": self.approval,
+            "decided_by": self.decided_by,
+            "decided_at": iso_utc(self.decided_at),
+            "decision_note": self.decision_note,
+            "summary": self.summary,
+        }
+
+
+def certificate_issuance(cert: Certification) -> Issuance:
+    """How `cert` was issued (its enrollment, issuer and decider are loaded as needed)."""
+    enrollment = cert.enrollment
+    if enrollment is not None and enrollment.source != "import":
+        on = _aware(enrollment.completed_at) or _aware(cert.issued_at)
+        return Issuance("completion", on, cert.course.title)
+    if enrollment is not None or cert.issued_by_id is None:
+        return Issuance("imported", _aware(cert.issued_at), cert.course.title)
+    return Issuance(
+        "manual",
+        _aware(cert.issued_at),
+        cert.course.title,
+        issued_by=cert.issued_by.name,
+        reason=cert.reason,
+        approval=cert.approval_status,
+        decided_by=cert.decided_by.name if cert.decided_by is not None else None,
+        decided_at=_aware(cert.decided_at),
+        decision_note=cert.decision_note,
+    )
 
 
 def get_certificate(cert_id: int) -> Certification:
@@ -486,6 +687,7 @@ class Verification:
     issued_at: datetime
     expires_at: datetime | None
     status: str
+    issuance: Issuance
 
 
 def verify_certificate(code: str) -> Verification | None:
@@ -496,7 +698,13 @@ def verify_certificate(code: str) -> Verification | None:
     cert = db.session.scalar(
         select(Certification)
         .where(Certification.verification_code == code)
-        .options(selectinload(Certification.user), selectinload(Certification.course))
+        .options(
+            selectinload(Certification.user),
+            selectinload(Certification.course),
+            selectinload(Certification.enrollment),
+            selectinload(Certification.issued_by),
+            selectinload(Certification.decided_by),
+        )
     )
     if cert is None:
         return None
@@ -508,4 +716,5 @@ def verify_certificate(code: str) -> Verification | None:
         issued_at=cert.issued_at,
         expires_at=cert.expires_at,
         status=certificate_status(cert),
+        issuance=certificate_issuance(cert),
     )

@@ -273,6 +273,7 @@ class Certification(db.Model):
     __table_args__ = (
         Index("ix_training_certifications_user_id", "user_id"),
         Index("ix_training_certifications_expires_at", "expires_at"),
+        Index("ix_training_certifications_approval_status", "approval_status"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -291,9 +292,16 @@ class Certification(db.Model):
     file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id"))
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reason: Mapped[str | None] = mapped_column(Text)
+    # NULL: no approval needed. A manual certificate back-dated beyond the window is "pending"
+    # (not valid) until QA approves it ("approved") or rejects it ("rejected"), e-signed.
+    approval_status: Mapped[str | None] = mapped_column(String(20))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str | None] = mapped_column(Text)
 
     user = relationship("User", foreign_keys=[user_id])
     course = relationship("Course")
     enrollment = relationship("Enrollment")
     file = relationship("StoredFile")
     issued_by = relationship("User", foreign_keys=[issued_by_id])
+    decided_by = relationship("User", foreign_keys=[decided_by_id])

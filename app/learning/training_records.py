@@ -224,7 +224,7 @@ def _certifications(user_id: int) -> list[CertificationRow]:
             issued_at=c.issued_at,
             expires_at=c.expires_at,
             revoked_at=c.revoked_at,
-            status=status_from_dates(c.revoked_at, c.expires_at, now),
+            status=status_from_dates(c.revoked_at, c.expires_at, now, c.approval_status),
         )
         for c, title in rows
     ]

@@ -35,6 +35,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "certificate.manage": frozenset({"admin", "hr", "qa", "trainer"}),
     "certificate.issue": frozenset({"admin", "hr", "trainer"}),
     "certificate.revoke": frozenset({"admin", "hr", "qa"}),
+    # QA decides back-dated manual certificates; never the issuer or the recipient.
+    "certificate.approve": frozenset({"qa"}),
     # Compliance: managers see their direct reports only (the services narrow the scope).
     "compliance.view": frozenset({"admin", "hr", "qa", "manager"}),
     "compliance.manage": frozenset({"admin", "hr", "qa"}),
@@ -77,6 +79,7 @@ PERMISSION_SCOPE: dict[str, str] = {
     "certificate.manage": "read",
     "certificate.issue": "write",
     "certificate.revoke": "write",
+    "certificate.approve": "write",
     "compliance.view": "read",
     "compliance.manage": "write",
     "program.manage": "write",

@@ -1,5 +1,5 @@
 """/api/v1/documents: controlled documents (SOPs) with their versions; QA's signed review and
-approval of a version (refused with 409 where the document type's segregation of duties forbids
+approval of a version (refused with 403 where the document type's segregation of duties forbids
 the caller that step).
 
 OPENAPI_PATHS and OPENAPI_SCHEMAS join the API's OpenAPI document (app.api.openapi).
@@ -169,7 +169,7 @@ _SIGNED = (
     "Needs `document.approve` (QA) and the `write` scope; signed with the caller's password "
     "(`signature_password`). Segregation of duties: the document type says which of author "
     "(uploaded the version), reviewer and approver must be different people; a step it forbids "
-    "the caller answers 409."
+    "the caller answers 403."
 )
 
 
@@ -189,9 +189,9 @@ def _signed_step(operation: str, summary: str, schema: str, extra: str) -> dict:
             "responses": {
                 "200": _json("DocumentVersion", "The version after the signed step."),
                 "400": _problem("The body is not a JSON object, or the CSRF header is missing."),
-                **auth_errors(),
+                **auth_errors("Not QA, the token's scope, or segregation of duties."),
                 "404": _problem("No such version of this document."),
-                "409": _problem("Not possible now: the version's state, or segregation of duties."),
+                "409": _problem("Not possible now: the version's state."),
                 "422": _problem("Invalid fields or a wrong password."),
                 "429": _problem("Too many failed passwords: try again after Retry-After seconds."),
             },

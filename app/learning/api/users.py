@@ -16,6 +16,7 @@ from app.api.openapi_parts import json_response as _json
 from app.api.openapi_parts import problem as _problem
 from app.learning import enrollments as enrollment_service
 from app.learning import training_records
+from app.learning.certificates import CERTIFICATE_STATUSES
 from app.learning.models import ENROLLMENT_SOURCES, PROGRESS_STATUSES
 from app.platform.errors import Invalid
 from app.platform.pagination import clamp
@@ -325,7 +326,7 @@ OPENAPI_SCHEMAS: dict = {
             "course": _REF,
             "number": {"type": "string"},
             "verification_code": {"type": "string"},
-            "status": {"type": "string", "enum": ["active", "expiring", "expired", "revoked"]},
+            "status": {"type": "string", "enum": list(CERTIFICATE_STATUSES)},
             "issued_at": {"type": "string", "format": "date-time"},
             "expires_at": _DATE_TIME,
             "revoked_at": _DATE_TIME,

@@ -7,11 +7,13 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import text
 
+from app.audit.models import ESignature
 from app.compliance import waivers as svc
 from app.compliance.engine import run_requirement_engine
 from app.compliance.models import Waiver
 from app.compliance.statuses import Scope, statuses
 from app.extensions import db
+from app.platform.audit import AuditLog
 from app.platform.errors import Conflict, Forbidden, Invalid
 from tests.compliance.factories import RequirementFactory, WaiverFactory
 from tests.conftest import csrf
@@ -312,3 +314,38 @@ def test_list_query_count_does_not_grow(client, auth, hr, count_queries):
     for _ in range(6):
         WaiverFactory(requested_by_id=hr.id, status="approved", decided_by_id=hr.id)
     assert queries() == few
+
+
+@pytest.mark.parametrize("who", ["requester", "waived person"])
+def test_self_decision_on_the_page_is_refused_by_the_platform_rule(client, auth, setting, who):
+    """Segregation of duties (issue 16): neither the requester nor the waived person decides,
+    even with a valid signature; nothing is written; another QA person decides."""
+    person, req = setting
+    qa_hr = UserFactory(roles=["qa", "hr"], name="Quinn Both")
+    if who == "requester":
+        waiver, actor = _request(person, req, qa_hr), qa_hr
+    else:
+        waived = UserFactory(roles=["qa"])
+        waiver, actor = WaiverFactory(user=waived, requested_by_id=qa_hr.id), waived
+    before = (count(ESignature), count(AuditLog))
+    auth.login(actor)
+    token = csrf(client, f"/waivers/{waiver.id}")
+    refused = client.post(
+        f"/waivers/{waiver.id}/decide",
+        data={"decision": "approve", "signature_password": "password", "csrf_token": token},
+        follow_redirects=True,
+    )
+    assert "Segregation of duties" in refused.get_data(as_text=True)
+    assert (count(ESignature), count(AuditLog)) == before
+    db.session.expire_all()
+    assert db.session.get(Waiver, waiver.id).status == "pending"
+
+    auth.logout()
+    auth.login(UserFactory(roles=["qa"]))
+    token = csrf(client, f"/waivers/{waiver.id}")
+    client.post(
+        f"/waivers/{waiver.id}/decide",
+        data={"decision": "approve", "signature_password": "password", "csrf_token": token},
+    )
+    db.session.expire_all()
+    assert db.session.get(Waiver, waiver.id).status == "approved"

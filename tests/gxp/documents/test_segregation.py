@@ -1,6 +1,6 @@
 """Segregation of duties on document versions: who uploaded, reviewed and approved a version
 must be different people as far as the document's type requires; refused in the service, on
-the page and in the API (409), configurable per type by QA."""
+the page and in the API (403, through the platform's one rule), configurable per type by QA."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from app.audit.models import ESignature
 from app.extensions import db
 from app.gxp import segregation, versions
 from app.gxp.models import DocumentVersion
+from app.people.sod import SelfApproval
 from app.platform import clock
 from app.platform.audit import AuditLog
-from app.platform.errors import Conflict
 from tests.conftest import csrf
 from tests.gxp.documents.conftest import (
     PASSWORD,
@@ -56,7 +56,7 @@ def _second_version(org):
 def test_the_author_may_not_review_an_sop_version(org):
     _, v2 = _second_version(org)
     signed = _signatures()
-    with pytest.raises(Conflict, match="You uploaded SOP-QA-001 version 2; another person must"):
+    with pytest.raises(SelfApproval, match="You uploaded SOP-QA-001 version 2; another person"):
         _classify_as(org.author, v2)
     db.session.expire_all()
     assert db.session.get(DocumentVersion, v2.id).change_class is None
@@ -66,7 +66,7 @@ def test_the_author_may_not_review_an_sop_version(org):
 def test_the_author_may_not_approve_an_sop_version(org):
     doc = new_document(org)
     v1 = upload(org, doc, "1", V1_TEXT)
-    with pytest.raises(Conflict, match="another person must approve it. SOP rule: Author, rev"):
+    with pytest.raises(SelfApproval, match="another person must approve it. SOP rule: Author, rev"):
         _approve_as(org.author, v1)
     db.session.expire_all()
     assert db.session.get(DocumentVersion, v1.id).status == "draft"
@@ -75,7 +75,7 @@ def test_the_author_may_not_approve_an_sop_version(org):
 def test_the_reviewer_may_not_approve_an_sop_version(org):
     _, v2 = _second_version(org)
     classify(org, v2, "significant", note="New detergent.")
-    with pytest.raises(Conflict, match="You reviewed SOP-QA-001 version 2"):
+    with pytest.raises(SelfApproval, match="You reviewed SOP-QA-001 version 2"):
         _approve_as(org.reviewer, v2)
     db.session.expire_all()
     assert db.session.get(DocumentVersion, v2.id).status == "draft"
@@ -99,12 +99,12 @@ def test_a_form_only_keeps_its_author_from_approving(org):
     doc.document_type = "form"
     db.session.commit()
     v1 = upload(org, doc, "1", V1_TEXT)
-    with pytest.raises(Conflict, match="Form rule: The author may not approve."):
+    with pytest.raises(SelfApproval, match="Form rule: The author may not approve."):
         _approve_as(org.author, v1)
     effective(org, v1)
     v2 = upload(org, doc, "2", V2_TEXT)
     _classify_as(org.author, v2)  # allowed for a form
-    with pytest.raises(Conflict):
+    with pytest.raises(SelfApproval):
         _approve_as(org.author, v2)
     assert _approve_as(org.qa, v2).status == "effective"
 
@@ -122,7 +122,7 @@ def test_qa_sets_a_type_rule_and_it_is_applied_and_audited(org):
         "separate_reviewer_approver": False,
     }
     _classify_as(org.author, v2)  # now allowed
-    with pytest.raises(Conflict, match="another person must approve"):
+    with pytest.raises(SelfApproval, match="another person must approve"):
         _approve_as(org.author, v2)
     segregation.set_type_rule("sop", [], org.qa)
     assert _approve_as(org.author, v2).status == "effective"
@@ -151,13 +151,13 @@ def test_the_version_page_says_why_before_anyone_types_a_password(client, auth, 
     assert "Sign and classify" in page and "Segregation of duties." not in page
 
 
-def test_the_api_refuses_a_forbidden_step_with_409_problem_json(client, org):
+def test_the_api_refuses_a_forbidden_step_with_403_problem_json(client, org):
     doc, v2 = _second_version(org)
     base = f"/api/v1/documents/{doc.id}/versions/{v2.id}"
     review = {"change_class": "significant", "signature_password": PASSWORD}
     author = bearer(make_token(org.author, ("read", "write")))
     resp = client.post(f"{base}/review", json=review, headers=author)
-    assert resp.status_code == 409
+    assert resp.status_code == 403
     assert resp.mimetype == "application/problem+json"
     assert "another person must review it" in resp.get_json()["detail"]
 
@@ -168,7 +168,7 @@ def test_the_api_refuses_a_forbidden_step_with_409_problem_json(client, org):
 
     approval = {"effective_date": clock.today().isoformat(), "signature_password": PASSWORD}
     resp = client.post(f"{base}/approve", json=approval, headers=reviewer)
-    assert resp.status_code == 409
+    assert resp.status_code == 403
     assert "You reviewed SOP-QA-001 version 2" in resp.get_json()["detail"]
     resp = client.post(
         f"{base}/approve",

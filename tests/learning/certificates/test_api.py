@@ -104,7 +104,17 @@ def test_create_with_dates_and_not_json(client, learner, course):
     assert resp.status_code == 201
     assert resp.json["issued_at"] == "2024-05-01T00:00:00Z"
     assert resp.json["expires_at"] == "2025-04-30T22:00:00Z"
-    assert resp.json["status"] == "expired"
+    # Dated beyond the back-dating window: not valid until QA approves it.
+    assert resp.json["status"] == "pending_approval"
+    assert resp.json["approval_status"] == "pending"
+    qa = make_token(UserFactory(roles=["qa"]), ("read", "write"))
+    decided = client.post(
+        f"/api/training/certifications/{resp.json['id']}/approve",
+        json={"signature_password": "password"},
+        headers=bearer(qa),
+    )
+    assert decided.status_code == 200, decided.get_json()
+    assert decided.json["status"] == "expired"
     resp = client.post("/api/training/certifications", data="nope", headers=bearer(token))
     assert resp.status_code == 400
 

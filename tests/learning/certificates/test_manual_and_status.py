@@ -62,7 +62,7 @@ def test_manual_issue_without_reason_is_refused_and_writes_nothing(app, learner,
     assert count(Certification) == 0 and audit_count("certification") == 0
 
 
-def test_manual_issue_checks_person_course_and_dates(app, course):
+def test_manual_issue_checks_person_course_and_dates(app, learner, course):
     trainer = UserFactory(roles=["trainer"])
     gone = UserFactory(active=False)
     with pytest.raises(Invalid) as exc:
@@ -70,7 +70,7 @@ def test_manual_issue_checks_person_course_and_dates(app, course):
     assert set(exc.value.errors) == {"user_id", "course_id"}
     with pytest.raises(Invalid) as exc:
         issue_certificate_manual(
-            trainer.id, course.id, trainer, "why", issued_at=NOW, expires_at=NOW
+            learner.id, course.id, trainer, "why", issued_at=NOW, expires_at=NOW
         )
     assert set(exc.value.errors) == {"expires_at"}
 

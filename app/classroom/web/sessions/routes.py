@@ -223,7 +223,7 @@ def attendance(session_id: int):
             saved = True
         except Invalid as exc:
             errors = [m for ms in exc.errors.values() for m in ms] or [exc.detail]
-        except Conflict as exc:
+        except (Conflict, Forbidden) as exc:
             errors = [exc.detail]
     if not is_htmx():
         for e in errors:

@@ -18,6 +18,7 @@ from app.gxp.web.documents.forms import (
 )
 from app.people.org import department_choices, job_role_choices
 from app.people.permissions import access
+from app.people.sod import SelfApproval
 from app.platform import clock
 from app.platform.errors import Conflict, Invalid, RateLimited
 from app.platform.pagination import clamp
@@ -173,7 +174,7 @@ def _signed(action, form, document_id: int, version_id: int, name: str, done: st
         except RateLimited as exc:
             kwargs = {name: form, f"{name}_password": [exc.detail]}
             return _version_page(document_id, version_id, 429, **kwargs)
-        except Conflict as exc:
+        except (Conflict, SelfApproval) as exc:
             flash(exc.detail, "error")
         else:
             flash(done, "success")

@@ -1,4 +1,4 @@
-"""Certificate forms: issue one by hand, revoke one."""
+"""Certificate forms: issue one by hand, revoke one, decide one pending approval."""
 
 from __future__ import annotations
 
@@ -29,3 +29,9 @@ class IssueForm(ServiceForm):
 
 class RevokeForm(ServiceForm):
     reason = TextAreaField("Reason for revoking")
+
+
+class DecisionForm(ServiceForm):
+    """QA's decision on a back-dated manual certificate (the buttons say approve or reject)."""
+
+    note = TextAreaField("Note (required to reject)")

@@ -9,6 +9,7 @@ from flask_login import current_user
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
+from app.extensions import db
 from app.people.models import User
 from app.people.permissions import LOGIN, PERMISSION_SCOPE, PERMISSIONS, PUBLIC, can
 from app.people.tokens import authenticate_token, token_has_scope
@@ -43,6 +44,37 @@ def current_token():
     return g.get("api_token")
 
 
+ON_BEHALF_OF = "On-Behalf-Of"
+
+
+def _on_behalf_of(actor: User):
+    """Honour `On-Behalf-Of: <user id>`: a service account names the person in its own system
+    who triggered the call, and the trail records it (g.cadre_on_behalf_of). A person acts for
+    themself only (403); the person named must exist (422)."""
+    raw = request.headers.get(ON_BEHALF_OF)
+    if raw is None:
+        return None
+    if not actor.is_service_account:
+        return problem(
+            403,
+            "Forbidden",
+            f"Only a service account may send {ON_BEHALF_OF}: a person acts for themself.",
+        )
+    raw = raw.strip()
+    person = None
+    if raw.isascii() and raw.isdigit() and 0 < int(raw) < 2**31:
+        person = db.session.get(User, int(raw))
+    if person is None or person.is_service_account:
+        return problem(
+            422,
+            "Validation failed",
+            f"{ON_BEHALF_OF} must name a person by user id.",
+            errors={ON_BEHALF_OF: ["No person has this user id."]},
+        )
+    g.cadre_on_behalf_of = person.id
+    return None
+
+
 def _authenticate():
     """Set g.api_actor / g.api_token; return an error response or None."""
     credential = _bearer()
@@ -51,9 +83,12 @@ def _authenticate():
         if token is None:
             return _unauthorized("The API token is invalid, expired or revoked.", "invalid_token")
         g.api_token, g.api_actor = token, token.user
-        return None
+        return _on_behalf_of(token.user)
     if current_user.is_authenticated:
         g.api_token, g.api_actor = None, current_user._get_current_object()
+        refused = _on_behalf_of(g.api_actor)
+        if refused is not None:
+            return refused
         if request.method in WRITE_METHODS:
             try:
                 validate_csrf(

@@ -40,7 +40,7 @@ from app.extensions import db
 from app.learning.enrollments import OPEN_STATUSES
 from app.learning.models import Enrollment
 from app.notifications.notify import notify
-from app.people.models import User
+from app.people.models import NOT_A_PERSON, User
 from app.people.permissions import PERMISSIONS, can
 from app.platform import clock
 from app.platform.audit import record_audit
@@ -104,6 +104,8 @@ def _person(actor: User, data: dict | None) -> User:
 def _check_may_book(actor: User, user: User, session: TrainingSession) -> None:
     if not user.active:
         raise Invalid("Inactive person.", {"user_id": ["This person is deactivated."]})
+    if user.is_service_account:
+        raise Invalid(NOT_A_PERSON, {"user_id": [NOT_A_PERSON]})
     if actor.id != user.id:
         if not may_book_for(actor, user):
             raise Forbidden(

@@ -19,7 +19,7 @@ from app.learning.models import (
     Module,
     Progress,
 )
-from app.people.models import Department, Team, User
+from app.people.models import NOT_A_PERSON, Department, Team, User
 from app.people.permissions import can
 from app.platform import clock
 from app.platform.audit import record_audit, snapshot
@@ -92,6 +92,8 @@ def enroll_user(
     user = db.session.get(User, user_id)
     if user is None or not user.active:
         raise NotFound(f"User {user_id} does not exist or is deactivated.")
+    if user.is_service_account:
+        raise Invalid(NOT_A_PERSON, {"user_id": [NOT_A_PERSON]})
     course = db.session.get(Course, course_id)
     if course is None:
         raise Invalid("Unknown course.", {"course_id": [f"Course {course_id} does not exist."]})

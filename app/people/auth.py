@@ -86,7 +86,13 @@ def authenticate(email: str, password: str, ip: str | None) -> User | None:
     email = (email or "").strip().lower()
     check_not_locked(email, ip)
     user = db.session.scalar(select(User).where(User.email == email))
-    ok = check_password(user, password or "") and user is not None and user.active
+    # A service account has no password to check; refusing it here keeps it so.
+    ok = (
+        check_password(user, password or "")
+        and user is not None
+        and user.active
+        and not user.is_service_account
+    )
     db.session.add(LoginAttempt(email=email, ip=ip, success=bool(ok)))
     db.session.commit()
     return user if ok else None

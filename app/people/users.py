@@ -362,6 +362,9 @@ def update_user(
     before = user_snapshot(user)
     changed = {k: v for k, v in fields.items() if before[k] != _comparable(v)}
     password = data.get("password") or ""
+    if password and user.is_service_account:
+        message = "A service account never signs in with a password."
+        raise Invalid(message, {"password": [message]})
     if not changed and not password:
         return user
     _set_facts(user, changed)

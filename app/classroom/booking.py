@@ -43,7 +43,7 @@ from app.notifications.notify import notify
 from app.people.models import NOT_A_PERSON, User
 from app.people.permissions import PERMISSIONS, can
 from app.platform import clock
-from app.platform.audit import record_audit
+from app.platform.audit import read_back, record_audit
 from app.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from app.platform.inputs import blank, to_id
 
@@ -212,7 +212,7 @@ def register(session_id: int, actor: User, data: dict | None = None) -> Booking:
         "session_registration",
         reg.id,
         before=before,
-        after=registration_snapshot(reg),
+        after=registration_snapshot(read_back(reg)),
         reason=None if actor.id == user.id else f"booked by {actor.name}",
         actor=actor,
     )
@@ -263,7 +263,7 @@ def fill_seats(session: TrainingSession, actor: User | None) -> list[SessionRegi
             "session_registration",
             reg.id,
             before=before,
-            after=registration_snapshot(reg),
+            after=registration_snapshot(read_back(reg)),
             reason="a seat became free",
             actor=actor,
         )
@@ -311,7 +311,7 @@ def cancel_registration(session_id: int, user_id: int, actor: User) -> SessionRe
         "session_registration",
         reg.id,
         before=before,
-        after=registration_snapshot(reg),
+        after=registration_snapshot(read_back(reg)),
         reason=None if actor.id == user.id else f"cancelled by {actor.name}",
         actor=actor,
     )

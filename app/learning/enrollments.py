@@ -22,7 +22,7 @@ from app.learning.models import (
 from app.people.models import NOT_A_PERSON, Department, Team, User
 from app.people.permissions import can
 from app.platform import clock
-from app.platform.audit import record_audit, snapshot
+from app.platform.audit import read_back, record_audit, snapshot
 from app.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from app.platform.jobs import enqueue
 from app.platform.sql import upsert
@@ -55,7 +55,7 @@ def mark_started(enrollment: Enrollment, actor: User | None = None, now=None) ->
         "enrollment",
         enrollment.id,
         before=before,
-        after=snapshot(enrollment, ENROLLMENT_AUDIT),
+        after=snapshot(read_back(enrollment), ENROLLMENT_AUDIT),
         reason="started",
         actor=actor,
     )
@@ -124,7 +124,7 @@ def enroll_user(
         "create",
         "enrollment",
         enrollment.id,
-        after=snapshot(enrollment, ENROLLMENT_AUDIT),
+        after=snapshot(read_back(enrollment), ENROLLMENT_AUDIT),
         actor=actor,
     )
     db.session.commit()
@@ -206,7 +206,7 @@ def record_progress(
         row.status = "in_progress"
     mark_started(enrollment, actor)
     db.session.flush()
-    after = snapshot(row, PROGRESS_AUDIT)
+    after = snapshot(read_back(row), PROGRESS_AUDIT)
     # Audit the moves that matter for the record (started, completed), not every video tick.
     if before is None or before["status"] != after["status"]:
         record_audit(
@@ -278,7 +278,7 @@ def evaluate_completion(enrollment_id: int, actor: User | None = None) -> bool:
         "enrollment",
         enrollment.id,
         before=before,
-        after=snapshot(enrollment, ENROLLMENT_AUDIT),
+        after=snapshot(read_back(enrollment), ENROLLMENT_AUDIT),
         reason="completion rule met",
         actor=actor,
     )
@@ -485,7 +485,7 @@ def enroll_team(
                 "create",
                 "enrollment",
                 enrollment.id,
-                after=snapshot(enrollment, ENROLLMENT_AUDIT),
+                after=snapshot(read_back(enrollment), ENROLLMENT_AUDIT),
                 reason=f"team enrollment: {team.name}",
                 actor=actor,
             )

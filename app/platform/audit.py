@@ -14,6 +14,7 @@ from flask import g, has_app_context, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import (
     BigInteger,
+    Column,
     ForeignKey,
     Index,
     String,
@@ -116,7 +117,9 @@ def read_back(obj):
     state = sa_inspect(obj)
     if state.persistent or state.pending:
         db.session.flush()
-        db.session.expire(obj, [attr.key for attr in state.mapper.column_attrs])
+        # Table columns only: a query_expression or column_property is no stored value.
+        stored = [a.key for a in state.mapper.column_attrs if isinstance(a.expression, Column)]
+        db.session.expire(obj, stored)
     return obj
 
 

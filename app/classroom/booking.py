@@ -344,7 +344,7 @@ def bookable_people(
         return []
     stmt = (
         select(User)
-        .where(User.active.is_(True), User.id != actor.id)
+        .where(User.active.is_(True), User.kind == "person", User.id != actor.id)
         .options(lazyload(User.role_grants))
         .order_by(User.name, User.id)
         .limit(limit)

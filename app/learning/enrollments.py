@@ -440,7 +440,7 @@ def enroll_team(
     course = _course_for_enrollment(course_id)
     if course.status != "published":
         raise Conflict("Only published courses take enrollments.")
-    members = (User.team_id == team.id) & User.active.is_(True)
+    members = (User.team_id == team.id) & User.active.is_(True) & (User.kind == "person")
     everyone = can(actor, "enroll.others")
     allowed = members if everyone else members & (User.manager_id == actor.id)
     if not everyone and not actor.has_role("manager"):
@@ -506,7 +506,7 @@ PEOPLE_CHOICES_LIMIT = 200
 
 def enrollable_people(actor: User, q: str = "", limit: int = PEOPLE_CHOICES_LIMIT) -> list[User]:
     """Active people `actor` may enrol, by name, optionally filtered by name or email words."""
-    query = select(User).where(User.active.is_(True))
+    query = select(User).where(User.active.is_(True), User.kind == "person")
     if not can(actor, "enroll.others"):
         query = query.where(User.manager_id == actor.id, User.id != actor.id)
     q = (q or "").strip()[:100]

@@ -16,7 +16,7 @@ from tests.conftest import csrf
 from tests.helpers.api import bearer, make_token
 from tests.helpers.jobs import run_queued_jobs
 from tests.learning.factories import CourseFactory, ModuleFactory
-from tests.people.factories import ServiceAccountFactory, UserFactory
+from tests.people.factories import JobRoleFactory, ServiceAccountFactory, UserFactory
 
 
 def _last(entity: str, action: str | None = None) -> AuditLog:
@@ -134,3 +134,27 @@ def test_outside_any_request_job_or_command_the_means_is_the_system(app):
     db.session.commit()
     row = _last("course")
     assert (row.actor_id, row.means, row.on_behalf_of_id) == (None, "system", None)
+
+
+def test_set_based_rows_of_a_job_carry_the_means_and_the_requester(app, client):
+    """HR adds a requirement through the API; the engine job's set-based enrolments (one
+    INSERT ... SELECT of audit rows) are the system's, on HR's behalf."""
+    hr = UserFactory(roles=["hr"])
+    role = JobRoleFactory()
+    person = UserFactory(job_role_id=role.id)
+    course = CourseFactory()
+    resp = client.post(
+        "/api/v1/training/competency",
+        json={"job_role_id": role.id, "course_id": course.id},
+        headers=bearer(make_token(hr, ("read", "write"))),
+    )
+    assert resp.status_code == 201, resp.get_json()
+    run_queued_jobs(app)
+    db.session.expire_all()
+    row = _last("enrollment", "create")
+    assert row is not None and row.after["user_id"] == person.id
+    assert (row.actor_id, row.means, row.on_behalf_of_id) == (
+        None,
+        "job:compliance.run_engine",
+        hr.id,
+    )

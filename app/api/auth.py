@@ -10,6 +10,7 @@ from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
 from app.api import idempotency
+from app.extensions import db
 from app.people.models import User
 from app.people.permissions import LOGIN, PERMISSION_SCOPE, PERMISSIONS, PUBLIC, can
 from app.people.tokens import authenticate_token, token_has_scope
@@ -66,6 +67,37 @@ def rate_limit_key() -> str:
     return f"address:{request.remote_addr}"
 
 
+ON_BEHALF_OF = "On-Behalf-Of"
+
+
+def _on_behalf_of(actor: User):
+    """Honour `On-Behalf-Of: <user id>`: a service account names the person in its own system
+    who triggered the call, and the trail records it (g.cadre_on_behalf_of). A person acts for
+    themself only (403); the person named must exist (422)."""
+    raw = request.headers.get(ON_BEHALF_OF)
+    if raw is None:
+        return None
+    if not actor.is_service_account:
+        return problem(
+            403,
+            "Forbidden",
+            f"Only a service account may send {ON_BEHALF_OF}: a person acts for themself.",
+        )
+    raw = raw.strip()
+    person = None
+    if raw.isascii() and raw.isdigit() and 0 < int(raw) < 2**31:
+        person = db.session.get(User, int(raw))
+    if person is None or person.is_service_account:
+        return problem(
+            422,
+            "Validation failed",
+            f"{ON_BEHALF_OF} must name a person by user id.",
+            errors={ON_BEHALF_OF: ["No person has this user id."]},
+        )
+    g.cadre_on_behalf_of = person.id
+    return None
+
+
 def _authenticate():
     """Set g.api_actor / g.api_token; return an error response or None."""
     credential = _bearer()
@@ -74,7 +106,7 @@ def _authenticate():
         if token is None:
             return _unauthorized("The API token is invalid, expired or revoked.", "invalid_token")
         g.api_token, g.api_actor = token, token.user
-        return None
+        return _on_behalf_of(token.user)
     if current_user.is_authenticated:
         if current_user.must_change_password:
             # As the pages do: an admin-chosen password is good for choosing one's own only.
@@ -85,6 +117,9 @@ def _authenticate():
                 " may not use the API.",
             )
         g.api_token, g.api_actor = None, current_user._get_current_object()
+        refused = _on_behalf_of(g.api_actor)
+        if refused is not None:
+            return refused
         if request.method in WRITE_METHODS:
             try:
                 validate_csrf(

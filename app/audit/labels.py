@@ -228,6 +228,10 @@ class Summary:
     entity_label: str
     entity_name: str | None
     changes: list[FieldChange]
+    # By what means the change was made, readably ("API token #12"), and the person it was made
+    # for when not the actor ("Mia Manager"); "" and None when the row does not say.
+    means: str = ""
+    on_behalf_of: str | None = None
 
     @property
     def record(self) -> str:
@@ -242,6 +246,20 @@ class Summary:
             else:
                 parts.append(f"{c.label}: {c.after if c.after is not None else c.before}")
         return f"{self.record}" + (f" — {'; '.join(parts)}" if parts else "")
+
+
+def means_label(means: str | None) -> str:
+    """ "token:12" -> "API token #12": how an audit row's means reads to a person."""
+    kind, _, detail = (means or "").partition(":")
+    if kind == "session":
+        return "browser session"
+    if kind == "token" and detail:
+        return f"API token #{detail}"
+    if kind == "job" and detail:
+        return f"background job {detail}"
+    if kind == "cli" and detail:
+        return f"command line (flask {detail})"
+    return means or ""
 
 
 def changed_fields(before: Any, after: Any) -> list[str]:
@@ -272,6 +290,7 @@ def summarise(rows: Iterable[Any]) -> list[Summary]:
     for r in rows:
         kind = entity_kind(r.entity)
         resolver.want(kind, r.entity_id)
+        resolver.want("user", getattr(r, "on_behalf_of_id", None))
         for image in (r.before, r.after):
             if isinstance(image, dict):
                 for name, value in image.items():
@@ -292,7 +311,12 @@ def summarise(rows: Iterable[Any]) -> list[Summary]:
             if n not in _RAW_ONLY and not _empty_on_one_side(n, before, after)
         ]
         name = resolver.name(entity_kind(r.entity), r.entity_id)
-        out.append(Summary(entity_label(r.entity), name, changes))
+        behalf = getattr(r, "on_behalf_of_id", None)
+        for_whom = None
+        if behalf is not None:
+            for_whom = resolver.name("user", behalf) or f"person #{behalf}"
+        means = means_label(getattr(r, "means", None))
+        out.append(Summary(entity_label(r.entity), name, changes, means, for_whom))
     return out
 
 

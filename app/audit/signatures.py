@@ -26,7 +26,7 @@ from app.audit.labels import citations
 from app.audit.models import SIGNATURE_MEANINGS, ESignature
 from app.extensions import db
 from app.people import auth
-from app.people.models import User
+from app.people.models import NOT_A_PERSON, User
 from app.platform import clock
 from app.platform.audit import record_audit
 from app.platform.errors import Invalid
@@ -78,6 +78,8 @@ def check_signer(signer: User, password: str | None) -> None:
     missing or wrong password. Commits only the failed attempt, so call it before changing
     anything.
     """
+    if signer.is_service_account:
+        raise Invalid(NOT_A_PERSON, {"password": [NOT_A_PERSON]})
     ip = request.remote_addr if has_request_context() else None
     keys = auth.throttle_keys(signer.email, ip)
     auth.check_throttle(keys)

@@ -79,6 +79,8 @@ def export_audit_csv(flt: AuditFilter) -> str:
         "ip",
         "system_generated",
         "summary",
+        "means",
+        "on_behalf_of",
     ]
     rows = db.session.scalars(_filtered(flt).limit(EXPORT_LIMIT))
     return to_csv(header, _export_lines(rows))
@@ -114,6 +116,8 @@ def _export_chunk(rows):
             r.ip or "",
             "yes" if r.system_generated else "no",
             summary.text(),
+            summary.means,
+            f"{summary.on_behalf_of} (user #{r.on_behalf_of_id})" if r.on_behalf_of_id else "",
         ]
 
 

@@ -37,7 +37,7 @@ from app.learning.models import Enrollment
 from app.people.models import User
 from app.people.sod import require_distinct
 from app.platform import clock, timefmt
-from app.platform.audit import record_audit, snapshot
+from app.platform.audit import read_back, record_audit, snapshot
 from app.platform.errors import Conflict, Forbidden, Invalid
 from app.platform.inputs import blank, to_id
 from app.platform.timefmt import iso_utc
@@ -105,7 +105,7 @@ def _apply_marks(seated: list[SessionRegistration], marks: dict[int, str], actor
             "session_registration",
             reg.id,
             before=before,
-            after=registration_snapshot(reg),
+            after=registration_snapshot(read_back(reg)),
             actor=actor,
         )
         changed += 1
@@ -202,7 +202,7 @@ def _complete_by_attendance(
             "create",
             "enrollment",
             enrollment.id,
-            after=snapshot(enrollment, ENROLLMENT_AUDIT),
+            after=snapshot(read_back(enrollment), ENROLLMENT_AUDIT),
             reason=reason,
             actor=actor,
         )
@@ -217,7 +217,7 @@ def _complete_by_attendance(
         "enrollment",
         enrollment.id,
         before=before,
-        after=snapshot(enrollment, ENROLLMENT_AUDIT),
+        after=snapshot(read_back(enrollment), ENROLLMENT_AUDIT),
         reason=reason,
         actor=actor,
     )
@@ -283,7 +283,7 @@ def sign_off(
             "session_registration",
             reg.id,
             before=before,
-            after=registration_snapshot(reg),
+            after=registration_snapshot(read_back(reg)),
             reason="present at the signed-off session",
             actor=actor,
         )
@@ -297,7 +297,7 @@ def sign_off(
         "training_session",
         session.id,
         before=before,
-        after=session_snapshot(session),
+        after=session_snapshot(read_back(session)),
         reason=f"{len(completed)} of {len(seated)} present",
         actor=actor,
     )

@@ -40,10 +40,10 @@ from app.extensions import db
 from app.learning.enrollments import OPEN_STATUSES
 from app.learning.models import Enrollment
 from app.notifications.notify import notify
-from app.people.models import User
+from app.people.models import NOT_A_PERSON, User
 from app.people.permissions import PERMISSIONS, can
 from app.platform import clock
-from app.platform.audit import record_audit
+from app.platform.audit import read_back, record_audit
 from app.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from app.platform.inputs import blank, to_id
 
@@ -104,6 +104,8 @@ def _person(actor: User, data: dict | None) -> User:
 def _check_may_book(actor: User, user: User, session: TrainingSession) -> None:
     if not user.active:
         raise Invalid("Inactive person.", {"user_id": ["This person is deactivated."]})
+    if user.is_service_account:
+        raise Invalid(NOT_A_PERSON, {"user_id": [NOT_A_PERSON]})
     if actor.id != user.id:
         if not may_book_for(actor, user):
             raise Forbidden(
@@ -210,7 +212,7 @@ def register(session_id: int, actor: User, data: dict | None = None) -> Booking:
         "session_registration",
         reg.id,
         before=before,
-        after=registration_snapshot(reg),
+        after=registration_snapshot(read_back(reg)),
         reason=None if actor.id == user.id else f"booked by {actor.name}",
         actor=actor,
     )
@@ -261,7 +263,7 @@ def fill_seats(session: TrainingSession, actor: User | None) -> list[SessionRegi
             "session_registration",
             reg.id,
             before=before,
-            after=registration_snapshot(reg),
+            after=registration_snapshot(read_back(reg)),
             reason="a seat became free",
             actor=actor,
         )
@@ -309,7 +311,7 @@ def cancel_registration(session_id: int, user_id: int, actor: User) -> SessionRe
         "session_registration",
         reg.id,
         before=before,
-        after=registration_snapshot(reg),
+        after=registration_snapshot(read_back(reg)),
         reason=None if actor.id == user.id else f"cancelled by {actor.name}",
         actor=actor,
     )
@@ -342,7 +344,7 @@ def bookable_people(
         return []
     stmt = (
         select(User)
-        .where(User.active.is_(True), User.id != actor.id)
+        .where(User.active.is_(True), User.kind == "person", User.id != actor.id)
         .options(lazyload(User.role_grants))
         .order_by(User.name, User.id)
         .limit(limit)

@@ -46,7 +46,7 @@ from app.learning.models import Course
 from app.notifications.notify import notify
 from app.people.models import Department, JobRole, User, UserRole
 from app.platform import clock, timefmt
-from app.platform.audit import record_audit
+from app.platform.audit import read_back, record_audit
 from app.platform.errors import Conflict, Invalid
 from app.platform.inputs import blank, to_choice, to_id, to_id_list, to_int, to_text
 from app.platform.timefmt import known_zones
@@ -443,7 +443,7 @@ def create_sessions(data: dict, actor: User) -> Saved:
             "create",
             "training_session",
             session.id,
-            after=session_snapshot(session),
+            after=session_snapshot(read_back(session)),
             reason=reason,
             actor=actor,
         )
@@ -517,7 +517,7 @@ def update_session(session_id: int, data: dict, actor: User) -> Saved:
         "training_session",
         session.id,
         before=before,
-        after=session_snapshot(session),
+        after=session_snapshot(read_back(session)),
         actor=actor,
     )
     if moved:
@@ -574,7 +574,7 @@ def cancel_session(session_id: int, reason: Any, actor: User) -> TrainingSession
         "training_session",
         session.id,
         before=before,
-        after=session_snapshot(session),
+        after=session_snapshot(read_back(session)),
         reason=text,
         actor=actor,
     )

@@ -19,7 +19,7 @@ from app.compliance.models import (
 from app.extensions import db
 from app.learning.models import Course
 from app.people.models import User
-from app.platform.audit import record_audit, snapshot
+from app.platform.audit import read_back, record_audit, snapshot
 from app.platform.errors import Conflict, Invalid, NotFound
 from app.platform.inputs import to_choice, to_id_list, to_int, to_text
 from app.platform.pagination import Page, clamp, paginate
@@ -139,7 +139,9 @@ def create_program(data: dict, actor: User | None = None) -> Curriculum:
     db.session.flush()
     _place_courses(program, ids)
     db.session.flush()
-    record_audit("create", "program", program.id, after=program_snapshot(program), actor=actor)
+    record_audit(
+        "create", "program", program.id, after=program_snapshot(read_back(program)), actor=actor
+    )
     db.session.commit()
     return get_program(program.id)
 
@@ -157,7 +159,7 @@ def update_program(program_id: int, data: dict, actor: User | None = None) -> Cu
     if ids is not None:
         _place_courses(program, ids)
     db.session.flush()
-    after = program_snapshot(program)
+    after = program_snapshot(read_back(program))
     if after == before:
         db.session.rollback()
         return get_program(program_id)

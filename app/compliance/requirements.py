@@ -29,7 +29,7 @@ from app.extensions import db
 from app.learning.models import Course
 from app.people.models import RISK_LEVELS, Department, JobRole, Team, User
 from app.platform import clock
-from app.platform.audit import record_audit, snapshot
+from app.platform.audit import read_back, record_audit, snapshot
 from app.platform.errors import Conflict, Invalid, NotFound
 from app.platform.inputs import to_choice, to_date, to_id, to_id_list, to_int, to_text
 from app.platform.pagination import Page, clamp, paginate
@@ -224,7 +224,9 @@ def create_requirement(data: dict, actor: User | None = None) -> CompetencyRequi
     req.substitutes = [CompetencySubstitute(course_id=c) for c in subs]
     db.session.add(req)
     db.session.flush()
-    record_audit("create", "requirement", req.id, after=requirement_snapshot(req), actor=actor)
+    record_audit(
+        "create", "requirement", req.id, after=requirement_snapshot(read_back(req)), actor=actor
+    )
     db.session.commit()
     request_engine_run(ENGINE_CAUSE_NEW, requirement_ids=[req.id], requested_by_id=_id(actor))
     return get_requirement(req.id)
@@ -292,7 +294,7 @@ def update_requirement(
         if getattr(req, key) != value:
             setattr(req, key, value)
     _set_substitutes(req, subs)
-    after = requirement_snapshot(req)
+    after = requirement_snapshot(read_back(req))
     if after == before:
         db.session.rollback()
         return req
@@ -340,7 +342,7 @@ def end_requirement(
         "requirement",
         req.id,
         before=before,
-        after=requirement_snapshot(req),
+        after=requirement_snapshot(read_back(req)),
         reason=f"ended on {on.isoformat()}",
         actor=actor,
     )

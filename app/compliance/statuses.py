@@ -54,7 +54,8 @@ class Scope:
     course_id: int | None = None
 
     def user_filters(self) -> list:
-        out = [User.active.is_(True)]
+        # Service accounts are never held to training.
+        out = [User.active.is_(True), User.kind == "person"]
         if self.user_ids is not None:
             out.append(User.id.in_(list(self.user_ids)))
         if self.department_id is not None:

@@ -21,7 +21,7 @@ from app.people.models import User
 from app.people.permissions import can
 from app.people.sod import require_distinct
 from app.platform import clock
-from app.platform.audit import record_audit, snapshot
+from app.platform.audit import read_back, record_audit, snapshot
 from app.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from app.platform.inputs import blank, to_date, to_id, to_text
 from app.platform.pagination import Page, clamp, paginate
@@ -167,7 +167,9 @@ def request_waiver(data: dict, actor: User) -> Waiver:
     waiver = Waiver(**clean, status="pending", requested_by_id=actor.id)
     db.session.add(waiver)
     db.session.flush()
-    record_audit("create", "waiver", waiver.id, after=snapshot(waiver, WAIVER_FIELDS), actor=actor)
+    record_audit(
+        "create", "waiver", waiver.id, after=snapshot(read_back(waiver), WAIVER_FIELDS), actor=actor
+    )
     db.session.commit()
     return get_waiver(waiver.id)
 
@@ -208,7 +210,7 @@ def _transition(
         "waiver",
         waiver.id,
         before=before,
-        after=snapshot(waiver, WAIVER_FIELDS),
+        after=snapshot(read_back(waiver), WAIVER_FIELDS),
         reason=note,
         actor=actor,
     )

@@ -45,7 +45,7 @@ from app.learning.modules import MODULE_FIELDS
 from app.people.models import Department, JobRole, User
 from app.people.permissions import can
 from app.platform import clock
-from app.platform.audit import record_audit, snapshot
+from app.platform.audit import read_back, record_audit, snapshot
 from app.platform.errors import Forbidden, Invalid, NotFound
 from app.platform.inputs import blank, to_choice, to_id_list, to_int, to_text
 from app.platform.pagination import Page, clamp, paginate
@@ -461,16 +461,20 @@ def create_document(data: dict, actor: User) -> ControlledDocument:
     db.session.flush()
     module = course.modules[0]
     record_audit(
-        "create", "course", course.id, after=snapshot(course, COURSE_AUDIT_FIELDS), actor=actor
+        "create",
+        "course",
+        course.id,
+        after=snapshot(read_back(course), COURSE_AUDIT_FIELDS),
+        actor=actor,
     )
     record_audit(
         "create",
         "module",
         module.id,
-        after={**snapshot(module, MODULE_FIELDS), "course_version": course.version},
+        after={**snapshot(read_back(module), MODULE_FIELDS), "course_version": course.version},
         actor=actor,
     )
-    record_audit("create", "document", doc.id, after=document_snapshot(doc), actor=actor)
+    record_audit("create", "document", doc.id, after=document_snapshot(read_back(doc)), actor=actor)
     db.session.commit()
     catalog_changed()
     return get_document(doc.id)
@@ -505,7 +509,7 @@ def update_document(document_id: int, data: dict, actor: User) -> ControlledDocu
         setattr(doc, name, clean[name])
     widened = _set_audiences(doc, clean["job_role_ids"], clean["department_ids"])
     db.session.flush()
-    after = document_snapshot(doc)
+    after = document_snapshot(read_back(doc))
     if after == before:
         return doc
     record_audit("update", "document", doc.id, before=before, after=after, actor=actor)
@@ -519,7 +523,7 @@ def update_document(document_id: int, data: dict, actor: User) -> ControlledDocu
             "course",
             course.id,
             before=course_before,
-            after=snapshot(course, COURSE_AUDIT_FIELDS),
+            after=snapshot(read_back(course), COURSE_AUDIT_FIELDS),
             reason=f"title of {doc.number} changed",
             actor=actor,
         )

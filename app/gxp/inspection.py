@@ -58,7 +58,7 @@ from app.learning.models import Certification, Enrollment, Progress
 from app.people.models import Department, User
 from app.people.users import find_user_by_email
 from app.platform import clock
-from app.platform.audit import AuditLog, record_audit, snapshot
+from app.platform.audit import AuditLog, read_back, record_audit, snapshot
 from app.platform.errors import Conflict, Invalid, NotFound
 from app.platform.files import CheckedUpload, download_url, save_checked_upload
 from app.platform.inputs import to_date, to_id, to_text
@@ -145,7 +145,7 @@ def request_export(data: Mapping[str, Any], actor: User) -> InspectionExport:
         "create",
         "inspection_export",
         export.id,
-        after=snapshot(export, EXPORT_FIELDS),
+        after=snapshot(read_back(export), EXPORT_FIELDS),
         actor=actor,
     )
     db.session.commit()

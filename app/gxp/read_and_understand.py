@@ -17,7 +17,7 @@ from app.learning import enrollments, module_kinds
 from app.learning.models import Enrollment, Progress
 from app.learning.player import PlayerView, own_module
 from app.people.models import User
-from app.platform.audit import record_audit, snapshot
+from app.platform.audit import read_back, record_audit, snapshot
 from app.platform.errors import Conflict, Invalid
 
 V = DocumentVersion
@@ -187,7 +187,7 @@ def sign_sop(enrollment_id: int, module_id: int, user: User, password: str | Non
         "progress",
         row.id,
         before=before,
-        after=snapshot(row, enrollments.PROGRESS_AUDIT),
+        after=snapshot(read_back(row), enrollments.PROGRESS_AUDIT),
         reason=read_statement(version),
         actor=user,
     )

@@ -71,7 +71,7 @@ def audience_users(document_ids=None, user_ids=None):
         q = (
             select(User.id.label("user_id"), A.document_id.label("document_id"))
             .join(A, scope)
-            .where(User.active.is_(True))
+            .where(User.active.is_(True), User.kind == "person")
         )
         if document_ids is not None:
             q = q.where(A.document_id.in_(list(document_ids)))

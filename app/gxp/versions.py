@@ -31,7 +31,7 @@ from app.gxp.segregation import TypeRule, check_step, step_refusal, type_rule
 from app.people.models import User
 from app.people.permissions import can
 from app.platform import clock, files
-from app.platform.audit import record_audit, snapshot
+from app.platform.audit import read_back, record_audit, snapshot
 from app.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from app.platform.inputs import to_choice, to_date, to_text
 
@@ -187,7 +187,11 @@ def add_version(document_id: int, data: dict, upload, actor: User) -> DocumentVe
         db.session.rollback()
         raise Invalid("Version exists.", {"version": [f"Version {label} exists already."]}) from exc
     record_audit(
-        "create", "document_version", version.id, after=version_snapshot(version), actor=actor
+        "create",
+        "document_version",
+        version.id,
+        after=version_snapshot(read_back(version)),
+        actor=actor,
     )
     db.session.commit()
     return get_version(doc.id, version.id)
@@ -331,7 +335,7 @@ def _change_version(
         "document_version",
         version.id,
         before=before,
-        after=version_snapshot(version),
+        after=version_snapshot(read_back(version)),
         reason=reason,
         actor=actor,
     )

@@ -23,7 +23,7 @@ from app.people.models import User
 from app.people.permissions import can
 from app.people.sod import require_distinct
 from app.platform import clock
-from app.platform.audit import record_audit, snapshot
+from app.platform.audit import read_back, record_audit, snapshot
 from app.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from app.platform.files import StoredFile
 from app.platform.pagination import Page, paginate
@@ -160,7 +160,7 @@ def issue_certificate_for_enrollment(enrollment_id: int) -> Certification | None
             "create",
             "certification",
             cert.id,
-            after=snapshot(cert, CERT_AUDIT),
+            after=snapshot(read_back(cert), CERT_AUDIT),
             reason="course completed",
         )
         _publish(certificate_issued, cert)
@@ -209,7 +209,8 @@ def ensure_certificate_pdf(cert_id: int) -> StoredFile | None:
             "file",
             stored.id,
             after=snapshot(
-                stored, ["key", "filename", "content_type", "size", "checksum", "uploaded_by_id"]
+                read_back(stored),
+                ["key", "filename", "content_type", "size", "checksum", "uploaded_by_id"],
             ),
             reason=f"certificate {cert.number}",
         )
@@ -330,7 +331,7 @@ def issue_certificate_manual(
         "create",
         "certification",
         cert.id,
-        after=snapshot(cert, CERT_AUDIT),
+        after=snapshot(read_back(cert), CERT_AUDIT),
         reason=text,
         actor=actor,
     )
@@ -475,7 +476,7 @@ def revoke_certificate(cert_id: int, actor: User | None, reason: str) -> Certifi
         "certification",
         cert.id,
         before=before,
-        after=snapshot(cert, CERT_AUDIT),
+        after=snapshot(read_back(cert), CERT_AUDIT),
         reason=text,
         actor=actor,
     )

@@ -20,7 +20,7 @@ from app.learning import module_kinds
 from app.learning.models import COURSE_LEVELS, COURSE_STATUSES, Course, Enrollment, Module
 from app.people.models import User
 from app.platform import clock
-from app.platform.audit import record_audit, snapshot
+from app.platform.audit import read_back, record_audit, snapshot
 from app.platform.errors import Conflict, Invalid, NotFound
 from app.platform.pagination import Page, clamp, paginate
 
@@ -243,7 +243,7 @@ def _set_status(course_id: int, status: str, actor: User | None, reason: str | N
         "course",
         course.id,
         before=before,
-        after=snapshot(course, AUDIT_FIELDS),
+        after=snapshot(read_back(course), AUDIT_FIELDS),
         reason=reason,
         actor=actor,
     )
@@ -573,7 +573,11 @@ def save_course(
         db.session.add(course)
         db.session.flush()
         record_audit(
-            "create", "course", course.id, after=snapshot(course, AUDIT_FIELDS), actor=actor
+            "create",
+            "course",
+            course.id,
+            after=snapshot(read_back(course), AUDIT_FIELDS),
+            actor=actor,
         )
         db.session.commit()
         return course
@@ -594,7 +598,7 @@ def save_course(
         "course",
         course.id,
         before=before,
-        after=snapshot(course, AUDIT_FIELDS),
+        after=snapshot(read_back(course), AUDIT_FIELDS),
         actor=actor,
     )
     db.session.commit()

@@ -19,10 +19,10 @@ from app.learning.models import (
     Module,
     Progress,
 )
-from app.people.models import Department, Team, User
+from app.people.models import NOT_A_PERSON, Department, Team, User
 from app.people.permissions import can
 from app.platform import clock
-from app.platform.audit import record_audit, snapshot
+from app.platform.audit import read_back, record_audit, snapshot
 from app.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from app.platform.jobs import enqueue
 from app.platform.sql import upsert
@@ -55,7 +55,7 @@ def mark_started(enrollment: Enrollment, actor: User | None = None, now=None) ->
         "enrollment",
         enrollment.id,
         before=before,
-        after=snapshot(enrollment, ENROLLMENT_AUDIT),
+        after=snapshot(read_back(enrollment), ENROLLMENT_AUDIT),
         reason="started",
         actor=actor,
     )
@@ -92,6 +92,8 @@ def enroll_user(
     user = db.session.get(User, user_id)
     if user is None or not user.active:
         raise NotFound(f"User {user_id} does not exist or is deactivated.")
+    if user.is_service_account:
+        raise Invalid(NOT_A_PERSON, {"user_id": [NOT_A_PERSON]})
     course = db.session.get(Course, course_id)
     if course is None:
         raise Invalid("Unknown course.", {"course_id": [f"Course {course_id} does not exist."]})
@@ -122,7 +124,7 @@ def enroll_user(
         "create",
         "enrollment",
         enrollment.id,
-        after=snapshot(enrollment, ENROLLMENT_AUDIT),
+        after=snapshot(read_back(enrollment), ENROLLMENT_AUDIT),
         actor=actor,
     )
     db.session.commit()
@@ -204,7 +206,7 @@ def record_progress(
         row.status = "in_progress"
     mark_started(enrollment, actor)
     db.session.flush()
-    after = snapshot(row, PROGRESS_AUDIT)
+    after = snapshot(read_back(row), PROGRESS_AUDIT)
     # Audit the moves that matter for the record (started, completed), not every video tick.
     if before is None or before["status"] != after["status"]:
         record_audit(
@@ -276,7 +278,7 @@ def evaluate_completion(enrollment_id: int, actor: User | None = None) -> bool:
         "enrollment",
         enrollment.id,
         before=before,
-        after=snapshot(enrollment, ENROLLMENT_AUDIT),
+        after=snapshot(read_back(enrollment), ENROLLMENT_AUDIT),
         reason="completion rule met",
         actor=actor,
     )
@@ -438,7 +440,7 @@ def enroll_team(
     course = _course_for_enrollment(course_id)
     if course.status != "published":
         raise Conflict("Only published courses take enrollments.")
-    members = (User.team_id == team.id) & User.active.is_(True)
+    members = (User.team_id == team.id) & User.active.is_(True) & (User.kind == "person")
     everyone = can(actor, "enroll.others")
     allowed = members if everyone else members & (User.manager_id == actor.id)
     if not everyone and not actor.has_role("manager"):
@@ -483,7 +485,7 @@ def enroll_team(
                 "create",
                 "enrollment",
                 enrollment.id,
-                after=snapshot(enrollment, ENROLLMENT_AUDIT),
+                after=snapshot(read_back(enrollment), ENROLLMENT_AUDIT),
                 reason=f"team enrollment: {team.name}",
                 actor=actor,
             )
@@ -504,7 +506,7 @@ PEOPLE_CHOICES_LIMIT = 200
 
 def enrollable_people(actor: User, q: str = "", limit: int = PEOPLE_CHOICES_LIMIT) -> list[User]:
     """Active people `actor` may enrol, by name, optionally filtered by name or email words."""
-    query = select(User).where(User.active.is_(True))
+    query = select(User).where(User.active.is_(True), User.kind == "person")
     if not can(actor, "enroll.others"):
         query = query.where(User.manager_id == actor.id, User.id != actor.id)
     q = (q or "").strip()[:100]

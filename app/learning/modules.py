@@ -24,7 +24,7 @@ from app.learning.models import (
 )
 from app.people.models import User
 from app.platform import clock, files
-from app.platform.audit import record_audit, snapshot
+from app.platform.audit import read_back, record_audit, snapshot
 from app.platform.errors import Conflict, Invalid, NotFound
 
 # Module kind -> upload kind for modules that carry a file.
@@ -332,7 +332,9 @@ def add_module(course_id: int, data: dict, actor: User | None = None, upload=Non
     db.session.add(module)
     _touch(course)
     db.session.flush()
-    record_audit("create", "module", module.id, after=_module_snapshot(module), actor=actor)
+    record_audit(
+        "create", "module", module.id, after=_module_snapshot(read_back(module)), actor=actor
+    )
     db.session.commit()
     return module
 
@@ -360,7 +362,12 @@ def update_module(module_id: int, data: dict, actor: User | None = None, upload=
     _touch(module.course)
     db.session.flush()
     record_audit(
-        "update", "module", module.id, before=before, after=_module_snapshot(module), actor=actor
+        "update",
+        "module",
+        module.id,
+        before=before,
+        after=_module_snapshot(read_back(module)),
+        actor=actor,
     )
     db.session.commit()
     return module
@@ -587,7 +594,7 @@ def add_question(module_id: int, data: dict, actor: User | None = None) -> QuizQ
     db.session.add(question)
     _touch(module.course)
     db.session.flush()
-    after = snapshot(question, QUESTION_FIELDS)
+    after = snapshot(read_back(question), QUESTION_FIELDS)
     after["course_version"] = module.course.version
     record_audit("create", "quiz_question", question.id, after=after, actor=actor)
     db.session.commit()
@@ -613,7 +620,7 @@ def update_question(question_id: int, data: dict, actor: User | None = None) -> 
     question.version = (question.version or 1) + 1
     _touch(question.module.course)
     db.session.flush()
-    after = snapshot(question, QUESTION_FIELDS)
+    after = snapshot(read_back(question), QUESTION_FIELDS)
     after["version"] = question.version
     after["course_version"] = question.module.course.version
     record_audit("update", "quiz_question", question.id, before=before, after=after, actor=actor)

@@ -226,7 +226,13 @@ def authenticate(email: str, password: str, ip: str | None) -> User | None:
     keys = throttle_keys(email, ip, by_address=True)
     check_throttle(keys)
     user = db.session.scalar(select(User).where(User.email == email))
-    ok = check_password(user, password or "") and user is not None and user.active
+    # A service account has no password to check; refusing it here keeps it so.
+    ok = (
+        check_password(user, password or "")
+        and user is not None
+        and user.active
+        and not user.is_service_account
+    )
     if not ok:
         record_failed_attempt(email, ip, keys)
         return None

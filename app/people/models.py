@@ -14,6 +14,10 @@ from app.platform import clock
 from app.platform.db import UTCDateTime
 
 ROLES = ("admin", "hr", "qa", "trainer", "manager", "employee", "seller")
+# A user row is a person, or a service account: a system integration that calls the API with
+# its own tokens, never signs in, e-signs or trains.
+USER_KINDS = ("person", "service")
+NOT_A_PERSON = "A service account cannot sign in, e-sign or take training."
 RISK_LEVELS = ("low", "medium", "high")
 SELLER_TIERS = ("bronze", "silver", "gold", "platinum")
 
@@ -88,6 +92,7 @@ class User(UserMixin, db.Model):
     # Bumped when the password changes (own change or admin reset): a login session started
     # under an older epoch is over (app.people.auth.load_session_user compares them).
     session_epoch: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    kind: Mapped[str] = mapped_column(String(10), default="person", server_default="person")
 
     manager: Mapped[User | None] = relationship(remote_side=[id])
     department: Mapped[Department | None] = relationship()
@@ -115,6 +120,10 @@ class User(UserMixin, db.Model):
     @property
     def roles(self) -> set[str]:
         return {grant.role for grant in self.role_grants}
+
+    @property
+    def is_service_account(self) -> bool:
+        return self.kind == "service"
 
     def has_role(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))

@@ -10,7 +10,7 @@ from sqlalchemy.orm import contains_eager
 
 from app.extensions import db
 from app.people.models import RISK_LEVELS, Department, JobRole, Team, User
-from app.platform.audit import record_audit, snapshot
+from app.platform.audit import read_back, record_audit, snapshot
 from app.platform.errors import Conflict, Invalid, NotFound
 
 DEPARTMENT_FIELDS = ["name", "site"]
@@ -40,7 +40,9 @@ def _create(obj, entity: str, audit_fields: list[str], actor: User | None):
     """Insert an org unit with its audit row, in one transaction."""
     db.session.add(obj)
     db.session.flush()
-    record_audit("create", entity, obj.id, after=snapshot(obj, audit_fields), actor=actor)
+    record_audit(
+        "create", entity, obj.id, after=snapshot(read_back(obj), audit_fields), actor=actor
+    )
     db.session.commit()
     return obj
 
@@ -49,7 +51,7 @@ def _update(obj, fields: dict[str, Any], entity: str, audit_fields: list[str], a
     """Apply changed fields with an audit row; an unchanged save writes nothing."""
     before = snapshot(obj, audit_fields)
     if _apply(obj, fields):
-        after = snapshot(obj, audit_fields)
+        after = snapshot(read_back(obj), audit_fields)
         record_audit("update", entity, obj.id, before=before, after=after, actor=actor)
         db.session.commit()
     return obj

@@ -23,7 +23,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "user.manage": frozenset({"admin", "hr"}),
     "org.manage": frozenset({"admin", "hr"}),
     "role.manage": frozenset({"admin"}),
+    # Admins manage service accounts and their tokens, and revoke anyone's token.
     "token.manage": frozenset({"admin"}),
+    # Every role may call the API (catalog.view at least), so everyone mints their own tokens.
+    "token.own": ANY,
     "audit.view": frozenset({"admin", "qa"}),
     "grading.manage": frozenset({"admin", "trainer"}),
     "records.view": ANY,
@@ -68,6 +71,7 @@ PERMISSION_SCOPE: dict[str, str] = {
     "org.manage": "admin",
     "role.manage": "admin",
     "token.manage": "admin",
+    "token.own": "admin",
     "audit.view": "read",
     "grading.manage": "write",
     "records.view": "read",

@@ -1,4 +1,9 @@
-"""API tokens: issue (plaintext shown once, stored hashed), list, revoke, authenticate."""
+"""API tokens: issue (plaintext shown once, stored hashed), list, revoke, authenticate.
+
+A token belongs to its owner: a person mints tokens for themself only, and a system integration
+gets a service account whose tokens an admin mints (issue 16). Nobody mints a token for another
+person, so nothing done with a token is ever recorded in a person's name who did not do it.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +16,10 @@ from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.people.models import TOKEN_SCOPES, ApiToken, User
+from app.people.permissions import can
 from app.platform import clock
-from app.platform.audit import record_audit
-from app.platform.errors import Invalid, NotFound
+from app.platform.audit import read_back, record_audit
+from app.platform.errors import Forbidden, Invalid, NotFound
 from app.platform.pagination import Page, paginate
 
 TOKEN_PREFIX = "cadre_"  # noqa: S105  (a public marker, not a secret)
@@ -21,6 +27,10 @@ PREFIX_LENGTH = 12  # "cadre_" + 6 random characters: enough to recognise, usele
 MAX_EXPIRES_DAYS = 3650
 # A broader scope implies the narrower ones: admin > write > read.
 SCOPE_RANK = {"read": 1, "write": 2, "admin": 3}
+NOT_FOR_ANOTHER = (
+    "Nobody mints a token for another person: people mint their own on My API tokens, "
+    "system integrations use a service account."
+)
 
 
 def hash_token(plaintext: str) -> str:
@@ -86,6 +96,17 @@ def _validate(
     return user, name, scope_list, expires_days
 
 
+def check_may_mint(owner: User, actor: User | None) -> None:
+    """A person mints for themself only; a service account's tokens are minted by an admin, or
+    by the operator on the command line (no actor). Raises Forbidden."""
+    if owner.is_service_account:
+        if actor is not None and not can(actor, "token.manage"):
+            message = "Only an administrator mints tokens for a service account."
+            raise Forbidden(message, {"user_id": [message]})
+    elif actor is None or actor.id != owner.id:
+        raise Forbidden(NOT_FOR_ANOTHER, {"user_id": [NOT_FOR_ANOTHER]})
+
+
 def create_api_token(
     user_id: int,
     name: str,
@@ -93,8 +114,12 @@ def create_api_token(
     actor: User | None,
     expires_days: int | None = None,
 ) -> tuple[ApiToken, str]:
-    """Issue a token for a user and return it with its plaintext (never stored). Raises Invalid."""
+    """Issue a token for a user and return it with its plaintext (never stored).
+
+    Raises Invalid, Forbidden (a token for another person, see check_may_mint).
+    """
     user, name, scope_list, expires_days = _validate(user_id, name, scopes, expires_days)
+    check_may_mint(user, actor)
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         user_id=user.id,
@@ -107,7 +132,7 @@ def create_api_token(
     )
     db.session.add(token)
     db.session.flush()
-    record_audit("create", "api_token", token.id, after=_audit_view(token), actor=actor)
+    record_audit("create", "api_token", token.id, after=_audit_view(read_back(token)), actor=actor)
     db.session.commit()
     return token, plaintext
 
@@ -119,41 +144,50 @@ def create_api_token_for_email(
     actor: User | None,
     expires_days: int | None = None,
 ) -> tuple[ApiToken, str]:
-    """Issue a token for the account with this email. Raises Invalid (errors keyed `email`)."""
+    """Issue a token for the account with this email. Raises Invalid, Forbidden (errors keyed
+    `email`)."""
     email = (email or "").strip().lower()
     user_id = db.session.scalar(select(User.id).where(func.lower(User.email) == email))
     try:
         return create_api_token(user_id, name, scopes, actor, expires_days)
-    except Invalid as exc:
+    except (Invalid, Forbidden) as exc:
         if "user_id" in exc.errors:
             messages = exc.errors.pop("user_id")
             exc.errors["email"] = ["No account with this email."] if user_id is None else messages
         raise
 
 
-def revoke_api_token(token_id: int, actor: User | None) -> ApiToken:
-    """Revoke a token at once; revoking twice is harmless. Raises NotFound."""
+def revoke_api_token(token_id: int, actor: User | None, owner_id: int | None = None) -> ApiToken:
+    """Revoke a token at once; revoking twice is harmless. With `owner_id`, only that owner's
+    token (a person revoking their own on My API tokens). Raises NotFound."""
     token = db.session.get(ApiToken, token_id)
-    if token is None:
+    if token is None or (owner_id is not None and token.user_id != owner_id):
         raise NotFound(f"API token {token_id} does not exist.")
     if token.revoked_at is not None:
         return token
     before = _audit_view(token)
     token.revoked_at = clock.now()
     record_audit(
-        "revoke", "api_token", token.id, before=before, after=_audit_view(token), actor=actor
+        "revoke",
+        "api_token",
+        token.id,
+        before=before,
+        after=_audit_view(read_back(token)),
+        actor=actor,
     )
     db.session.commit()
     return token
 
 
-def list_api_tokens(page: int = 1, per_page: int = 20) -> Page:
-    """Return a page of tokens, newest first, with their owners loaded."""
+def list_api_tokens(page: int = 1, per_page: int = 20, owner_id: int | None = None) -> Page:
+    """Return a page of tokens (all, or one owner's), newest first, with their owners loaded."""
     q = (
         select(ApiToken)
         .options(joinedload(ApiToken.user))
         .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
     )
+    if owner_id is not None:
+        q = q.where(ApiToken.user_id == owner_id)
     return paginate(q, page, per_page)
 
 

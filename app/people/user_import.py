@@ -25,7 +25,7 @@ from app.people.users import (
     revoke_role,
     user_snapshot,
 )
-from app.platform.audit import record_audit
+from app.platform.audit import read_back, record_audit
 from app.platform.errors import Conflict, Invalid
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -443,7 +443,12 @@ def apply_user_import(data: bytes | str, actor: User | None = None) -> ImportRes
         for row in creates:
             user = users[row.email]
             record_audit(
-                "create", "user", user.id, after=user_snapshot(user), reason=REASON, actor=actor
+                "create",
+                "user",
+                user.id,
+                after=user_snapshot(read_back(user)),
+                reason=REASON,
+                actor=actor,
             )
         for row in updates:
             user = users[row.email]
@@ -452,7 +457,7 @@ def apply_user_import(data: bytes | str, actor: User | None = None) -> ImportRes
                 "user",
                 user.id,
                 before=before[row.email],
-                after=user_snapshot(user),
+                after=user_snapshot(read_back(user)),
                 reason=REASON,
                 actor=actor,
             )

@@ -25,7 +25,7 @@ from app.people.models import (
 )
 from app.people.passwords import password_problems
 from app.platform import clock
-from app.platform.audit import AuditLog, record_audit, snapshot
+from app.platform.audit import AuditLog, read_back, record_audit, snapshot
 from app.platform.errors import Forbidden, Invalid, NotFound
 from app.platform.pagination import Page, clamp, paginate
 from app.platform.timefmt import known_zones
@@ -340,7 +340,7 @@ def create_user(data: dict, actor: User | None = None) -> User:
     db.session.flush()
     for role in roles:
         grant_role(user, role, actor)
-    after = user_snapshot(user)
+    after = user_snapshot(read_back(user))
     if user.password_hash:
         after["password changed"] = True
     record_audit("create", "user", user.id, after=after, actor=actor)
@@ -368,14 +368,19 @@ def update_user(
     before = user_snapshot(user)
     changed = {k: v for k, v in fields.items() if before[k] != _comparable(v)}
     password = data.get("password") or ""
+    if password and user.is_service_account:
+        message = "A service account never signs in with a password."
+        raise Invalid(message, {"password": [message]})
     if not changed and not password:
         return user
     _set_facts(user, changed)
-    after = user_snapshot(user)
     if password:
         user.password_hash = auth.hash_password(password)
         user.must_change_password = actor is None or actor.id != user.id
         auth.end_other_sessions(user, keep_token)
+    # Read back after every change: the reset's must_change_password once went unrecorded.
+    after = user_snapshot(read_back(user))
+    if password:
         after["password changed"] = True
         after["other sessions ended"] = True
     why = (reason or "").strip()[:2000] or None
@@ -438,7 +443,7 @@ def deactivate_user(user_id: int, actor: User | None, reason: str) -> User:
         "user",
         user.id,
         before=before,
-        after=user_snapshot(user),
+        after=user_snapshot(read_back(user)),
         reason=reason[:2000],
         actor=actor,
     )
@@ -460,7 +465,7 @@ def reactivate_user(user_id: int, actor: User | None, reason: str = "") -> User:
         "user",
         user.id,
         before=before,
-        after=user_snapshot(user),
+        after=user_snapshot(read_back(user)),
         reason=(reason or "").strip()[:2000] or None,
         actor=actor,
     )

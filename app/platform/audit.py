@@ -9,10 +9,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+import click
 from flask import g, has_app_context, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import (
     BigInteger,
+    Column,
     ForeignKey,
     Index,
     String,
@@ -24,6 +26,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -105,6 +108,21 @@ def snapshot(obj, fields: list[str]) -> dict[str, Any]:
     return out
 
 
+def read_back(obj):
+    """Flush `obj` and expire its columns, so the next snapshot of it reads what the database
+    holds, not what the object was told: after-images are read back from what was written.
+
+    Use it for every after-image built from a model object: `after=snapshot(read_back(x), F)`.
+    """
+    state = sa_inspect(obj)
+    if state.persistent or state.pending:
+        db.session.flush()
+        # Table columns only: a query_expression or column_property is no stored value.
+        stored = [a.key for a in state.mapper.column_attrs if isinstance(a.expression, Column)]
+        db.session.expire(obj, stored)
+    return obj
+
+
 def current_actor(actor=None):
     """Who a change is recorded against: `actor` if given, none for background work (the
     system), else the signed-in user."""
@@ -115,6 +133,45 @@ def current_actor(actor=None):
     if has_request_context() and current_user and current_user.is_authenticated:
         return current_user._get_current_object()
     return None
+
+
+def audit_means() -> str:
+    """By what means the change is being made: "job:<name>" (background work), "token:<id>" (an
+    API token; app.api sets g.api_token), "session" (a browser request), "cli:<command>" (a
+    flask command), else "system"."""
+    if not has_app_context():
+        return "system"
+    job = g.get("cadre_job")
+    if job:
+        return f"job:{job}"[:80]
+    token = g.get("api_token")
+    if token is not None:
+        return f"token:{token.id}"
+    if has_request_context():
+        return "session"
+    command = click.get_current_context(silent=True)
+    if command is not None and command.info_name:
+        return f"cli:{command.info_name}"[:80]
+    return "system"
+
+
+def on_behalf_of_id() -> int | None:
+    """The person the current work is done for, when not the actor: the requester of a job,
+    or the person a service account names in its On-Behalf-Of header."""
+    return g.get("cadre_on_behalf_of") if has_app_context() else None
+
+
+def requester_id() -> int | None:
+    """Whom work started now is for (jobs.enqueue keeps it with the job): whoever the current
+    work is on behalf of, else the person or service account making this request."""
+    if not has_app_context():
+        return None
+    if g.get("cadre_on_behalf_of") is not None or g.get("cadre_job"):
+        return g.get("cadre_on_behalf_of")
+    who = g.get("api_actor")
+    if who is None and has_request_context() and current_user and current_user.is_authenticated:
+        who = current_user
+    return who.id if who is not None else None
 
 
 def record_audit(
@@ -138,6 +195,8 @@ def record_audit(
         before=before,
         after=after,
         reason=reason,
+        means=audit_means(),
+        on_behalf_of_id=on_behalf_of_id(),
     )
     if has_request_context():
         row.request_id = g.get("request_id")
@@ -179,11 +238,9 @@ def record_audit_for_inserted(
         cast(model.id, String),
         json_object(*columns),
         reason,
+        literal(audit_means()),
+        literal(on_behalf_of_id(), type_=AuditLog.on_behalf_of_id.type),
     ).where(model.id > floor_id, model.created_at == now)
-    db.session.execute(
-        insert(AuditLog).from_select(
-            ["at", "actor_id", "actor_label", "action", "entity", "entity_id", "after", "reason"],
-            rows,
-        )
-    )
+    names = ["at", "actor_id", "actor_label", "action", "entity", "entity_id", "after", "reason"]
+    db.session.execute(insert(AuditLog).from_select([*names, "means", "on_behalf_of_id"], rows))
     g.cadre_audit_written = True  # sealed into the hash chain when the request or job ends

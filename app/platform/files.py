@@ -13,7 +13,7 @@ from werkzeug.utils import secure_filename
 
 from app.extensions import db
 from app.platform import clock
-from app.platform.audit import record_audit, snapshot
+from app.platform.audit import read_back, record_audit, snapshot
 from app.platform.db import UTCDateTime
 from app.platform.errors import Invalid
 from app.platform.storage import get_storage
@@ -183,7 +183,9 @@ def save_checked_upload(upload: CheckedUpload, actor=None) -> StoredFile:
     )
     db.session.add(stored)
     db.session.flush()
-    record_audit("create", "file", stored.id, after=snapshot(stored, FILE_FIELDS), actor=actor)
+    record_audit(
+        "create", "file", stored.id, after=snapshot(read_back(stored), FILE_FIELDS), actor=actor
+    )
     return stored
 
 

@@ -31,6 +31,8 @@ ENTRY_POINT = "app.run_job"
 _app: Flask | None = None
 _factory: Callable[[], Flask] | None = None
 _inline: ContextVar[bool] = ContextVar("cadre_jobs_inline", default=False)
+# The RQ job meta key holding the id of the user whose request enqueued the job.
+ON_BEHALF_OF = "cadre_on_behalf_of"
 
 
 @dataclass(frozen=True)
@@ -112,25 +114,41 @@ def set_app_factory(factory: Callable[[], Flask]) -> None:
 def run_job(name: str, *args, **kwargs):
     """Run job `name` inside an app context of its own (app.run_job, the RQ entry point, calls
     this; inline runs inside the caller's context)."""
+    return _run(name, args, kwargs, _queued_for())
+
+
+def _queued_for() -> int | None:
+    """The requester an RQ job was enqueued for (its meta), None outside a worker."""
+    try:
+        from rq import get_current_job
+    except ImportError:  # pragma: no cover - rq is installed wherever Redis is configured
+        return None
+    current = get_current_job()
+    return current.meta.get(ON_BEHALF_OF) if current is not None else None
+
+
+def _run(name: str, args, kwargs, on_behalf_of: int | None):
+    """Run the job as the system, on behalf of the person whose request enqueued it (audit
+    rows record both: app.platform.audit reads g.cadre_job and g.cadre_on_behalf_of)."""
     global _app
     from flask import g, has_app_context
 
     if has_app_context():
         spec = resolve(name)
         # Inline run inside a request: audit rows must name the job, not the signed-in user.
-        outer = g.get("cadre_job")
-        g.cadre_job = spec.name
+        outer = g.get("cadre_job"), g.get("cadre_on_behalf_of")
+        g.cadre_job, g.cadre_on_behalf_of = spec.name, on_behalf_of
         try:
             return spec.func(*args, **kwargs)
         finally:
-            g.cadre_job = outer
+            g.cadre_job, g.cadre_on_behalf_of = outer
     if _app is None:
         if _factory is None:
             raise RuntimeError("no app to run jobs in: call set_app_factory() first")
         _app = _factory()
     spec = resolve(name)  # building the app registered every job
     with _app.app_context():
-        g.cadre_job = spec.name
+        g.cadre_job, g.cadre_on_behalf_of = spec.name, on_behalf_of
         return spec.func(*args, **kwargs)
 
 
@@ -172,11 +190,14 @@ def enqueue(
     Returns the RQ job when Redis is configured, else the function's return value. Raises
     ValueError for a name no job is registered under.
     """
+    from app.platform.audit import requester_id
+
     spec = resolve(name)
+    requester = requester_id()
     conn = None if _inline.get() else get_redis()
     if conn is None:
         log.info("running job %s inline", spec.name)
-        return run_job(spec.name, *args, **kwargs)
+        return _run(spec.name, args, kwargs, requester)
     from rq import Queue, Retry
 
     q = Queue(queue_name(queue or spec.queue), connection=conn)
@@ -187,5 +208,6 @@ def enqueue(
         job_id=job_id,
         retry=Retry(max=retry, interval=[5, 30, 120][:retry]),
         description=spec.name,
+        meta={ON_BEHALF_OF: requester},
         **kwargs,
     )

@@ -16,9 +16,11 @@ ROLES = ("admin", "hr", "qa", "trainer", "manager", "employee", "seller")
 
 
 def make_token(user, scopes=("read",), expires_days=None) -> str:
-    """Issue a real token for `user` through the service and return its plaintext."""
+    """Issue a real token for `user` through the service and return its plaintext: minted by
+    the person themself, or by the operator (no actor) for a service account."""
+    actor = None if user.is_service_account else user
     _, plaintext = create_api_token(
-        user.id, "test", list(scopes), actor=None, expires_days=expires_days
+        user.id, "test", list(scopes), actor=actor, expires_days=expires_days
     )
     return plaintext
 
@@ -40,7 +42,7 @@ def trainer_token(trainer):
 @pytest.fixture
 def expired_token(app):
     user = UserFactory(roles=["trainer"])
-    token, plaintext = create_api_token(user.id, "old", ["read"], actor=None, expires_days=1)
+    token, plaintext = create_api_token(user.id, "old", ["read"], actor=user, expires_days=1)
     token.expires_at = clock.now() - timedelta(minutes=1)
     db.session.commit()
     return plaintext

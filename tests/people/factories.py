@@ -50,6 +50,15 @@ class UserFactory(Base):
             db.session.commit()
 
 
+class ServiceAccountFactory(UserFactory):
+    """A system integration's account: named as such, no password."""
+
+    kind = "service"
+    email = factory.Sequence(lambda n: f"service-{n}@service-account.invalid")
+    name = factory.Sequence(lambda n: f"System {n} (service account)")
+    password_hash = None
+
+
 class ApiTokenFactory(Base):
     class Meta:
         model = ApiToken

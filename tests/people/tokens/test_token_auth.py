@@ -51,7 +51,7 @@ def test_valid_token_reads(client, trainer_token):
 
 
 def test_revoked_token_is_401(client, trainer):
-    token, plaintext = create_api_token(trainer.id, "t", ["read"], actor=None)
+    token, plaintext = create_api_token(trainer.id, "t", ["read"], actor=trainer)
     assert client.get(COURSES, headers=bearer(plaintext)).status_code == 200
     revoke_api_token(token.id, actor=None)
     assert_401(client.get(COURSES, headers=bearer(plaintext)))

@@ -17,13 +17,13 @@ from app.people.tokens import (
     token_has_scope,
 )
 from app.platform.audit import AuditLog
-from app.platform.errors import Invalid, NotFound
-from tests.people.factories import UserFactory
+from app.platform.errors import Forbidden, Invalid, NotFound
+from tests.people.factories import ServiceAccountFactory, UserFactory
 
 
 def test_token_is_stored_only_as_a_hash(app):
     admin = UserFactory(roles=["admin"])
-    owner = UserFactory(roles=["trainer"])
+    owner = ServiceAccountFactory(roles=["trainer"])
     token, plaintext = create_api_token(owner.id, "sync", ["write", "read"], actor=admin)
     assert plaintext.startswith("cadre_") and len(plaintext) > 40
     row = db.session.get(ApiToken, token.id)
@@ -67,7 +67,7 @@ def test_create_and_revoke_are_audited_without_secrets(app):
 )
 def test_invalid_tokens_are_refused(app, kwargs, field):
     user = UserFactory()
-    args = {"user_id": user.id, "name": "n", "scopes": ["read"], "actor": None, **kwargs}
+    args = {"user_id": user.id, "name": "n", "scopes": ["read"], "actor": user, **kwargs}
     with pytest.raises(Invalid) as exc:
         create_api_token(**args)
     assert field in exc.value.errors
@@ -77,12 +77,12 @@ def test_invalid_tokens_are_refused(app, kwargs, field):
 def test_no_token_for_a_deactivated_user(app):
     user = UserFactory(active=False)
     with pytest.raises(Invalid):
-        create_api_token(user.id, "n", ["read"], actor=None)
+        create_api_token(user.id, "n", ["read"], actor=user)
 
 
 def test_revoking_twice_is_harmless_and_unknown_is_not_found(app):
     user = UserFactory()
-    token, plaintext = create_api_token(user.id, "n", ["read"], actor=None)
+    token, plaintext = create_api_token(user.id, "n", ["read"], actor=user)
     revoke_api_token(token.id, actor=None)
     revoke_api_token(token.id, actor=None)
     assert authenticate_token(plaintext) is None
@@ -103,7 +103,8 @@ def test_scope_implication():
 
 def test_list_is_newest_first_and_paginates_in_constant_queries(app, count_queries):
     for i in range(5):
-        create_api_token(UserFactory().id, f"t{i}", ["read"], actor=None)
+        owner = UserFactory()
+        create_api_token(owner.id, f"t{i}", ["read"], actor=owner)
     db.session.expire_all()
     with count_queries() as statements:
         page = list_api_tokens(page=1, per_page=3)
@@ -111,3 +112,28 @@ def test_list_is_newest_first_and_paginates_in_constant_queries(app, count_queri
     assert [t.name for t in page.items] == ["t4", "t3", "t2"]
     assert len(owners) == 3 and page.total == 5 and page.pages == 2
     assert len(statements) <= 3
+
+
+@pytest.mark.parametrize("minter", ["admin", "hr", "manager", "nobody"])
+def test_nobody_mints_a_token_for_another_person(app, minter):
+    """The attack from issue 16: an admin issued a write token in another person's name and
+    acted as them. Now neither an admin, anyone else, nor the command line (no actor) can."""
+    person = UserFactory(roles=["trainer"])
+    actor = None if minter == "nobody" else UserFactory(roles=[minter])
+    with pytest.raises(Forbidden) as exc:
+        create_api_token(person.id, "as them", ["read", "write"], actor=actor)
+    assert "Nobody mints a token for another person" in exc.value.detail
+    assert db.session.scalars(select(ApiToken)).all() == []
+    assert db.session.scalars(select(AuditLog).where(AuditLog.entity == "api_token")).all() == []
+
+
+def test_a_person_mints_their_own_and_an_admin_a_service_accounts(app):
+    person = UserFactory(roles=["trainer"])
+    token, _ = create_api_token(person.id, "mine", ["read"], actor=person)
+    assert (token.user_id, token.created_by_id) == (person.id, person.id)
+    service = ServiceAccountFactory(roles=["trainer"])
+    admin = UserFactory(roles=["admin"])
+    token, _ = create_api_token(service.id, "sync", ["write"], actor=admin)
+    assert (token.user_id, token.created_by_id) == (service.id, admin.id)
+    with pytest.raises(Forbidden):
+        create_api_token(service.id, "sync", ["write"], actor=UserFactory(roles=["hr"]))

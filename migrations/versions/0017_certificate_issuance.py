@@ -4,7 +4,7 @@ approval status, who decided it, when, and the note of a rejection (issue 16).
 Existing certificates need no approval (NULL): they stay as they were.
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0016
 Create Date: 2026-12-07
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0014"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

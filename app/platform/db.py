@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC
 
+from flask import current_app
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator
+from sqlalchemy import JSON, DateTime, Engine, MetaData, TypeDecorator, create_engine
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.pool import NullPool
 
 
 class UTCDateTime(TypeDecorator):
@@ -70,3 +72,16 @@ naming = {
 }
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=naming), session_options={"class_": Session})
+
+
+def owner_engine() -> Engine:
+    """The engine for schema work (migrations, grants): DATABASE_OWNER_URL's role when set,
+    since the app's own role may not change the schema; else the app's engine. Unpooled: it
+    serves a command, not requests."""
+    url = current_app.config.get("DATABASE_OWNER_URL")
+    if not url:
+        return db.engine
+    engines = current_app.extensions.setdefault("cadre_owner_engines", {})
+    if url not in engines:
+        engines[url] = create_engine(url, poolclass=NullPool)
+    return engines[url]

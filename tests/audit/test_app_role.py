@@ -202,3 +202,24 @@ def test_the_grant_command_refuses_a_role_that_can_act_as_the_owner(app, runner)
 def test_on_sqlite_the_grant_command_says_there_is_nothing_to_grant(app, runner):
     done = runner.invoke(args=["audit", "grant-app-role", "cadre_app"])
     assert done.exit_code == 1 and "PostgreSQL feature" in done.output
+
+
+def test_migrations_never_run_on_another_database_than_the_apps(app):
+    """A DATABASE_OWNER_URL left over from another setup must not migrate some other database."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from app.platform.db import owner_engine
+
+    other = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": "sqlite://",
+            "DATABASE_OWNER_URL": "postgresql+psycopg://owner@127.0.0.1:5432/another_db",
+        }
+    )
+    with other.app_context():
+        with pytest.raises(RuntimeError, match="names another database than the app's"):
+            owner_engine()
+        with pytest.raises(SystemExit):  # `flask db upgrade` says the above and exits 1
+            upgrade()

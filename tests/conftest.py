@@ -46,7 +46,11 @@ BACKEND = "postgresql" if os.environ.get("DATABASE_URL") else "sqlite"
 # With DATABASE_OWNER_URL as well (.ci/run sets both), the schema belongs to that role and the
 # suite runs as DATABASE_URL's role with the app's privileges (app.audit.app_role), so it shows
 # the app works under them; what only the owner may do goes through `as_owner()`.
-SEPARATE_OWNER = BACKEND == "postgresql" and bool(os.environ.get("DATABASE_OWNER_URL"))
+SEPARATE_OWNER = (
+    BACKEND == "postgresql"
+    and make_url(os.environ.get("DATABASE_OWNER_URL") or os.environ["DATABASE_URL"]).username
+    != make_url(os.environ["DATABASE_URL"]).username
+)
 
 
 def _overrides() -> dict:

@@ -20,6 +20,10 @@ def _database_url(instance: Path) -> str:
     url = os.environ.get("DATABASE_URL")
     if not url:
         return f"sqlite:///{instance / 'cadre.db'}"
+    return _sqlalchemy_url(url)
+
+
+def _sqlalchemy_url(url: str) -> str:
     # Heroku-style URLs and plain postgresql:// both mean psycopg 3 here.
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://") :]
@@ -57,6 +61,11 @@ def load_config() -> dict:
         "DEFAULT_TIMEZONE": os.environ.get("CADRE_TIMEZONE", "UTC"),
         "SECRET_KEY": _secret_key(instance, production),
         "SQLALCHEMY_DATABASE_URI": database_url,
+        # The role that owns the schema: `flask db ...` and `flask audit grant-app-role` connect
+        # with it; the app itself never does (app.platform.db.owner_engine). Unset: DATABASE_URL.
+        "DATABASE_OWNER_URL": _sqlalchemy_url(os.environ["DATABASE_OWNER_URL"])
+        if os.environ.get("DATABASE_OWNER_URL")
+        else None,
         # Pooled PostgreSQL connections idle this long are pinged before use (app/dbpool.py).
         "DB_PING_AFTER_IDLE_SECONDS": float(os.environ.get("DB_PING_AFTER_IDLE_SECONDS", 5)),
         "REDIS_URL": os.environ.get("REDIS_URL") or None,

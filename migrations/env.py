@@ -22,7 +22,11 @@ def render_item(type_, obj, autogen_context):
 
 
 def get_engine():
-    return current_app.extensions["migrate"].db.engine
+    # Migrations run as the role that owns the schema (DATABASE_OWNER_URL when set): the app's
+    # own role may read and write rows but not change tables.
+    from app.platform.db import owner_engine
+
+    return owner_engine()
 
 
 def get_engine_url():

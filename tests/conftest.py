@@ -10,6 +10,8 @@ import os
 import re
 import secrets
 import tempfile
+from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -21,8 +23,9 @@ os.environ.setdefault("SECRET_KEY", "test-secret-key")
 
 from datetime import datetime  # noqa: E402
 
+from flask import current_app  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import create_engine, make_url, text  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
@@ -40,6 +43,14 @@ RUN_ID = secrets.token_hex(3)
 PINNED_NOW = datetime.fromisoformat(os.environ.get("CADRE_TEST_NOW") or "2026-12-07T09:30:00+00:00")
 clock.pin(PINNED_NOW)  # collection too: module-level dates of test modules
 BACKEND = "postgresql" if os.environ.get("DATABASE_URL") else "sqlite"
+# With DATABASE_OWNER_URL as well (.ci/run sets both), the schema belongs to that role and the
+# suite runs as DATABASE_URL's role with the app's privileges (app.audit.app_role), so it shows
+# the app works under them; what only the owner may do goes through `as_owner()`.
+SEPARATE_OWNER = (
+    BACKEND == "postgresql"
+    and make_url(os.environ.get("DATABASE_OWNER_URL") or os.environ["DATABASE_URL"]).username
+    != make_url(os.environ["DATABASE_URL"]).username
+)
 
 
 def _overrides() -> dict:
@@ -75,11 +86,35 @@ def _schema():
     app = create_app(_overrides())
     with app.app_context():
         if BACKEND == "postgresql":
-            db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public;"))
-            db.session.commit()
-        upgrade()
+            with as_owner() as owner:
+                owner.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public;"))
+        upgrade()  # as the owner: migrations/env.py connects with DATABASE_OWNER_URL
+        if SEPARATE_OWNER:
+            from app.audit.app_role import grant_app_role
+
+            with as_owner() as owner:
+                grant_app_role(owner, make_url(app.config["SQLALCHEMY_DATABASE_URI"]).username)
         tables = [t.name for t in reversed(db.metadata.sorted_tables)]
     yield tables
+
+
+@cache
+def _owner_engine(url: str):
+    return create_engine(url, pool_size=1)
+
+
+@contextmanager
+def as_owner():
+    """The database as the schema's owner, for what the app's role may not do (DDL, switching
+    triggers off, emptying or tampering with the trail), committed at the end: a connection of
+    DATABASE_OWNER_URL's role, or db.session where the app's role is the owner."""
+    if not SEPARATE_OWNER:
+        yield db.session
+        db.session.commit()
+        return
+    db.session.commit()  # else the owner's DDL or TRUNCATE would wait for this session's locks
+    with _owner_engine(current_app.config["DATABASE_OWNER_URL"]).begin() as connection:
+        yield connection
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -100,26 +135,26 @@ APPEND_ONLY = ("audit_log", "e_signatures")
 
 
 def _clean(tables: list[str]) -> None:
-    """Empty every table and restart its ids. On PostgreSQL, DELETE in dependency order: a
-    TRUNCATE of all ~40 tables costs ~160 ms per test (new files for each), DELETE on tables
-    a test left nearly empty ~20 ms."""
-    if BACKEND == "postgresql":
-        db.session.execute(text(f"TRUNCATE {', '.join(APPEND_ONLY)} RESTART IDENTITY CASCADE"))
-        for name in tables:
-            if name not in APPEND_ONLY:
-                db.session.execute(text(f"DELETE FROM {name}"))
-        db.session.execute(
-            text(
-                "SELECT setval(oid, 1, false) FROM pg_class"
-                " WHERE relkind = 'S' AND relnamespace = 'public'::regnamespace"
+    """Empty every table and restart its ids, as the owner (the app's role may not empty the
+    trail). On PostgreSQL, DELETE in dependency order: a TRUNCATE of all ~40 tables costs
+    ~160 ms per test (new files for each), DELETE on tables a test left nearly empty ~20 ms."""
+    with as_owner() as owner:
+        if BACKEND == "postgresql":
+            owner.execute(text(f"TRUNCATE {', '.join(APPEND_ONLY)} RESTART IDENTITY CASCADE"))
+            for name in tables:
+                if name not in APPEND_ONLY:
+                    owner.execute(text(f"DELETE FROM {name}"))
+            owner.execute(
+                text(
+                    "SELECT setval(oid, 1, false) FROM pg_class"
+                    " WHERE relkind = 'S' AND relnamespace = 'public'::regnamespace"
+                )
             )
-        )
-    else:
-        for name in tables:
-            db.session.execute(text(f"DELETE FROM {name}"))
-        if _has_sqlite_sequence():
-            db.session.execute(text("DELETE FROM sqlite_sequence"))
-    db.session.commit()
+        else:
+            for name in tables:
+                owner.execute(text(f"DELETE FROM {name}"))
+            if _has_sqlite_sequence():
+                owner.execute(text("DELETE FROM sqlite_sequence"))
 
 
 def _has_sqlite_sequence() -> bool:

@@ -5,10 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC
 
+from flask import current_app
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Engine,
+    MetaData,
+    TypeDecorator,
+    create_engine,
+    make_url,
+)
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.pool import NullPool
 
 
 class UTCDateTime(TypeDecorator):
@@ -70,3 +80,26 @@ naming = {
 }
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=naming), session_options={"class_": Session})
+
+
+def owner_engine() -> Engine:
+    """The engine for schema work (migrations, grants): DATABASE_OWNER_URL's role when set,
+    since the app's own role may not change the schema; else the app's engine. Unpooled: it
+    serves a command, not requests.
+
+    Raises RuntimeError when DATABASE_OWNER_URL names another database (backend or name) than
+    the app's: schema work meant for one database must never land on another."""
+    url = current_app.config.get("DATABASE_OWNER_URL")
+    if not url:
+        return db.engine
+    ours, theirs = make_url(url), db.engine.url
+    # Backend and database name: hosts may be spelt differently (localhost, 127.0.0.1, a socket).
+    if (ours.get_backend_name(), ours.database) != (theirs.get_backend_name(), theirs.database):
+        raise RuntimeError(
+            f"DATABASE_OWNER_URL ({ours.render_as_string()}) names another database than the"
+            f" app's ({theirs.render_as_string()}); it names the app's database, as its owner."
+        )
+    engines = current_app.extensions.setdefault("cadre_owner_engines", {})
+    if url not in engines:
+        engines[url] = create_engine(url, poolclass=NullPool)
+    return engines[url]

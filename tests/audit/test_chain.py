@@ -7,7 +7,7 @@ from sqlalchemy.exc import DBAPIError
 from app.audit.chain import GENESIS, seal_pending, verify_chain
 from app.extensions import db
 from app.platform.audit import AuditLog, record_audit
-from tests.conftest import BACKEND, csrf
+from tests.conftest import BACKEND, as_owner, csrf
 from tests.people.factories import UserFactory
 
 
@@ -22,20 +22,23 @@ def _rows(n: int) -> list[int]:
 
 
 class _Tampering:
-    """What a DBA with table access could do: PostgreSQL's guard trigger is switched off."""
+    """What a DBA with table access could do: as the owner, with PostgreSQL's guard trigger
+    switched off."""
 
     def __enter__(self):
+        self._owner = as_owner()
+        self.db = self._owner.__enter__()
         if BACKEND == "postgresql":
-            db.session.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change"))
+            self.db.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change"))
         return self
 
     def run(self, sql: str, **params):
-        db.session.execute(text(sql), params)
+        self.db.execute(text(sql), params)
 
     def __exit__(self, *exc):
         if BACKEND == "postgresql":
-            db.session.execute(text("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_change"))
-        db.session.commit()
+            self.db.execute(text("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_change"))
+        self._owner.__exit__(*exc)
 
 
 def test_sealing_links_each_row_to_the_previous(app):
@@ -102,7 +105,7 @@ def test_rewriting_the_chain_from_a_row_on_is_still_caught(app):
     seal_pending()
     with _Tampering() as t:
         t.run("UPDATE audit_log SET reason = 'edited' WHERE id = :id", id=ids[0])
-        row = db.session.execute(select(*_COLUMNS).where(AuditLog.id == ids[0])).one()
+        row = t.db.execute(select(*_COLUMNS).where(AuditLog.id == ids[0])).one()
         t.run(
             "UPDATE audit_log SET row_hash = :h WHERE id = :id",
             h=row_hash(_content(row), 1, GENESIS),
@@ -115,8 +118,10 @@ def test_rewriting_the_chain_from_a_row_on_is_still_caught(app):
 @pytest.mark.skipif(BACKEND != "postgresql", reason="the guard trigger is PostgreSQL's")
 def test_postgresql_allows_sealing_once_and_nothing_else(app):
     (first,) = _rows(1)
-    with pytest.raises(DBAPIError, match="append-only"):
-        db.session.execute(
+    # As the owner (the app's role may not touch `reason` at all); the app's role may set the
+    # seal columns, and the trigger still allows that only once.
+    with pytest.raises(DBAPIError, match="append-only"), as_owner() as owner:
+        owner.execute(
             text("UPDATE audit_log SET row_hash = 'x', reason = 'sneaky' WHERE id = :id"),
             {"id": first},
         )

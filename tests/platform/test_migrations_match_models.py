@@ -38,7 +38,8 @@ def test_seller_fields_move_to_profiles_and_back(tmp_path):
     from app import create_app
 
     url = f"sqlite:///{tmp_path / 'migrate.db'}"
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
+    # Not the suite's database, so not its owner's either (DATABASE_OWNER_URL).
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "DATABASE_OWNER_URL": None})
     engine = create_engine(url)
     with app.app_context():
         upgrade(revision="0008")

@@ -9,7 +9,7 @@ from app.audit.signatures import content_hash, manifestations_for, sign, signed_
 from app.extensions import db
 from app.people.models import LoginAttempt
 from app.platform.errors import Invalid, RateLimited
-from tests.conftest import BACKEND
+from tests.conftest import BACKEND, as_owner
 from tests.people.factories import UserFactory
 
 _STORE: dict[str, dict] = {}
@@ -107,8 +107,9 @@ def test_signing_is_audited_on_the_signed_record(app):
 def test_postgresql_refuses_to_change_signatures(app, statement):
     _STORE["1"] = {"x": 1}
     _sign(UserFactory())
-    with pytest.raises(DBAPIError, match="append-only"):
-        db.session.execute(text(statement))
+    # As the owner: the app's role may not even try (tests/audit/test_app_role.py).
+    with pytest.raises(DBAPIError, match="append-only"), as_owner() as owner:
+        owner.execute(text(statement))
     db.session.rollback()
 
 

@@ -57,6 +57,13 @@ def load_config() -> dict:
         "DEFAULT_TIMEZONE": os.environ.get("CADRE_TIMEZONE", "UTC"),
         "SECRET_KEY": _secret_key(instance, production),
         "SQLALCHEMY_DATABASE_URI": database_url,
+        # The audit trail's HMAC keys, kept outside the database (app/platform/audit_keys.py):
+        # "id:secret,id:old secret" (first = current), else a key file, else one generated
+        # into the instance folder.
+        "AUDIT_KEYS": os.environ.get("AUDIT_KEYS") or None,
+        "AUDIT_KEY_FILE": os.environ.get("AUDIT_KEY_FILE") or None,
+        # When the audit trail's signed checkpoint of its head goes to object storage (UTC).
+        "AUDIT_CHECKPOINT_CRON": os.environ.get("AUDIT_CHECKPOINT_CRON", "0 * * * *"),
         # Pooled PostgreSQL connections idle this long are pinged before use (app/dbpool.py).
         "DB_PING_AFTER_IDLE_SECONDS": float(os.environ.get("DB_PING_AFTER_IDLE_SECONDS", 5)),
         "REDIS_URL": os.environ.get("REDIS_URL") or None,

@@ -98,7 +98,10 @@ def _clean(tables: list[str]) -> None:
     TRUNCATE of all ~40 tables costs ~160 ms per test (new files for each), DELETE on tables
     a test left nearly empty ~20 ms."""
     if BACKEND == "postgresql":
+        # Their TRUNCATE guard (migration 0019) lets the superuser through in replica mode.
+        db.session.execute(text("SET LOCAL session_replication_role = replica"))
         db.session.execute(text(f"TRUNCATE {', '.join(APPEND_ONLY)} RESTART IDENTITY CASCADE"))
+        db.session.execute(text("SET LOCAL session_replication_role = origin"))
         for name in tables:
             if name not in APPEND_ONLY:
                 db.session.execute(text(f"DELETE FROM {name}"))
@@ -166,8 +169,20 @@ def app(_schema):
         db.session.rollback()
         db.session.expire_all()
         _clean(_schema)
+        _clean_checkpoints()
         db.session.remove()
         ctx.pop()
+
+
+def _clean_checkpoints() -> None:
+    """Forget the audit chain's checkpoints (kept in file storage, not the database), or one
+    test's checkpoint would flag the next test's fresh trail as truncated."""
+    from app.audit.checkpoints import PREFIX
+    from app.platform.storage import get_storage
+
+    storage = get_storage()
+    for key in storage.keys(PREFIX):
+        storage.delete(key)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Register the audit domain: the trail pages, the chain CLI, and the sealer that chains
     what a request, job or command wrote once it has committed."""
-    from app.audit import chain, checkpoints, cli  # noqa: F401 - checkpoints: its job
+    from app.audit import chain, cli
     from app.audit.web import bp
 
     app.register_blueprint(bp)

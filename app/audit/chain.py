@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,9 +26,11 @@ from typing import Any
 from flask import g, has_app_context
 from sqlalchemy import func, select, text, update
 
+from app.audit import checkpoints as cp
 from app.extensions import db
 from app.platform import audit_keys, events
 from app.platform.audit import MAC_COLUMNS, AuditLog, record_audit, row_mac
+from app.platform.jobs import job
 from app.platform.sql import advisory_xact_lock
 
 GENESIS = "0" * 64
@@ -316,11 +317,13 @@ def verify_chain(batch: int = 10_000, checkpoints: list | None = None) -> ChainR
     unknown key, replayed uid, never sealed), altered (content or chain hash changed after
     sealing), reordered, and what the signed checkpoints say was there (tail deleted,
     truncated, chain rewritten). `checkpoints` defaults to those in object storage."""
-    from app.audit import checkpoints as cp
-
     ring = audit_keys.ring()
     report = ChainReport()
-    marks = cp.load_checkpoints(report) if checkpoints is None else checkpoints
+    if checkpoints is None:
+        checkpoints, unsigned = cp.load_checkpoints()
+        for key in unsigned:
+            report.add(Finding("forged", f"checkpoint {key} is not signed with an audit key"))
+    marks = checkpoints
     report.checkpoints = len(marks)
     at_position = {m.count: m for m in marks}
     legacy_limit = min((m.legacy_through for m in marks), default=None)
@@ -502,12 +505,10 @@ def _check_replayed_uids(report: ChainReport) -> None:
 def verify_and_record(actor=None) -> ChainReport:
     """Seal what is pending, verify, publish a signed checkpoint of the head, and keep the
     result (with the head's position and hash) as an audit row of its own."""
-    from app.audit import checkpoints
-
     seal_pending(wait=True)
     report = verify_chain()
     if report.count:
-        checkpoints.write_checkpoint(report.count, report.head, report.legacy)
+        cp.write_checkpoint(report.count, report.head, report.legacy)
     record_audit(
         "verify",
         "audit_chain",
@@ -565,5 +566,20 @@ def seal_if_written() -> None:
             db.session.rollback()
 
 
-def kinds_text(kinds: dict[str, int]) -> str:
-    return ", ".join(f"{n} {KINDS.get(k, k)}" for k, n in sorted(Counter(kinds).items()))
+def checkpoint_head() -> str | None:
+    """Seal what is pending and publish the head unless the latest checkpoint has it already;
+    return the new checkpoint's storage key."""
+    seal_pending(wait=True)
+    count, head, legacy = chain_head()
+    if not count:
+        return None
+    last = cp.latest()
+    if last is not None and (last.count, last.head) == (count, head):
+        return None
+    return cp.write_checkpoint(count, head, legacy)
+
+
+@job("audit.checkpoint", schedule="AUDIT_CHECKPOINT_CRON", timeout=600)
+def checkpoint_job() -> str | None:
+    """Scheduled: publish a signed checkpoint of the audit chain's head (app.audit.checkpoints)."""
+    return checkpoint_head()

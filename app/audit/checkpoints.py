@@ -15,7 +15,6 @@ import json
 from dataclasses import dataclass
 
 from app.platform import audit_keys, clock
-from app.platform.jobs import job
 from app.platform.storage import get_storage
 
 PREFIX = "audit-checkpoints/"
@@ -57,14 +56,12 @@ def write_checkpoint(count: int, head: str, legacy_through: int) -> str:
     return key
 
 
-def load_checkpoints(report=None) -> list[Checkpoint]:
-    """Every checkpoint whose signature verifies; one that does not is a finding on `report`
-    (a forged checkpoint must not hide a truncation, nor cry wolf)."""
-    from app.audit.chain import Finding
-
+def load_checkpoints() -> tuple[list[Checkpoint], list[str]]:
+    """Every checkpoint whose signature verifies, and the keys of those that do not (a forged
+    checkpoint must neither hide a truncation nor cry wolf)."""
     ring = audit_keys.ring()
     storage = get_storage()
-    out = []
+    out, bad = [], []
     for key in storage.keys(PREFIX):
         try:
             data = json.loads(storage.get(key))
@@ -82,35 +79,13 @@ def load_checkpoints(report=None) -> list[Checkpoint]:
             )
         except (ValueError, KeyError, TypeError, AttributeError):
             valid = False
-        if not valid:
-            if report is not None:
-                report.add(Finding("forged", f"checkpoint {key} is not signed with an audit key"))
-            continue
-        out.append(mark)
-    return out
+        if valid:
+            out.append(mark)
+        else:
+            bad.append(key)
+    return out, bad
 
 
 def latest() -> Checkpoint | None:
-    marks = load_checkpoints()
+    marks, _ = load_checkpoints()
     return max(marks, key=lambda m: (m.count, m.at), default=None)
-
-
-def checkpoint_head() -> str | None:
-    """Seal what is pending and publish the head unless the latest checkpoint has it already;
-    return the new checkpoint's key."""
-    from app.audit.chain import chain_head, seal_pending
-
-    seal_pending(wait=True)
-    count, head, legacy = chain_head()
-    if not count:
-        return None
-    last = latest()
-    if last is not None and (last.count, last.head) == (count, head):
-        return None
-    return write_checkpoint(count, head, legacy)
-
-
-@job("audit.checkpoint", schedule="AUDIT_CHECKPOINT_CRON", timeout=600)
-def checkpoint_job() -> str | None:
-    """Scheduled: publish a signed checkpoint of the audit chain's head."""
-    return checkpoint_head()

@@ -45,7 +45,7 @@ def register(app: Flask) -> None:
     @group.command("checkpoint")
     def checkpoint_command():
         """Publish a signed checkpoint of the chain's head to object storage."""
-        from app.audit.checkpoints import checkpoint_head
+        from app.audit.chain import checkpoint_head
 
         key = checkpoint_head()
         click.echo(f"checkpoint {key} written." if key else "the head is checkpointed already.")

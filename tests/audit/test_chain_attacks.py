@@ -170,7 +170,7 @@ def test_the_scheduled_checkpoint_publishes_the_head_once(app):
     first = run_job("audit.checkpoint")
     assert first and first.startswith("audit-checkpoints/000000000003-")
     assert run_job("audit.checkpoint") is None  # nothing new since
-    (mark,) = checkpoints.load_checkpoints()
+    (mark,), _ = checkpoints.load_checkpoints()
     assert (mark.count, mark.head) == (3, _row(3)["row_hash"])
 
 

@@ -19,6 +19,7 @@ from tests.conftest import _overrides
 from tests.people.factories import JobRoleFactory, UserFactory
 
 NIGHTLY, SWEEP = "compliance.nightly", "notifications.daily_sweep"
+CHECKPOINT = "audit.checkpoint"
 
 
 def at(text: str) -> datetime:
@@ -33,7 +34,11 @@ def plan(app):
 def test_the_app_schedules_the_nightly_run_and_the_sweep_from_config(app):
     app.config["NIGHTLY_CRON"] = "15 3 * * *"
 
-    assert scheduler.entries(app) == [Entry(NIGHTLY, "15 3 * * *"), Entry(SWEEP, "0 6 * * *")]
+    assert scheduler.entries(app) == [
+        Entry(CHECKPOINT, "0 * * * *"),
+        Entry(NIGHTLY, "15 3 * * *"),
+        Entry(SWEEP, "0 6 * * *"),
+    ]
 
 
 def test_everything_runs_at_start_the_nightly_run_before_the_sweep(plan):
@@ -101,7 +106,8 @@ def test_starting_the_scheduler_runs_the_nightly_run_and_the_sweep_once(app):
     finally:
         running.stop()
 
-    assert [name for name, _ in running.runs] == [NIGHTLY, SWEEP]
+    # The hourly audit checkpoint comes first in a day, then the nightly run, then the sweep.
+    assert [name for name, _ in running.runs] == [CHECKPOINT, NIGHTLY, SWEEP]
     assert [n.kind for n in _reminders(person)] == ["due_reminder"]
     assert running.tick() == []  # nothing more is due today
 

@@ -111,9 +111,7 @@ def test_a_copy_of_a_genuine_row_is_refused_and_reported(app):
     db.session.execute(text("ALTER TABLE audit_log DROP CONSTRAINT uq_audit_log_uid"))
     try:
         edited = _forge(**copied)
-        exact = _forge(
-            None, **{k: src[k] for k in MAC_COLUMNS if src[k] is not None}, mac=src["mac"]
-        )
+        exact = _forge(**{k: src[k] for k in MAC_COLUMNS if src[k] is not None}, mac=src["mac"])
         report = verify_chain()
         assert {k for k, _ in _kinds(report)} == {"forged"}
         assert {i for _, i in _kinds(report)} == {edited, exact}

@@ -190,11 +190,19 @@ def seal_pending(*, wait: bool = True, batch: int = 5000) -> int:
 def _uids_in_chain(uids: list[str]) -> set[str]:
     if not uids:
         return set()
-    return set(
-        db.session.scalars(
+    if db.engine.dialect.name == "postgresql":
+        found = db.session.scalars(
+            text(
+                "SELECT uid FROM audit_log WHERE uid = ANY(string_to_array(:uids, ','))"
+                " AND row_hash IS NOT NULL"
+            ),
+            {"uids": ",".join(uids)},
+        )
+    else:
+        found = db.session.scalars(
             select(AuditLog.uid).where(AuditLog.uid.in_(uids), AuditLog.row_hash.is_not(None))
         )
-    )
+    return set(found)
 
 
 _SEAL_BATCH_PG = text(

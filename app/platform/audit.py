@@ -18,6 +18,7 @@ from sqlalchemy import (
     BigInteger,
     ForeignKey,
     Index,
+    Integer,
     String,
     Text,
     event,
@@ -235,14 +236,48 @@ def insert_audit_rows(rows: Iterable[dict[str, Any]]) -> int:
     for values in rows:
         batch.append(authenticate(values, ring))
         if len(batch) >= INSERT_BATCH:
-            db.session.execute(insert(AuditLog.__table__), batch)
+            _insert_batch(batch)
             count, batch = count + len(batch), []
     if batch:
-        db.session.execute(insert(AuditLog.__table__), batch)
+        _insert_batch(batch)
         count += len(batch)
     if count:
         g.cadre_audit_written = True  # sealed into the hash chain when the request or job ends
     return count
+
+
+def _pg_type(column) -> str:
+    if isinstance(column.type, UTCDateTime):
+        return "timestamptz"
+    if column.name in ("before", "after"):
+        return "jsonb"
+    if isinstance(column.type, Integer):
+        return "bigint"
+    return "text"
+
+
+def _instant(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    return _plain(value)
+
+
+def _insert_batch(batch: list[dict]) -> None:
+    """One INSERT for a batch: on PostgreSQL from one JSON document of the rows (psycopg's
+    executemany sends a statement per row, and its array parameters are escaped in Python;
+    either cost more than the rest of a 200,000-row engine run), an executemany elsewhere."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        db.session.execute(insert(AuditLog.__table__), batch)
+        return
+    columns = [AuditLog.__table__.c[name] for name in batch[0]]
+    names = ", ".join(c.name for c in columns)
+    shape = ", ".join(f"{c.name} {_pg_type(c)}" for c in columns)
+    # Names and types come from the table's own columns, never from input.
+    sql = (
+        f"INSERT INTO audit_log ({names}) SELECT {names}"  # noqa: S608
+        f" FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({shape})"
+    )
+    db.session.execute(text(sql), {"rows": json.dumps(batch, default=_instant)})
 
 
 def _json_safe(value: Any) -> Any:

@@ -66,6 +66,13 @@ def load_config() -> dict:
         "DATABASE_OWNER_URL": _sqlalchemy_url(os.environ["DATABASE_OWNER_URL"])
         if os.environ.get("DATABASE_OWNER_URL")
         else None,
+        # The audit trail's HMAC keys, kept outside the database (app/platform/audit_keys.py):
+        # "id:secret,id:old secret" (first = current), else a key file, else one generated
+        # into the instance folder.
+        "AUDIT_KEYS": os.environ.get("AUDIT_KEYS") or None,
+        "AUDIT_KEY_FILE": os.environ.get("AUDIT_KEY_FILE") or None,
+        # When the audit trail's signed checkpoint of its head goes to object storage (UTC).
+        "AUDIT_CHECKPOINT_CRON": os.environ.get("AUDIT_CHECKPOINT_CRON", "0 * * * *"),
         # Pooled PostgreSQL connections idle this long are pinged before use (app/dbpool.py).
         "DB_PING_AFTER_IDLE_SECONDS": float(os.environ.get("DB_PING_AFTER_IDLE_SECONDS", 5)),
         "REDIS_URL": os.environ.get("REDIS_URL") or None,

@@ -17,13 +17,10 @@ from datetime import date
 
 from sqlalchemy import (
     Date,
-    String,
     and_,
     case,
-    cast,
     func,
     literal,
-    literal_column,
     or_,
     select,
     union,
@@ -38,8 +35,8 @@ from app.learning.enrollments import next_cycle_sql
 from app.learning.models import Enrollment
 from app.people.models import User
 from app.platform import clock
-from app.platform.audit import AuditLog, actor_columns, record_audit_for_inserted
-from app.platform.sql import add_days, json_object, upsert
+from app.platform.audit import actor_columns, insert_audit_rows, record_audit_for_inserted
+from app.platform.sql import add_days, upsert
 
 V = DocumentVersion
 OPEN_ENROLLMENT = ("assigned", "in_progress")
@@ -186,42 +183,20 @@ def _close_superseded(doc: ControlledDocument, version: DocumentVersion, now) ->
     )
     actor_id, label = actor_columns(None)
     reason = f"superseded by version {version.version}"
-    rows = select(
-        literal(now, type_=AuditLog.at.type),
-        literal(actor_id, type_=AuditLog.actor_id.type),
-        literal(label),
-        literal("update"),
-        literal("enrollment"),
-        cast(E.id, String),
-        json_object(
-            literal_column("'status'"),
-            E.status,
-            literal_column("'document_version_id'"),
-            E.document_version_id,
-        ),
-        json_object(
-            literal_column("'status'"),
-            literal("expired"),
-            literal_column("'document_version_id'"),
-            E.document_version_id,
-        ),
-        literal(reason),
-    ).where(*where)
-    db.session.execute(
-        upsert(AuditLog).from_select(
-            [
-                "at",
-                "actor_id",
-                "actor_label",
-                "action",
-                "entity",
-                "entity_id",
-                "before",
-                "after",
-                "reason",
-            ],
-            rows,
-        )
+    found = db.session.execute(select(E.id, E.status, E.document_version_id).where(*where)).all()
+    insert_audit_rows(
+        {
+            "at": now,
+            "actor_id": actor_id,
+            "actor_label": label,
+            "action": "update",
+            "entity": "enrollment",
+            "entity_id": str(row.id),
+            "before": {"status": row.status, "document_version_id": row.document_version_id},
+            "after": {"status": "expired", "document_version_id": row.document_version_id},
+            "reason": reason,
+        }
+        for row in found
     )
     closed = db.session.execute(
         update(E).where(*where).values(status="expired"),

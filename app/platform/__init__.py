@@ -6,14 +6,24 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Bind the platform to the app: the pool, storage, trusted proxies, security headers, error
-    pages, template filters, local file downloads and the embedded scheduler."""
-    from app.platform import dbpool, events, proxies, scheduler, security, storage  # noqa: F401
+    """Bind the platform to the app: the pool, storage, the audit key ring, trusted proxies,
+    security headers, error pages, template filters, local file downloads and the embedded
+    scheduler."""
+    from app.platform import (  # noqa: F401
+        audit_keys,
+        dbpool,
+        events,
+        proxies,
+        scheduler,
+        security,
+        storage,
+    )
     from app.platform.web import errors, filters
     from app.platform.web.files import bp as files_bp
 
     dbpool.init_app(app)
     storage.init_app(app)
+    audit_keys.init_app(app)
     proxies.init_app(app)
     security.init_app(app)
     errors.init_app(app)

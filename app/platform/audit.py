@@ -6,7 +6,10 @@ knows no domain, so every domain from people upward can record its changes.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import json
+import secrets
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
 from typing import Any
 
 import click
@@ -17,22 +20,21 @@ from sqlalchemy import (
     Column,
     ForeignKey,
     Index,
+    Integer,
     String,
     Text,
-    cast,
+    event,
     insert,
-    literal,
-    literal_column,
     select,
     text,
 )
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import BindParameter, ClauseElement
 
 from app.extensions import db
-from app.platform import clock
+from app.platform import audit_keys, clock
 from app.platform.db import JSONType, UTCDateTime
-from app.platform.sql import json_object
 
 
 class AuditLog(db.Model):
@@ -79,6 +81,12 @@ class AuditLog(db.Model):
     chain_seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     row_hash: Mapped[str | None] = mapped_column(String(64))
+    # Authenticated when written: a random uid, the audit key it was written (and is chained)
+    # under, and an HMAC of the row's content under that key (see authenticate). None on rows
+    # sealed before keys existed (they verify by the plain SHA-256 rule).
+    uid: Mapped[str | None] = mapped_column(String(32), unique=True)
+    key_id: Mapped[str | None] = mapped_column(String(16))
+    mac: Mapped[str | None] = mapped_column(String(64))
 
     actor = relationship("User", foreign_keys=[actor_id])
     on_behalf_of = relationship("User", foreign_keys=[on_behalf_of_id])
@@ -220,27 +228,171 @@ def actor_columns(actor=None) -> tuple[int | None, str]:
     return who.id, f"{who.name} <{who.email}>"
 
 
+# Columns a row's MAC does not cover: the id (unknown before the INSERT; the chain hash covers
+# it), the MAC itself and what the sealer sets. Every other column is covered, a column added
+# later too (NULLs are left out of the canonical form, so older rows still verify).
+UNMACED = frozenset({"id", "mac", "chain_seq", "prev_hash", "row_hash"})
+MAC_COLUMNS = tuple(c.name for c in AuditLog.__table__.columns if c.name not in UNMACED)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        # The same instant reads back naive from SQLite and aware from PostgreSQL.
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def canonical(values: Mapping[str, Any]) -> str:
+    """The canonical JSON of a row's MAC-covered content (`values` by column name)."""
+    body = {name: values[name] for name in MAC_COLUMNS if values.get(name) is not None}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), default=_plain)
+
+
+def row_mac(values: Mapping[str, Any], secret: bytes) -> str:
+    return audit_keys.sign(secret, "row|" + canonical(values))
+
+
+def authenticate(values: dict[str, Any], ring: audit_keys.KeyRing | None = None) -> dict:
+    """Give a row about to be inserted its uid, key id and MAC under the current key."""
+    ring = ring or audit_keys.ring()
+    values["uid"] = values.get("uid") or secrets.token_hex(16)
+    values["key_id"] = ring.current_id
+    values["mac"] = row_mac(values, ring.current)
+    return values
+
+
+@event.listens_for(AuditLog, "before_insert")
+def _authenticate_row(mapper, connection, row: AuditLog) -> None:
+    """Every row added through the ORM (record_audit) is authenticated as it is inserted,
+    from the values it is inserted with."""
+    if row.at is None:
+        row.at = clock.now()
+    if row.actor_label is None:
+        row.actor_label = "system"
+    values = {name: getattr(row, name) for name in MAC_COLUMNS}
+    for name in ("before", "after"):
+        # As the database will hand it back (string keys, lists for tuples).
+        if values[name] is not None:
+            values[name] = json.loads(json.dumps(values[name], default=_plain))
+    authenticate(values)
+    row.uid, row.key_id, row.mac = values["uid"], values["key_id"], values["mac"]
+
+
+INSERT_BATCH = 5000
+
+
+def insert_audit_rows(rows: Iterable[dict[str, Any]]) -> int:
+    """Insert audit rows built in Python (plain JSON-safe values by column name), each
+    authenticated, in batches of one multi-row INSERT; return how many. Every row must name the
+    same columns."""
+    ring = audit_keys.ring()
+    means, behalf = audit_means(), on_behalf_of_id()
+    batch: list[dict] = []
+    count = 0
+    for values in rows:
+        values.setdefault("means", means)
+        values.setdefault("on_behalf_of_id", behalf)
+        batch.append(authenticate(values, ring))
+        if len(batch) >= INSERT_BATCH:
+            _insert_batch(batch)
+            count, batch = count + len(batch), []
+    if batch:
+        _insert_batch(batch)
+        count += len(batch)
+    if count:
+        g.cadre_audit_written = True  # sealed into the hash chain when the request or job ends
+    return count
+
+
+def _pg_type(column) -> str:
+    if isinstance(column.type, UTCDateTime):
+        return "timestamptz"
+    if column.name in ("before", "after"):
+        return "jsonb"
+    if isinstance(column.type, Integer):
+        return "bigint"
+    return "text"
+
+
+def _instant(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    return _plain(value)
+
+
+def _insert_batch(batch: list[dict]) -> None:
+    """One INSERT for a batch: on PostgreSQL from one JSON document of the rows (psycopg's
+    executemany sends a statement per row, and its array parameters are escaped in Python;
+    either cost more than the rest of a 200,000-row engine run), an executemany elsewhere."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        db.session.execute(insert(AuditLog.__table__), batch)
+        return
+    columns = [AuditLog.__table__.c[name] for name in batch[0]]
+    names = ", ".join(c.name for c in columns)
+    shape = ", ".join(f"{c.name} {_pg_type(c)}" for c in columns)
+    # Names and types come from the table's own columns, never from input.
+    sql = (
+        f"INSERT INTO audit_log ({names}) SELECT {names}"  # noqa: S608
+        f" FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({shape})"
+    )
+    db.session.execute(text(sql), {"rows": json.dumps(batch, default=_instant)})
+
+
+def _json_safe(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, (datetime, date)) else value
+
+
 def record_audit_for_inserted(
     model, entity: str, fields: list[str], now, floor_id: int, reason, actor
-):
+) -> int:
     """Audit every row of `model` a set-based insert just added (id above `floor_id`, created_at
-    `now`), one "create" row each with `fields` as the after-image, in one statement."""
+    `now`), one "create" row each with `fields` as the after-image.
+
+    The rows are read in id-ordered batches and their audit rows inserted in bulk from Python,
+    each with its MAC (app.platform.audit_keys): an INSERT ... SELECT could not authenticate
+    them. `reason` is a string, a SQL literal, or an expression over `model`'s row.
+    """
     actor_id, label = actor_columns(actor)
-    columns = []
-    for name in fields:
-        columns += [literal_column(f"'{name}'"), getattr(model, name)]
-    rows = select(
-        literal(now, type_=AuditLog.at.type),
-        literal(actor_id, type_=AuditLog.actor_id.type),
-        literal(label),
-        literal("create"),
-        literal(entity),
-        cast(model.id, String),
-        json_object(*columns),
-        reason,
-        literal(audit_means()),
-        literal(on_behalf_of_id(), type_=AuditLog.on_behalf_of_id.type),
-    ).where(model.id > floor_id, model.created_at == now)
-    names = ["at", "actor_id", "actor_label", "action", "entity", "entity_id", "after", "reason"]
-    db.session.execute(insert(AuditLog).from_select([*names, "means", "on_behalf_of_id"], rows))
-    g.cadre_audit_written = True  # sealed into the hash chain when the request or job ends
+    if isinstance(reason, BindParameter):
+        reason = reason.value
+    per_row = isinstance(reason, ClauseElement)
+    columns = [model.id, *(getattr(model, name) for name in fields)]
+    if per_row:
+        columns.append(reason)
+    means, behalf = audit_means(), on_behalf_of_id()
+    total, after_id = 0, floor_id
+    while True:
+        found = db.session.execute(
+            select(*columns)
+            .where(model.id > after_id, model.created_at == now)
+            .order_by(model.id)
+            .limit(INSERT_BATCH)
+        ).all()
+        if not found:
+            break
+        total += insert_audit_rows(
+            {
+                "at": now,
+                "actor_id": actor_id,
+                "actor_label": label,
+                "action": "create",
+                "entity": entity,
+                "entity_id": str(row[0]),
+                "before": None,
+                "after": {
+                    name: _json_safe(value) for name, value in zip(fields, row[1:], strict=False)
+                },
+                "reason": row[-1] if per_row else reason,
+                "means": means,
+                "on_behalf_of_id": behalf,
+            }
+            for row in found
+        )
+        after_id = found[-1][0]
+        if len(found) < INSERT_BATCH:
+            break
+    return total

@@ -20,6 +20,7 @@ class Storage(Protocol):
     def url_for_download(self, key: str, filename: str, expires: int = 300) -> str: ...
     def delete(self, key: str) -> None: ...
     def exists(self, key: str) -> bool: ...
+    def keys(self, prefix: str) -> list[str]: ...
 
 
 class LocalStorage:
@@ -68,6 +69,18 @@ class LocalStorage:
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def keys(self, prefix: str) -> list[str]:
+        """Every stored key under `prefix` (a folder, ending in "/"), sorted."""
+        folder = self._path(prefix)
+        if not folder.is_dir():
+            return []
+        root = self.root.resolve()
+        return sorted(
+            str(p.relative_to(root))
+            for p in folder.rglob("*")
+            if p.is_file() and not p.name.endswith(".part")
+        )
 
 
 class S3Storage:
@@ -140,6 +153,14 @@ class S3Storage:
             if exc.code in ("NoSuchKey", "NoSuchObject", "NotFound"):
                 return False
             raise
+
+    def keys(self, prefix: str) -> list[str]:
+        """Every stored key under `prefix`, sorted."""
+        self._ensure_bucket()
+        return sorted(
+            obj.object_name
+            for obj in self.client.list_objects(self.bucket, prefix=prefix, recursive=True)
+        )
 
 
 def make_storage(config) -> Storage:

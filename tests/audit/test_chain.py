@@ -22,23 +22,32 @@ def _rows(n: int) -> list[int]:
 
 
 class _Tampering:
-    """What a DBA with table access could do: as the owner, with PostgreSQL's guard trigger
-    switched off."""
+    """What the database owner could do: each statement as the schema's owner, in a transaction
+    of its own with PostgreSQL's guard triggers switched off (the app's role may do none of
+    this). The app's session is committed first, so the owner sees what it wrote."""
 
     def __enter__(self):
-        self._owner = as_owner()
-        self.db = self._owner.__enter__()
-        if BACKEND == "postgresql":
-            self.db.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change"))
         return self
 
     def run(self, sql: str, **params):
-        self.db.execute(text(sql), params)
+        return tamper(sql, **params)
 
     def __exit__(self, *exc):
+        db.session.expire_all()
+
+
+def tamper(sql: str, **params):
+    """Run one statement as the owner with the trail's guard triggers off; return its result's
+    first column of the first row, if any."""
+    with as_owner() as owner:
         if BACKEND == "postgresql":
-            self.db.execute(text("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_change"))
-        self._owner.__exit__(*exc)
+            owner.execute(text("ALTER TABLE audit_log DISABLE TRIGGER USER"))
+        result = owner.execute(text(sql), params)
+        value = result.scalar() if result.returns_rows else None
+        if BACKEND == "postgresql":
+            owner.execute(text("ALTER TABLE audit_log ENABLE TRIGGER USER"))
+    db.session.expire_all()
+    return value
 
 
 def test_sealing_links_each_row_to_the_previous(app):
@@ -79,26 +88,29 @@ def test_a_request_that_writes_audit_rows_leaves_them_chained(client, auth):
 
 
 @pytest.mark.parametrize(
-    ("sql", "problem"),
+    ("sql", "kind"),
     [
-        ("UPDATE audit_log SET reason = 'edited' WHERE id = :id", "was changed"),
-        ("UPDATE audit_log SET after = NULL WHERE id = :id", "was changed"),
+        ("UPDATE audit_log SET reason = 'edited' WHERE id = :id", "altered"),
+        ("UPDATE audit_log SET after = NULL WHERE id = :id", "altered"),
+        ("UPDATE audit_log SET means = 'session' WHERE id = :id", "altered"),
         ("DELETE FROM audit_log WHERE id = :id", "missing"),
     ],
 )
-def test_verification_names_the_first_broken_link(app, sql, problem):
+def test_verification_names_what_was_done_where(app, sql, kind):
     ids = _rows(4)
     seal_pending()
     with _Tampering() as t:
         t.run(sql, id=ids[1])
     report = verify_chain()
-    assert not report.intact and problem in report.problem
-    assert report.broken_seq == 2
-    assert report.checked == 1
+    assert not report.intact and report.kinds == {kind: 1}
+    (finding,) = report.findings
+    assert (finding.kind, finding.chain_seq) == (kind, 2)
+    assert finding.row_id == (None if kind == "missing" else ids[1])
+    assert report.checked == 3  # the rows before and after it still verify
 
 
-def test_rewriting_the_chain_from_a_row_on_is_still_caught(app):
-    """Recomputing one row's hash to hide an edit breaks the next row's link."""
+def test_rewriting_a_rows_hash_without_the_key_is_caught(app):
+    """Recomputing an edited row's hash by the old plain SHA-256 rule does not hide the edit."""
     from app.audit.chain import _COLUMNS, _content, row_hash
 
     ids = _rows(3)
@@ -112,7 +124,8 @@ def test_rewriting_the_chain_from_a_row_on_is_still_caught(app):
             id=ids[0],
         )
     report = verify_chain()
-    assert not report.intact and report.broken_id == ids[1] and "previous-row" in report.problem
+    assert not report.intact and report.broken_id == ids[0]
+    assert [(f.kind, f.row_id) for f in report.findings] == [("forged", ids[0])]
 
 
 @pytest.mark.skipif(BACKEND != "postgresql", reason="the guard trigger is PostgreSQL's")
@@ -141,7 +154,8 @@ def test_cli_verify_reports_intact_then_broken(app, runner):
     with _Tampering() as t:
         t.run("UPDATE audit_log SET actor_label = 'someone else' WHERE id = :id", id=ids[0])
     bad = runner.invoke(args=["audit", "verify"])
-    assert bad.exit_code == 1 and f"BROKEN at entry #{ids[0]}" in bad.output
+    assert bad.exit_code == 1 and "BROKEN: 1 altered" in bad.output
+    assert f"altered at position 1, entry #{ids[0]}: its content was changed" in bad.output
 
 
 @pytest.mark.parametrize("role", ["admin", "qa", "hr", "employee"])
@@ -161,7 +175,8 @@ def test_integrity_page_shows_the_last_verdict(client, auth):
     page = client.post(
         "/audit/chain/verify", data={"csrf_token": token}, follow_redirects=True
     ).get_data(as_text=True)
-    assert f"First broken link: entry #{ids[1]}" in page
+    assert "1 findings: 1 altered" in page
+    assert f'<a href="/audit/?entity_id={ids[1]}">#{ids[1]}</a>' in page
 
 
 def test_record_history_shows_changes_in_order_with_reasons(client, auth):

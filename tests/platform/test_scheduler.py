@@ -21,6 +21,7 @@ from tests.people.factories import JobRoleFactory, UserFactory
 
 NIGHTLY, SWEEP = "compliance.nightly", "notifications.daily_sweep"
 PURGE = "api.purge_idempotency_keys"
+CHECKPOINT = "audit.checkpoint"
 
 
 def at(text: str) -> datetime:
@@ -37,6 +38,7 @@ def test_the_app_schedules_the_nightly_run_the_sweep_and_the_purge_from_config(a
 
     assert scheduler.entries(app) == [
         Entry(PURGE, "20 * * * *"),
+        Entry(CHECKPOINT, "0 * * * *"),
         Entry(NIGHTLY, "15 3 * * *"),
         Entry(SWEEP, "0 6 * * *"),
     ]
@@ -107,7 +109,8 @@ def test_starting_the_scheduler_runs_each_scheduled_job_once(app):
     finally:
         running.stop()
 
-    assert [name for name, _ in running.runs] == [PURGE, NIGHTLY, SWEEP]
+    # The hourly jobs come first in a day, then the nightly run, then the sweep.
+    assert [name for name, _ in running.runs] == [PURGE, CHECKPOINT, NIGHTLY, SWEEP]
     assert [n.kind for n in _reminders(person)] == ["due_reminder"]
     assert running.tick() == []  # nothing more is due today
 

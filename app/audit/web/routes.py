@@ -64,7 +64,7 @@ def verify_chain():
     if report.intact:
         flash(f"The audit trail is intact: {report.checked} chained entries verified.", "success")
     else:
-        flash(f"The audit trail is broken at entry #{report.broken_id}: {report.problem}.", "error")
+        flash(f"The audit trail is not intact: {report.problem}.", "error")
     return redirect(url_for(".chain"))
 
 

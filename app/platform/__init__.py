@@ -6,12 +6,14 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Bind the platform to the app: the pool, storage, trusted proxies, security headers, error
-    pages, template filters, local file downloads and the embedded scheduler."""
+    """Bind the platform to the app: the input guard (first: before any rule is added), the
+    pool, storage, trusted proxies, security headers, error pages, template filters, local file
+    downloads and the embedded scheduler."""
     from app.platform import dbpool, events, proxies, scheduler, security, storage  # noqa: F401
-    from app.platform.web import errors, filters
+    from app.platform.web import errors, filters, guard
     from app.platform.web.files import bp as files_bp
 
+    guard.init_app(app)
     dbpool.init_app(app)
     storage.init_app(app)
     proxies.init_app(app)

@@ -17,6 +17,7 @@ from app.extensions import db
 from app.people.models import LoginAttempt, LoginSession, User
 from app.platform import clock
 from app.platform.errors import RateLimited
+from app.platform.inputs import as_id
 
 _hashers: dict[bool, PasswordHasher] = {}
 _dummy_hashes: dict[bool, str] = {}
@@ -146,7 +147,7 @@ def _session_user_statement():
 
 def load_session_user(user_id: str, token: str | None) -> User | None:
     """Return the user only if the cookie's session row is live and the account active."""
-    if not token or not str(user_id).isdigit():
+    if not token or as_id(str(user_id)) is None:
         return None
     params = {"user_id": int(user_id), "token_hash": _digest(token)}
     return db.session.execute(_session_user_statement(), params).unique().scalar_one_or_none()

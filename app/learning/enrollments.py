@@ -388,7 +388,7 @@ def enroll_person(
 
     Returns (enrollment, created). Raises Forbidden, NotFound, Invalid, Conflict.
     """
-    user = db.session.get(User, user_id)
+    user = db.session.get(User, user_id) if as_id(user_id, text=False) else None
     may_enrol = user is not None and can_enroll_others(actor, user)
     if user is None or (actor.id != user.id and not may_enrol):
         if user is None and can(actor, "enroll.others"):

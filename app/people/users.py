@@ -143,13 +143,10 @@ def find_user_by_email(email: str) -> User | None:
 def _id(errors: dict, name: str, value: Any) -> int | None:
     if value in (None, ""):
         return None
-    try:
-        if isinstance(value, bool):
-            raise ValueError
-        return int(value)
-    except (TypeError, ValueError):
+    number = as_id(value)
+    if number is None:
         errors.setdefault(name, []).append("Not a valid choice.")
-        return None
+    return number
 
 
 def _bool(errors: dict, name: str, value: Any) -> bool:

@@ -53,7 +53,11 @@ def auth_errors(forbidden: str = "Role or token scope does not allow this.") -> 
 def paging_params() -> list[dict]:
     """`page` and `per_page` of a paginated list."""
     return [
-        query_param("page", {"type": "integer", "minimum": 1, "default": 1}, "Page number."),
+        query_param(
+            "page",
+            {"type": "integer", "minimum": 1, "maximum": 2147483647, "default": 1},
+            "Page number; past 2147483647 is a 422.",
+        ),
         query_param(
             "per_page",
             {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from app.audit.models import SIGNATURE_MEANINGS
 from app.extensions import db
 from app.people.models import Department, JobRole, Team, User
+from app.platform.inputs import as_id
 
 Names = Callable[[list[int]], dict[int, str]]
 
@@ -100,10 +101,9 @@ def _ids(value: Any) -> list[int]:
     values = value if isinstance(value, list) else [value]
     out = []
     for v in values:
-        if isinstance(v, bool):
-            continue
-        if isinstance(v, int) or (isinstance(v, str) and v.isdigit()):
-            out.append(int(v))
+        number = as_id(v)
+        if number is not None:
+            out.append(number)
     return out
 
 

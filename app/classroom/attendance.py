@@ -39,7 +39,7 @@ from app.people.sod import require_distinct
 from app.platform import clock, timefmt
 from app.platform.audit import read_back, record_audit, snapshot
 from app.platform.errors import Conflict, Forbidden, Invalid
-from app.platform.inputs import blank, to_id
+from app.platform.inputs import as_id, blank, to_id
 from app.platform.timefmt import iso_utc
 
 # --- attendance marks ------------------------------------------------------------------------
@@ -143,7 +143,7 @@ def mark_attendance(session_id: int, marks: Any, actor: User) -> list[SessionReg
 def _signed(session_id: str) -> dict | None:
     """What the trainer's sign-off covers: the session, its course and times, and who was
     present or absent. Later edits of any of these show the signature as invalid."""
-    session = db.session.get(TS, int(session_id)) if session_id.isdigit() else None
+    session = db.session.get(TS, as_id(session_id)) if as_id(session_id) else None
     if session is None:
         return None
     rows = db.session.execute(

@@ -31,7 +31,7 @@ from app.compliance.statuses import Scope, applicable_pairs
 from app.extensions import db
 from app.learning.models import Course
 from app.people.models import Department, JobRole, Team, User
-from app.platform.csv_export import to_csv
+from app.platform.csv_export import neutralise_text, to_csv
 from app.platform.pagination import MAX_PER_PAGE, Page
 from app.platform.sql import pg_setting
 
@@ -407,7 +407,8 @@ def matrix_xlsx(matrix: Matrix, on: date) -> bytes:
 
     header, rows = _export_table(matrix)
     buf = io.BytesIO()
-    # strings_to_formulas off: a cell starting with "=" stays text, never a formula.
+    # strings_to_formulas off: a cell starting with "=" stays text, never a formula; text cells
+    # are neutralised too, so a copy out of the sheet (or a save as CSV) stays inert.
     book = xlsxwriter.Workbook(
         buf,
         {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False},
@@ -425,14 +426,15 @@ def matrix_xlsx(matrix: Matrix, on: date) -> bytes:
             ("expired", "#FDECEA"),
         )
     }
-    sheet.write_row(0, 0, header, bold)
+    sheet.write_row(0, 0, [neutralise_text(v) for v in header], bold)
     sheet.freeze_panes(1, 1)
     for i, (person, row) in enumerate(zip(matrix.people.items, rows, strict=True), start=1):
-        sheet.write_row(i, 0, row[: len(EXPORT_PEOPLE_HEADER)])
+        sheet.write_row(i, 0, [neutralise_text(v) for v in row[: len(EXPORT_PEOPLE_HEADER)]])
         for j, column in enumerate(matrix.columns):
             cell = matrix.cell(person.user_id, column.requirement_id)
             col = len(EXPORT_PEOPLE_HEADER) + j
-            sheet.write_string(i, col, row[col], formats[cell.status] if cell else None)
+            style = formats[cell.status] if cell else None
+            sheet.write_string(i, col, neutralise_text(row[col]), style)
     sheet.set_column(0, 0, 28)
     sheet.set_column(1, len(EXPORT_PEOPLE_HEADER) - 1, 20)
     if matrix.columns:

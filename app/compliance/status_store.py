@@ -37,6 +37,7 @@ from app.extensions import db
 from app.learning.models import Enrollment
 from app.platform import clock, events
 from app.platform.audit import AuditLog
+from app.platform.inputs import as_id
 from app.platform.memo import READ_WORK_MEM
 from app.platform.sql import pg_setting
 
@@ -239,12 +240,13 @@ def _people(sealed: list[tuple[str, str]]) -> set[int] | None:
             continue
         if entity not in USER_ENTITIES and entity not in PERSON_ENTITIES:
             return None
-        if not str(entity_id).isdigit():
+        number = as_id(str(entity_id))
+        if number is None:
             return None
         if entity in USER_ENTITIES:
-            people.add(int(entity_id))
+            people.add(number)
         else:
-            ids.setdefault(entity, set()).add(int(entity_id))
+            ids.setdefault(entity, set()).add(number)
     for entity, found in ids.items():
         id_col, user_col = PERSON_ENTITIES[entity]
         people.update(db.session.scalars(select(user_col).where(id_col.in_(sorted(found)))))

@@ -23,7 +23,7 @@ from app.people.sod import require_distinct
 from app.platform import clock
 from app.platform.audit import read_back, record_audit, snapshot
 from app.platform.errors import Conflict, Forbidden, Invalid, NotFound
-from app.platform.inputs import blank, to_date, to_id, to_text
+from app.platform.inputs import as_id, blank, to_date, to_id, to_text
 from app.platform.pagination import Page, clamp, paginate
 
 R = CompetencyRequirement
@@ -48,7 +48,7 @@ SIGNED_FIELDS = [f for f in WAIVER_FIELDS if f != "decided_at"] + ["id"]
 
 @signed_content("waiver")
 def _signed(waiver_id: str) -> dict | None:
-    waiver = db.session.get(Waiver, int(waiver_id)) if waiver_id.isdigit() else None
+    waiver = db.session.get(Waiver, as_id(waiver_id)) if as_id(waiver_id) else None
     return snapshot(waiver, SIGNED_FIELDS) if waiver is not None else None
 
 

@@ -19,6 +19,7 @@ from app.learning.player import PlayerView, own_module
 from app.people.models import User
 from app.platform.audit import read_back, record_audit, snapshot
 from app.platform.errors import Conflict, Invalid
+from app.platform.inputs import as_id
 
 V = DocumentVersion
 
@@ -39,7 +40,7 @@ def read_content(enrollment: Enrollment, version: DocumentVersion) -> dict:
 
 @signed_content(READ_ENTITY)
 def _signed_read(entity_id: str) -> dict | None:
-    enrollment = db.session.get(Enrollment, int(entity_id)) if entity_id.isdigit() else None
+    enrollment = db.session.get(Enrollment, as_id(entity_id)) if as_id(entity_id) else None
     if enrollment is None or enrollment.document_version_id is None:
         return None
     return read_content(enrollment, db.session.get(V, enrollment.document_version_id))

@@ -33,7 +33,7 @@ from app.people.permissions import can
 from app.platform import clock, files
 from app.platform.audit import read_back, record_audit, snapshot
 from app.platform.errors import Conflict, Forbidden, Invalid, NotFound
-from app.platform.inputs import to_choice, to_date, to_text
+from app.platform.inputs import as_id, to_choice, to_date, to_text
 
 V = DocumentVersion
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,19}$")
@@ -80,7 +80,7 @@ def approval_content(version: DocumentVersion, effective_date: date | None) -> d
 
 
 def _version_by_entity_id(entity_id: str) -> DocumentVersion | None:
-    return db.session.get(V, int(entity_id)) if entity_id.isdigit() else None
+    return db.session.get(V, as_id(entity_id)) if as_id(entity_id) else None
 
 
 @signed_content(REVIEW_ENTITY)

@@ -18,6 +18,7 @@ from app.people.models import User
 from app.platform import clock, files
 from app.platform.audit import record_audit
 from app.platform.errors import Conflict, Forbidden, Invalid, NotFound
+from app.platform.inputs import as_id
 from app.platform.pagination import Page, paginate
 
 MAX_TEXT = 50_000
@@ -202,7 +203,7 @@ GRADE_SIGNED = ["id", "enrollment_id", "user_id", "score", "max_score", "passed"
 
 @signed_content("result")
 def _signed(result_id: str) -> dict | None:
-    result = db.session.get(Result, int(result_id)) if result_id.isdigit() else None
+    result = db.session.get(Result, as_id(result_id)) if as_id(result_id) else None
     if result is None or result.status != "graded":
         return None
     return {**{k: getattr(result, k) for k in GRADE_SIGNED}, "rubric": result.rubric_scores}

@@ -26,6 +26,7 @@ from app.platform import clock
 from app.platform.audit import read_back, record_audit, snapshot
 from app.platform.errors import Conflict, Forbidden, Invalid, NotFound
 from app.platform.files import StoredFile
+from app.platform.inputs import as_id
 from app.platform.pagination import Page, paginate
 from app.platform.sql import upsert
 from app.platform.timefmt import iso_utc
@@ -445,7 +446,7 @@ SIGNED_FIELDS = ["id", "number", "user_id", "course_id", "issued_at", "expires_a
 
 @signed_content("certification")
 def _signed(cert_id: str) -> dict | None:
-    cert = db.session.get(Certification, int(cert_id)) if cert_id.isdigit() else None
+    cert = db.session.get(Certification, as_id(cert_id)) if as_id(cert_id) else None
     if cert is None:
         return None
     out = snapshot(cert, SIGNED_FIELDS)

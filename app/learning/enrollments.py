@@ -24,6 +24,7 @@ from app.people.permissions import can
 from app.platform import clock
 from app.platform.audit import read_back, record_audit, snapshot
 from app.platform.errors import Conflict, Forbidden, Invalid, NotFound
+from app.platform.inputs import as_id
 from app.platform.jobs import enqueue
 from app.platform.sql import upsert
 
@@ -372,9 +373,7 @@ def visible_user(viewer: User, user_id: int) -> User:
 
 
 def _course_for_enrollment(course_id) -> Course:
-    course = None
-    if isinstance(course_id, int) and not isinstance(course_id, bool):
-        course = db.session.get(Course, course_id)
+    course = db.session.get(Course, course_id) if as_id(course_id, text=False) else None
     if course is None:
         raise Invalid("Unknown course.", {"course_id": [f"Course {course_id} does not exist."]})
     return course
@@ -391,7 +390,7 @@ def enroll_person(
 
     Returns (enrollment, created). Raises Forbidden, NotFound, Invalid, Conflict.
     """
-    user = db.session.get(User, user_id)
+    user = db.session.get(User, user_id) if as_id(user_id, text=False) else None
     may_enrol = user is not None and can_enroll_others(actor, user)
     if user is None or (actor.id != user.id and not may_enrol):
         if user is None and can(actor, "enroll.others"):
@@ -434,7 +433,7 @@ def enroll_team(
     Managers reach only their direct reports in the team; HR, trainers and admins everyone.
     Each new enrollment gets its own audit row. Raises NotFound, Invalid, Conflict, Forbidden.
     """
-    team = db.session.get(Team, team_id) if isinstance(team_id, int) else None
+    team = db.session.get(Team, team_id) if as_id(team_id, text=False) else None
     if team is None:
         raise Invalid("Unknown team.", {"team_id": ["Choose a team."]})
     course = _course_for_enrollment(course_id)
@@ -551,15 +550,13 @@ def record_progress_for_user(
         raise Forbidden("Only the learner records their own progress.")
     if db.session.get(User, user_id) is None:
         raise NotFound(f"User {user_id} does not exist.")
-    module = None
-    if isinstance(module_id, int) and not isinstance(module_id, bool):
-        module = db.session.get(Module, module_id)
+    module = db.session.get(Module, module_id) if as_id(module_id, text=False) else None
     if module is None:
         raise Invalid("Unknown module.", {"module_id": [f"Module {module_id} does not exist."]})
     if enrollment_id is not None:
-        enrollment = None
-        if isinstance(enrollment_id, int) and not isinstance(enrollment_id, bool):
-            enrollment = db.session.get(Enrollment, enrollment_id)
+        enrollment = (
+            db.session.get(Enrollment, enrollment_id) if as_id(enrollment_id, text=False) else None
+        )
         if enrollment is None or enrollment.user_id != user_id:
             raise Invalid(
                 "Unknown enrollment.", {"enrollment_id": ["Not an enrollment of this person."]}

@@ -19,6 +19,7 @@ from app.people.events import sign_in_throttled
 from app.people.models import LoginAttempt, LoginSession, LoginThrottle, User
 from app.platform import clock
 from app.platform.errors import RateLimited
+from app.platform.inputs import as_id
 from app.platform.sql import upsert
 
 _hashers: dict[bool, PasswordHasher] = {}
@@ -305,7 +306,7 @@ def _session_user_statement():
 
 def load_session_user(user_id: str, token: str | None) -> User | None:
     """Return the user only if the cookie's session row is live and the account active."""
-    if not token or not str(user_id).isdigit():
+    if not token or as_id(str(user_id)) is None:
         return None
     params = {"user_id": int(user_id), "token_hash": _digest(token)}
     return db.session.execute(_session_user_statement(), params).unique().scalar_one_or_none()

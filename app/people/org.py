@@ -12,6 +12,7 @@ from app.extensions import db
 from app.people.models import RISK_LEVELS, Department, JobRole, Team, User
 from app.platform.audit import read_back, record_audit, snapshot
 from app.platform.errors import Conflict, Invalid, NotFound
+from app.platform.inputs import as_id
 
 DEPARTMENT_FIELDS = ["name", "site"]
 TEAM_FIELDS = ["name", "department_id"]
@@ -125,12 +126,7 @@ def get_team(team_id: int) -> Team:
 def _validate_team(data: dict, team: Team | None = None) -> dict:
     errors: dict[str, list[str]] = {}
     name = _text(errors, data, "name", 120, True)
-    raw = data.get("department_id")
-    department_id = None
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        department_id = raw
-    elif isinstance(raw, str) and raw.strip().isdigit():
-        department_id = int(raw)
+    department_id = as_id(data.get("department_id"))
     if department_id is None or db.session.get(Department, department_id) is None:
         errors["department_id"] = ["Pick a department."]
     elif name and "name" not in errors:

@@ -20,6 +20,7 @@ from app.people.permissions import can
 from app.platform import clock
 from app.platform.audit import read_back, record_audit
 from app.platform.errors import Forbidden, Invalid, NotFound
+from app.platform.inputs import as_id
 from app.platform.pagination import Page, paginate
 
 TOKEN_PREFIX = "cadre_"  # noqa: S105  (a public marker, not a secret)
@@ -68,9 +69,7 @@ def _validate(
     user_id, name, scopes, expires_days
 ) -> tuple[User | None, str, list[str], int | None]:
     errors: dict[str, list[str]] = {}
-    user = None
-    if isinstance(user_id, int) and not isinstance(user_id, bool):
-        user = db.session.get(User, user_id)
+    user = db.session.get(User, user_id) if as_id(user_id, text=False) else None
     if user is None:
         errors["user_id"] = ["No such user."]
     elif not user.active:

@@ -27,6 +27,7 @@ from app.people.passwords import password_problems
 from app.platform import clock
 from app.platform.audit import AuditLog, read_back, record_audit, snapshot
 from app.platform.errors import Forbidden, Invalid, NotFound
+from app.platform.inputs import as_id
 from app.platform.pagination import Page, clamp, paginate
 from app.platform.timefmt import known_zones
 
@@ -142,13 +143,10 @@ def find_user_by_email(email: str) -> User | None:
 def _id(errors: dict, name: str, value: Any) -> int | None:
     if value in (None, ""):
         return None
-    try:
-        if isinstance(value, bool):
-            raise ValueError
-        return int(value)
-    except (TypeError, ValueError):
+    number = as_id(value)
+    if number is None:
         errors.setdefault(name, []).append("Not a valid choice.")
-        return None
+    return number
 
 
 def _bool(errors: dict, name: str, value: Any) -> bool:
@@ -495,8 +493,7 @@ class UserQuery:
         """Build from request args, ignoring junk instead of failing."""
 
         def number(name):
-            value = str(args.get(name) or "").strip()
-            return int(value) if value.isdigit() else None
+            return as_id(str(args.get(name) or ""))
 
         page, per_page = clamp(args.get("page", 1), args.get("per_page", 20))
         status = args.get("status", "active")

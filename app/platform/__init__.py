@@ -6,9 +6,9 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Bind the platform to the app: the pool, storage, the audit key ring, trusted proxies,
-    security headers, error pages, template filters, local file downloads and the embedded
-    scheduler."""
+    """Bind the platform to the app: the input guard (first: before any rule is added), the
+    pool, storage, the audit key ring, trusted proxies, security headers, error pages, template
+    filters, local file downloads and the embedded scheduler."""
     from app.platform import (  # noqa: F401
         audit_keys,
         dbpool,
@@ -18,9 +18,10 @@ def init_app(app: Flask) -> None:
         security,
         storage,
     )
-    from app.platform.web import errors, filters
+    from app.platform.web import errors, filters, guard
     from app.platform.web.files import bp as files_bp
 
+    guard.init_app(app)
     dbpool.init_app(app)
     storage.init_app(app)
     audit_keys.init_app(app)

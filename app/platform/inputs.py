@@ -10,8 +10,11 @@ import re
 from datetime import date, datetime
 from typing import Any
 
+# The database's integer range (PostgreSQL `integer`): every id, count and number taken from
+# outside must fit it, or the query fails (PostgreSQL and SQLite both refuse larger values).
 MAX_ID = 2_147_483_647
-_INT = re.compile(r"^[+-]?\d{1,10}$")
+_INT = re.compile(r"^[+-]?\d{1,4000}$", re.ASCII)  # int() refuses longer strings
+_ID = re.compile(r"\d{1,10}", re.ASCII)
 
 
 def blank(value: Any) -> bool:
@@ -37,6 +40,18 @@ def to_int(
         errors[name] = [f"Must be between {lo} and {hi}."]
         return None
     return number
+
+
+def as_id(value: Any, *, text: bool = True) -> int | None:
+    """`value` as an id (1..MAX_ID) when it is one: an int, or (unless `text` is False) a
+    string of ASCII digits; otherwise None. For lookups where anything else finds nothing."""
+    if isinstance(value, bool):
+        return None
+    if text and isinstance(value, str) and _ID.fullmatch(value.strip()):
+        value = int(value)
+    if isinstance(value, int) and 1 <= value <= MAX_ID:
+        return value
+    return None
 
 
 def to_id(errors: dict, name: str, value: Any, *, required: bool = False) -> int | None:

@@ -8,8 +8,13 @@ from typing import Any
 from sqlalchemy import Select, func, select
 
 from app.extensions import db
+from app.platform.errors import Invalid
+from app.platform.inputs import MAX_ID
 
 MAX_PER_PAGE = 100
+# The last page anyone may ask for: its offset, (page - 1) * per_page, must stay inside the
+# database's 64-bit range (SQLite overflows, PostgreSQL refuses beyond it).
+MAX_PAGE = MAX_ID
 
 
 @dataclass
@@ -30,11 +35,14 @@ class Page:
 
 
 def clamp(page: Any, per_page: Any, default_per_page: int = 20) -> tuple[int, int]:
-    """Turn untrusted page/per_page values into sane integers."""
+    """Turn untrusted page/per_page values into sane integers: below 1 or not a number is the
+    first page, a larger per_page is MAX_PER_PAGE. Raises Invalid for a page past MAX_PAGE."""
     try:
         page_i = max(1, int(page))
     except (TypeError, ValueError):
         page_i = 1
+    if page_i > MAX_PAGE:
+        raise Invalid("No such page.", {"page": [f"Must be between 1 and {MAX_PAGE}."]})
     try:
         per_page_i = min(MAX_PER_PAGE, max(1, int(per_page)))
     except (TypeError, ValueError):

@@ -117,7 +117,7 @@ def test_rewriting_a_rows_hash_without_the_key_is_caught(app):
     seal_pending()
     with _Tampering() as t:
         t.run("UPDATE audit_log SET reason = 'edited' WHERE id = :id", id=ids[0])
-        row = t.db.execute(select(*_COLUMNS).where(AuditLog.id == ids[0])).one()
+        row = db.session.execute(select(*_COLUMNS).where(AuditLog.id == ids[0])).one()
         t.run(
             "UPDATE audit_log SET row_hash = :h WHERE id = :id",
             h=row_hash(_content(row), 1, GENESIS),

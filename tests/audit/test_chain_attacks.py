@@ -399,7 +399,13 @@ def test_the_upgrade_seals_pending_rows_by_the_old_rule_and_stays_intact(tmp_pat
 
     from app import create_app
 
-    app = create_app({**_overrides(), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'u.db'}"})
+    app = create_app(
+        {
+            **_overrides(),
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'u.db'}",
+            "DATABASE_OWNER_URL": None,
+        }
+    )
     with app.app_context():
         upgrade(revision="0014")
         insert = text(

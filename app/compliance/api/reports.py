@@ -19,6 +19,7 @@ from app.compliance import gaps, reports
 from app.compliance.engine import viewer_scope
 from app.compliance.statuses import Scope
 from app.platform.errors import Invalid
+from app.platform.inputs import to_id
 from app.platform.pagination import clamp
 
 BASE = "/v1/training/reports"
@@ -34,13 +35,9 @@ def _scope() -> Scope:
     values: dict[str, int] = {}
     errors: dict[str, list[str]] = {}
     for name in _UNIT_ARGS:
-        raw = request.args.get(name)
-        if raw in (None, ""):
-            continue
-        try:
-            values[name] = int(raw)
-        except ValueError:
-            errors[name] = ["Must be a whole number (an id)."]
+        number = to_id(errors, name, request.args.get(name))
+        if number is not None:
+            values[name] = number
     if errors:
         raise Invalid("Some filters are not valid.", errors)
     return viewer_scope(current_actor(), Scope(**values))

@@ -2,6 +2,7 @@
 
 from flask import Blueprint, abort, send_file
 
+from app.platform.security import policy
 from app.platform.storage import LocalStorage, get_storage
 from app.platform.web.access import public
 
@@ -23,6 +24,6 @@ def download(token: str):
         abort(404)
     response = send_file(path, download_name=filename, conditional=True, max_age=0)
     # The player shows PDFs in an iframe of our own pages; nobody else may frame them.
-    response.headers["Content-Security-Policy"] = "frame-ancestors 'self'"
+    response.headers["Content-Security-Policy"] = policy(frame_ancestors="'self'")
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
     return response

@@ -257,6 +257,31 @@ def test_csv_export_neutralises_formulas(org, client, auth):
     book = zipfile.ZipFile(io.BytesIO(client.get("/compliance/matrix.xlsx?q=hyperlink").data))
     sheet = book.read("xl/worksheets/sheet1.xml").decode()
     assert "<f>" not in sheet  # written as text, never as a formula
+    assert "&apos;=HYPERLINK" in book.read("xl/sharedStrings.xml").decode().replace("'", "&apos;")
+
+
+@pytest.mark.parametrize("sign", ["\uff1d", "\uff0b", "\uff0d", "\uff20", "\t"])
+def test_exports_neutralise_full_width_and_control_formula_starters(org, client, auth, sign):
+    """Japanese and Chinese spreadsheet locales read a full-width ＝ as =."""
+    UserFactory(name=f"{sign}HYPERLINK(1)", department=org.quality, job_role=org.analyst)
+    auth.login(org.hr)
+    resp = client.get("/compliance/matrix.csv?q=hyperlink")
+    assert resp.headers["Content-Type"] == "text/csv; charset=utf-8"
+    rows = list(csv.reader(io.StringIO(text(resp))))
+    assert rows[1][0] == f"'{sign}HYPERLINK(1)"
+    book = zipfile.ZipFile(io.BytesIO(client.get("/compliance/matrix.xlsx?q=hyperlink").data))
+    strings = book.read("xl/sharedStrings.xml").decode()
+    assert f"'{sign}HYPERLINK(1)" in strings.replace("&apos;", "'")
+
+
+@pytest.mark.parametrize(
+    "url", ["/compliance/matrix.csv", "/compliance/overdue.csv", "/compliance/expiring.csv"]
+)
+def test_csv_exports_name_one_charset(org, client, auth, url):
+    auth.login(org.hr)
+    resp = client.get(url)
+    assert resp.status_code == 200
+    assert resp.headers["Content-Type"] == "text/csv; charset=utf-8"
 
 
 def test_xlsx_export_has_a_frozen_header_and_status_text(org, client, auth):

@@ -127,7 +127,7 @@ def matrix_export(fmt: str):
     grid = matrices.matrix_all(on, filters, _scope())
     name = f"training-matrix-{on.isoformat()}.{fmt}"
     if fmt == "csv":
-        body, mimetype = matrices.matrix_csv(grid), "text/csv; charset=utf-8"
+        body, mimetype = matrices.matrix_csv(grid), "text/csv"
     else:
         body = matrices.matrix_xlsx(grid, on)
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -195,4 +195,4 @@ def expiring_export():
 
 def _csv(body: str, name: str) -> Response:
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
-    return Response(body, mimetype="text/csv; charset=utf-8", headers=headers)
+    return Response(body, mimetype="text/csv", headers=headers)

@@ -412,7 +412,7 @@ def decide_certificate(
         "certification",
         cert.id,
         before=before,
-        after=snapshot(cert, CERT_AUDIT),
+        after=snapshot(read_back(cert), CERT_AUDIT),
         reason=text or None,
         actor=actor,
     )

@@ -28,12 +28,14 @@ from app.classroom.models import SessionRegistration, TrainingSession
 from app.compliance import waivers
 from app.compliance.models import CompetencyRequirement, Waiver
 from app.demo.compliance import DEMO_MARK
+from app.demo.documents import DEMO_EMPLOYEE
 from app.extensions import db
 from app.gxp import versions
 from app.gxp.models import ControlledDocument, DocumentVersion
-from app.learning import assignments, player, quizzes
+from app.learning import assignments, certificates, player, quizzes
 from app.learning.enrollments import current_enrollment, enroll_user, evaluate_completion
-from app.learning.models import Course, Module, QuizQuestion, Result
+from app.learning.models import Certification, Course, Module, QuizQuestion, Result
+from app.people import service_accounts, tokens
 from app.people.models import User
 from app.platform import clock
 
@@ -366,6 +368,54 @@ def seed_demo_waivers(report) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# Trust: a back-dated certificate waiting for QA, a service account for the marketplace
+# --------------------------------------------------------------------------------------------
+
+BACKDATED_REASON = (
+    "Attended the GMP-101 classroom course at the Leeds site in September; the signed paper"
+    " attendance sheet turned up in the records review."
+)
+
+
+def seed_demo_backdated_certificate(report) -> None:
+    """A trainer issues a certificate by hand, dated three months back: beyond the back-dating
+    window, so it waits for QA (the printed QA login) to approve it with a signature."""
+    if db.session.scalar(select(Certification.id).where(Certification.reason == BACKDATED_REASON)):
+        return
+    people = {
+        u.email: u
+        for u in db.session.scalars(select(User).where(User.email.in_((HUBER, DEMO_EMPLOYEE))))
+    }
+    course = db.session.scalar(select(Course).where(Course.code == "GMP-101"))
+    trainer, learner = people.get(HUBER), people.get(DEMO_EMPLOYEE)
+    if course is None or trainer is None or learner is None:
+        return
+    with business_time(_day(2, 15, 30)):
+        certificates.issue_certificate_manual(
+            learner.id,
+            course.id,
+            trainer,
+            BACKDATED_REASON,
+            issued_at=_day(90, 12, 0),
+            password=DEMO_PASSWORD,
+        )
+    report.add("certificates waiting for QA approval")
+
+
+def seed_demo_service_account(report) -> None:
+    """The marketplace platform calls Cadre as a service account with its own token."""
+    if db.session.scalar(select(User.id).where(User.kind == "service").limit(1)) is not None:
+        return
+    admin = db.session.scalar(select(User).where(User.email == "admin@example.com"))
+    if admin is None:
+        return
+    with business_time(_day(20, 10, 0)):
+        account = service_accounts.create_service_account("Marketplace platform", ["hr"], admin)
+        tokens.create_api_token(account.id, "Seller onboarding sync", ["write"], admin, 365)
+    report.add("service accounts")
+
+
+# --------------------------------------------------------------------------------------------
 
 
 def seed_demo_activity(report) -> None:
@@ -374,6 +424,8 @@ def seed_demo_activity(report) -> None:
     seed_demo_bookings(report)
     seed_demo_waivers(report)
     seed_demo_pending_approval(report)
+    seed_demo_backdated_certificate(report)
+    seed_demo_service_account(report)
 
 
 def send_demo_reminders(report) -> None:

@@ -25,6 +25,7 @@ import click
 from flask import Flask, current_app
 from sqlalchemy import select
 
+from app.audit.chain import checkpoint_head
 from app.demo.activity import DEMO_PASSWORD, seed_demo_activity, send_demo_reminders
 from app.demo.compliance import finish_demo_compliance, seed_demo_compliance
 from app.demo.content import COURSES
@@ -340,6 +341,8 @@ def seed_demo() -> SeedReport:
         seed_demo_activity(report)
         finish_demo_compliance()
         send_demo_reminders(report)
+    # Anchor the trail the demo wrote: its head signed into file storage, as the hourly job does.
+    checkpoint_head()
     return report
 
 

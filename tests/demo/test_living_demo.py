@@ -20,7 +20,7 @@ from app.learning import assignments
 from app.learning.certificates import certificate_status
 from app.learning.models import Certification, Course, Result
 from app.notifications.models import Notification
-from app.people.models import User
+from app.people.models import ApiToken, User
 from app.people.permissions import can
 from app.platform import clock
 from app.platform.audit import AuditLog
@@ -60,7 +60,16 @@ def test_seed_demo_leaves_a_year_of_activity_behind(seeded, runner):
     certs = db.session.scalars(select(Certification)).all()
     mix = Counter(certificate_status(c) for c in certs)
     assert mix["active"] >= 3 and mix["expiring"] >= 2 and mix["expired"] == 1
-    assert all(c.file_id is not None and audited("certification", c.id) for c in certs)
+    earned = [c for c in certs if c.approval_status is None]
+    assert all(c.file_id is not None and audited("certification", c.id) for c in earned)
+    # One issued by hand three months back: no PDF, not valid until QA signs it off.
+    (backdated,) = [c for c in certs if c.approval_status is not None]
+    assert certificate_status(backdated) == "pending_approval" and backdated.file_id is None
+    assert backdated.issued_by.email == "thomas.huber@example.com" and backdated.reason
+    # The marketplace calls as a service account, with a token of its own.
+    service = db.session.scalar(select(User).where(User.kind == "service"))
+    assert service.name == "Marketplace platform (service account)"
+    assert count(ApiToken, ApiToken.user_id == service.id) == 1
 
     # The engine agrees: an expiring certificate is due soon, the expired one is expired.
     security = db.session.scalar(select(Course).where(Course.code == "SEC-101"))

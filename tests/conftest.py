@@ -215,6 +215,10 @@ def app(_schema):
         _clean(_schema)
         _clean_checkpoints()
         db.session.remove()
+        # Each test's app has its own engine and pool: close them now, not when the garbage
+        # collector gets round to it, or a run holds dozens of idle PostgreSQL connections.
+        for engine in db.engines.values():
+            engine.dispose()
         ctx.pop()
 
 

@@ -18,6 +18,7 @@ from app.api.openapi_parts import (
     auth_errors,
     json_response,
     page_response,
+    paging_errors,
     paging_params,
     path_id,
 )
@@ -293,6 +294,7 @@ OPENAPI_PATHS: dict = {
             "parameters": paging_params(),
             "responses": {
                 "200": page_response("CertificationPage", "A page of pending certificates."),
+                **paging_errors(),
                 **_STD,
             },
         }

@@ -14,7 +14,7 @@ from pydantic import Field
 from app.api import bp, page_body
 from app.api.auth import api_access, current_actor
 from app.api.openapi_parts import json_response as _json
-from app.api.openapi_parts import paging_params
+from app.api.openapi_parts import paging_errors, paging_params
 from app.api.openapi_parts import problem as _problem
 from app.api.schemas import (
     DateText,
@@ -373,6 +373,7 @@ OPENAPI_PATHS: dict = {
                     **_json("ResultPage", "A page of results, newest first."),
                     "headers": {"Link": {"schema": {"type": "string"}}},
                 },
+                **paging_errors(),
                 **_READ,
             },
         },

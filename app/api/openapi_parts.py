@@ -66,6 +66,14 @@ def paging_params() -> list[dict]:
     ]
 
 
+def paging_errors() -> dict:
+    """The answers to a bad `page`/`per_page` (or unsafe text in any query parameter)."""
+    return {
+        "400": problem("A query parameter carries a NUL byte or a lone surrogate."),
+        "422": problem("`page` or `per_page` is not a whole number in range."),
+    }
+
+
 def page_response(schema: str, description: str) -> dict:
     """The 200 of a paginated list: the page schema and the `Link` header."""
     return {

@@ -1,7 +1,9 @@
 """schemathesis against the API's own OpenAPI document, in process: every documented operation
 gets valid and invalid requests (bounded, derandomized: the same requests every run), with an
 admin's token and with a read-only token, and never answers 5xx; every method a path does not
-document answers 405.
+document answers 405. The operations whose bodies are declared as models (app.api.schemas)
+must also answer as documented: a documented status code, its content type, a body that
+matches its schema.
 
 Examples per operation are few so the module stays within a few minutes on a loaded machine;
 CADRE_SCHEMATHESIS_EXAMPLES raises them for a longer hunt.
@@ -17,6 +19,11 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.generation import GenerationMode
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.helpers.api import bearer, make_token
 from tests.people.factories import UserFactory
@@ -24,6 +31,19 @@ from tests.people.factories import UserFactory
 BASE_URL = "http://cadre.test"  # the test app's SERVER_NAME
 EXAMPLES = int(os.environ.get("CADRE_SCHEMATHESIS_EXAMPLES") or 12)
 METHODS = ("get", "put", "post", "delete", "patch")
+CONFORMANCE = [status_code_conformance, content_type_conformance, response_schema_conformance]
+# Operations converted to typed bodies; every new one joins this list.
+CONFORMING = {
+    "createCertification",
+    "getCertification",
+    "listPendingCertifications",
+    "approveCertification",
+    "rejectCertification",
+    "getUserTraining",
+    "enrollUser",
+    "recordProgress",
+    "listUserResults",
+}
 
 
 @dataclass
@@ -31,6 +51,8 @@ class Run:
     """What a run saw: the 5xx answers (with a curl line to replay them) and every status."""
 
     server_errors: list[str] = field(default_factory=list)
+    nonconforming: list[str] = field(default_factory=list)
+    checked: set[str] = field(default_factory=set)
     statuses: dict[str, set[int]] = field(default_factory=dict)
 
 
@@ -55,6 +77,13 @@ def _fuzz(app, client, operation, headers: dict, mode: GenerationMode, run: Run)
         if response.status_code >= 500:
             curl = case.as_curl_command(headers=headers, base_url=BASE_URL)
             run.server_errors.append(f"{operation.label} ({mode}): {response.status_code}\n{curl}")
+        elif operation.definition.raw.get("operationId") in CONFORMING:
+            run.checked.add(operation.definition.raw["operationId"])
+            try:
+                case.validate_response(response, checks=CONFORMANCE, headers=headers)
+            except Exception as exc:  # schemathesis's failure group: report, go on
+                curl = case.as_curl_command(headers=headers, base_url=BASE_URL)
+                run.nonconforming.append(f"{operation.label} ({mode}): {exc}\n{curl}"[:1500])
 
     try:
         one()
@@ -84,6 +113,8 @@ def reader_token(app):
 def test_no_server_error_with_an_admin_token(app, client, admin_token):
     run = _hunt(app, client, bearer(admin_token))
     assert not run.server_errors, "\n\n".join(run.server_errors)
+    assert not run.nonconforming, "\n\n".join(run.nonconforming)
+    assert run.checked == CONFORMING
     # The hunt reached the operations' own logic, not only the guards in front of them.
     reached = [label for label, codes in run.statuses.items() if any(c < 300 for c in codes)]
     assert len(reached) >= 15, sorted(run.statuses.items())
@@ -92,6 +123,7 @@ def test_no_server_error_with_an_admin_token(app, client, admin_token):
 def test_no_server_error_with_a_read_only_token(app, client, reader_token):
     run = _hunt(app, client, bearer(reader_token))
     assert not run.server_errors, "\n\n".join(run.server_errors)
+    assert not run.nonconforming, "\n\n".join(run.nonconforming)
     assert any(403 in codes for codes in run.statuses.values())
 
 

@@ -23,6 +23,7 @@ from app.api.openapi_parts import (
 from app.api.openapi_parts import json_response as _json
 from app.api.openapi_parts import problem as _problem
 from app.api.openapi_parts import query_param as _query
+from app.api.schemas import RequirementStatus, component_schemas, ref
 from app.gxp import employee_record as records
 from app.gxp.employee_record_lines import ResultLine
 from app.learning.models import ENROLLMENT_SOURCES, ENROLLMENT_STATUSES, RESULT_KINDS
@@ -190,16 +191,7 @@ OPENAPI_SCHEMAS: dict = {
                 " due date (the compliance status derivation), else the record's own.",
             },
             "requirement_status": {
-                "type": ["string", "null"],
-                "enum": [
-                    None,
-                    "compliant",
-                    "due_soon",
-                    "overdue",
-                    "expired",
-                    "not_started",
-                    "waived",
-                ],
+                "anyOf": [ref(RequirementStatus), {"type": "null"}],
                 "description": "An open record serving a requirement: its compliance status.",
             },
             "valid_until": {"type": ["string", "null"], "format": "date"},
@@ -257,6 +249,7 @@ OPENAPI_SCHEMAS: dict = {
         ]
     },
     "TrainingRecordPage": page_schema("TrainingRecord"),
+    **component_schemas(RequirementStatus),
 }
 
 openapi.register(OPENAPI_PATHS, OPENAPI_SCHEMAS)

@@ -1,31 +1,44 @@
 """Certifications API (seed 1 paths): issue one by hand, read one; QA's list of back-dated
 manual certificates pending approval, and its e-signed approval or rejection of one.
 
-OPENAPI_PATHS and OPENAPI_SCHEMAS join the API's OpenAPI document (app.api.openapi).
+The bodies are pydantic models (app.api.schemas): they validate the input, shape the output
+and, with OPENAPI_PATHS, join the API's OpenAPI document.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from flask import request, url_for
+from pydantic import Field, field_validator
 
-from app.api import bp, json_object, openapi, page_body
+from app.api import bp, page_body
 from app.api.auth import api_access, current_actor
 from app.api.openapi_parts import (
-    DATE_TIME_OR_NULL,
     auth_errors,
     json_response,
     page_response,
-    page_schema,
+    paging_errors,
     paging_params,
     path_id,
 )
 from app.api.openapi_parts import problem as _problem
+from app.api.schemas import (
+    DateTimeText,
+    Id,
+    Input,
+    IsoMoment,
+    Output,
+    Page,
+    Text,
+    UriText,
+    body,
+    dump,
+    parse,
+    register_models,
+)
 from app.learning import certificates as cert_service
-from app.learning.models import Certification
-from app.platform.errors import Invalid
+from app.learning.models import Certification as CertificationRecord
 from app.platform.pagination import clamp
 from app.platform.timefmt import iso_utc
 
@@ -33,9 +46,96 @@ COLLECTION = "/training/certifications"
 ITEM = "/training/certifications/<int(max=2147483647):cert_id>"
 PENDING = "/training/certifications/pending"
 
+Approval = Literal["pending", "approved", "rejected"]
+CertificateStatus = Literal[cert_service.CERTIFICATE_STATUSES]
 
-def certification_json(cert: Certification) -> dict[str, Any]:
-    """The one JSON shape of a certification."""
+
+# --- bodies ----------------------------------------------------------------------------------
+
+
+class CertificationInput(Input):
+    user_id: Id
+    course_id: Id
+    reason: Annotated[Text, Field(min_length=1)]
+    issued_at: Annotated[
+        IsoMoment | None, Field(description="ISO 8601 date or date-time; default now.")
+    ] = None
+    expires_at: Annotated[
+        IsoMoment | None,
+        Field(description="ISO 8601; default from the course's validity months."),
+    ] = None
+    signature_password: Annotated[
+        str, Field(description="The caller's password: the issuer's electronic signature.")
+    ]
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_said(cls, reason: str) -> str:
+        if not reason.strip():
+            raise ValueError("Required: why this certificate is issued by hand.")
+        return reason
+
+
+class CertificationDecision(Input):
+    signature_password: Annotated[
+        str, Field(description="The caller's password: the QA person's electronic signature.")
+    ]
+    note: Annotated[Text | None, Field(description="Why; required to reject.")] = None
+
+
+class CertificationIssuance(Output):
+    """How the certificate was issued, as the verify page says it."""
+
+    kind: Literal["completion", "manual", "imported"]
+    on: Annotated[DateTimeText, Field(description="Completed on (completion), or the issue date.")]
+    issued_by: Annotated[str | None, Field(description="Manual: the issuer.")]
+    reason: Annotated[str | None, Field(description="Manual: why.")]
+    approval: Annotated[
+        Approval | None,
+        Field(description="Back-dated manual certificates: QA's decision; null otherwise."),
+    ]
+    decided_by: str | None
+    decided_at: Annotated[DateTimeText | None, Field(description="When QA signed the decision.")]
+    decision_note: str | None
+    summary: str
+
+
+class Certification(Output):
+    id: int
+    number: Annotated[str, Field(examples=["CAD-2025-0000042", "CAD-M-0000007"])]
+    user_id: int
+    user_name: str
+    course_id: int
+    course_code: str
+    course_title: str
+    course_version: int
+    enrollment_id: Annotated[int | None, Field(description="null for certificates issued by hand.")]
+    status: CertificateStatus
+    approval_status: Annotated[
+        Approval | None,
+        Field(description="null: no approval needed (not back-dated beyond the window)."),
+    ]
+    issued_at: DateTimeText
+    expires_at: Annotated[DateTimeText | None, Field(description="null: never expires.")]
+    revoked_at: DateTimeText | None
+    score: float | None
+    issued_by_id: int | None
+    reason: str | None
+    issuance: CertificationIssuance
+    verification_code: str
+    verification_url: UriText
+    pdf_url: Annotated[
+        UriText | None,
+        Field(description="Download link (session); null until the PDF is rendered."),
+    ]
+
+
+class CertificationPage(Page):
+    items: list[Certification]
+
+
+def certification_fields(cert: CertificationRecord) -> dict[str, Any]:
+    """The fields of a certification's one JSON shape (`Certification`)."""
     return {
         "id": cert.id,
         "number": cert.number,
@@ -63,52 +163,26 @@ def certification_json(cert: Certification) -> dict[str, Any]:
     }
 
 
-def _moment(errors: dict, name: str, value: Any) -> datetime | None:
-    """Parse an ISO 8601 date or date-time (naive means UTC)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            if len(value) == 10:
-                return datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC)
-            moment = datetime.fromisoformat(value)
-            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-        except ValueError:
-            pass
-    errors[name] = ["An ISO 8601 date or date-time, e.g. 2024-05-01T09:00:00Z."]
-    return None
+def certification_json(cert: CertificationRecord) -> dict[str, Any]:
+    """The one JSON shape of a certification."""
+    return dump(Certification, certification_fields(cert))
 
 
-def _id(errors: dict, name: str, value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        errors[name] = ["Must be a whole number (an id)."] if value is not None else ["Required."]
-        return None
-    return value
+# --- routes ----------------------------------------------------------------------------------
 
 
 @bp.post(COLLECTION)
 @api_access("certificate.issue")
 def create_certification():
-    data = json_object()
-    errors: dict[str, list[str]] = {}
-    user_id = _id(errors, "user_id", data.get("user_id"))
-    course_id = _id(errors, "course_id", data.get("course_id"))
-    reason = data.get("reason")
-    if not isinstance(reason, str) or not reason.strip():
-        errors["reason"] = ["Required: why this certificate is issued by hand."]
-    issued_at = _moment(errors, "issued_at", data.get("issued_at"))
-    expires_at = _moment(errors, "expires_at", data.get("expires_at"))
-    if errors:
-        raise Invalid("Some certification fields are not valid.", errors)
-    password = data.get("signature_password")
+    data = parse(CertificationInput)
     cert = cert_service.issue_certificate_manual(
-        user_id,
-        course_id,
+        data.user_id,
+        data.course_id,
         current_actor(),
-        reason,
-        issued_at=issued_at,
-        expires_at=expires_at,
-        password=password if isinstance(password, str) else None,
+        data.reason,
+        issued_at=data.issued_at,
+        expires_at=data.expires_at,
+        password=data.signature_password,
     )
     location = url_for("api.get_certification", cert_id=cert.id, _external=True)
     return certification_json(cert), 201, {"Location": location}
@@ -126,20 +200,15 @@ def list_pending_certifications():
     page = cert_service.pending_certificates(
         *clamp(request.args.get("page"), request.args.get("per_page"))
     )
-    return page_body(page, [certification_json(c) for c in page.items])
+    answer, status, headers = page_body(page, [certification_fields(c) for c in page.items])
+    return dump(CertificationPage, answer), status, headers
 
 
 def _decide(cert_id: int, decision: str):
-    data = json_object()
-    password, note = data.get("signature_password"), data.get("note")
-    errors: dict[str, list[str]] = {}
-    if password is not None and not isinstance(password, str):
-        errors["signature_password"] = ["Must be text."]
-    if note is not None and not isinstance(note, str):
-        errors["note"] = ["Must be text."]
-    if errors:
-        raise Invalid("Some decision fields are not valid.", errors)
-    cert = cert_service.decide_certificate(cert_id, decision, note, current_actor(), password)
+    data = parse(CertificationDecision)
+    cert = cert_service.decide_certificate(
+        cert_id, decision, data.note, current_actor(), data.signature_password
+    )
     return certification_json(cert)
 
 
@@ -155,6 +224,8 @@ def reject_certification(cert_id: int):
     return _decide(cert_id, "reject")
 
 
+# --- OpenAPI ---------------------------------------------------------------------------------
+
 _STD = auth_errors()
 
 
@@ -168,14 +239,7 @@ def _decision(operation: str, summary: str, extra: str) -> dict:
                 "Needs `certificate.approve` (QA) and the `write` scope. Neither the issuer nor "
                 f"the recipient may decide (403). {extra}"
             ),
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {"$ref": "#/components/schemas/CertificationDecision"}
-                    }
-                },
-            },
+            "requestBody": body(CertificationDecision),
             "responses": {
                 "200": json_response("Certification", "The certificate as decided."),
                 "400": _problem("The body is not a JSON object, or the CSRF header is missing."),
@@ -203,14 +267,7 @@ OPENAPI_PATHS: dict = {
                 "CERTIFICATE_BACKDATE_DAYS (default 30), it is created `pending_approval`: not "
                 "valid until QA approves it."
             ),
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {"$ref": "#/components/schemas/CertificationInput"}
-                    }
-                },
-            },
+            "requestBody": body(CertificationInput),
             "responses": {
                 "201": {
                     **json_response("Certification", "Issued."),
@@ -237,6 +294,7 @@ OPENAPI_PATHS: dict = {
             "parameters": paging_params(),
             "responses": {
                 "200": page_response("CertificationPage", "A page of pending certificates."),
+                **paging_errors(),
                 **_STD,
             },
         }
@@ -269,116 +327,4 @@ OPENAPI_PATHS: dict = {
     },
 }
 
-OPENAPI_SCHEMAS: dict = {
-    "CertificationInput": {
-        "type": "object",
-        "properties": {
-            "user_id": {"type": "integer"},
-            "course_id": {"type": "integer"},
-            "reason": {"type": "string", "minLength": 1, "maxLength": 2000},
-            "issued_at": {
-                **DATE_TIME_OR_NULL,
-                "description": "ISO 8601 date or date-time; default now.",
-            },
-            "expires_at": {
-                **DATE_TIME_OR_NULL,
-                "description": "ISO 8601; default from the course's validity months.",
-            },
-            "signature_password": {
-                "type": "string",
-                "description": "The caller's password: the issuer's electronic signature.",
-            },
-        },
-        "required": ["user_id", "course_id", "reason", "signature_password"],
-    },
-    "CertificationDecision": {
-        "type": "object",
-        "properties": {
-            "signature_password": {
-                "type": "string",
-                "description": "The caller's password: the QA person's electronic signature.",
-            },
-            "note": {
-                "type": ["string", "null"],
-                "maxLength": 2000,
-                "description": "Why; required to reject.",
-            },
-        },
-        "required": ["signature_password"],
-    },
-    "CertificationIssuance": {
-        "type": "object",
-        "description": "How the certificate was issued, as the verify page says it.",
-        "properties": {
-            "kind": {"type": "string", "enum": ["completion", "manual", "imported"]},
-            "on": {
-                "type": "string",
-                "format": "date-time",
-                "description": "Completed on (completion), or the issue date.",
-            },
-            "issued_by": {"type": ["string", "null"], "description": "Manual: the issuer."},
-            "reason": {"type": ["string", "null"], "description": "Manual: why."},
-            "approval": {
-                "type": ["string", "null"],
-                "enum": ["pending", "approved", "rejected", None],
-                "description": "Back-dated manual certificates: QA's decision; null otherwise.",
-            },
-            "decided_by": {"type": ["string", "null"]},
-            "decided_at": {**DATE_TIME_OR_NULL, "description": "When QA signed the decision."},
-            "decision_note": {"type": ["string", "null"]},
-            "summary": {"type": "string"},
-        },
-        "required": ["kind", "on", "approval", "summary"],
-    },
-    "CertificationPage": page_schema("Certification"),
-    "Certification": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "integer"},
-            "number": {"type": "string", "examples": ["CAD-2025-0000042", "CAD-M-0000007"]},
-            "user_id": {"type": "integer"},
-            "user_name": {"type": "string"},
-            "course_id": {"type": "integer"},
-            "course_code": {"type": "string"},
-            "course_title": {"type": "string"},
-            "course_version": {"type": "integer"},
-            "enrollment_id": {
-                "type": ["integer", "null"],
-                "description": "null for certificates issued by hand.",
-            },
-            "status": {"type": "string", "enum": list(cert_service.CERTIFICATE_STATUSES)},
-            "approval_status": {
-                "type": ["string", "null"],
-                "enum": ["pending", "approved", "rejected", None],
-                "description": "null: no approval needed (not back-dated beyond the window).",
-            },
-            "issued_at": {"type": "string", "format": "date-time"},
-            "expires_at": {**DATE_TIME_OR_NULL, "description": "null: never expires."},
-            "revoked_at": DATE_TIME_OR_NULL,
-            "score": {"type": ["number", "null"]},
-            "issued_by_id": {"type": ["integer", "null"]},
-            "reason": {"type": ["string", "null"]},
-            "issuance": {"$ref": "#/components/schemas/CertificationIssuance"},
-            "verification_code": {"type": "string"},
-            "verification_url": {"type": "string", "format": "uri"},
-            "pdf_url": {
-                "type": ["string", "null"],
-                "format": "uri",
-                "description": "Download link (session); null until the PDF is rendered.",
-            },
-        },
-        "required": [
-            "id",
-            "number",
-            "user_id",
-            "course_id",
-            "status",
-            "issued_at",
-            "expires_at",
-            "issuance",
-            "verification_url",
-        ],
-    },
-}
-
-openapi.register(OPENAPI_PATHS, OPENAPI_SCHEMAS)
+register_models(OPENAPI_PATHS, CertificationInput, CertificationDecision, CertificationPage)

@@ -1,33 +1,175 @@
 """API area: a person's training records (seed 1 paths): read, enrol, progress, results.
 
-OPENAPI_PATHS and OPENAPI_SCHEMAS join the API's OpenAPI document (app.api.openapi).
+The bodies are pydantic models (app.api.schemas): they validate the input, shape the output
+and, with OPENAPI_PATHS, join the API's OpenAPI document.
 """
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from flask import request
+from pydantic import Field
 
-from app.api import bp, json_object, openapi, page_body
+from app.api import bp, page_body
 from app.api.auth import api_access, current_actor
 from app.api.openapi_parts import json_response as _json
+from app.api.openapi_parts import paging_errors, paging_params
 from app.api.openapi_parts import problem as _problem
+from app.api.schemas import (
+    DateText,
+    DateTimeText,
+    Id,
+    Input,
+    IsoDate,
+    Output,
+    Page,
+    RequirementStatus,
+    body,
+    dump,
+    parse,
+    register_models,
+)
 from app.learning import enrollments as enrollment_service
 from app.learning import training_records
 from app.learning.certificates import CERTIFICATE_STATUSES
-from app.learning.models import ENROLLMENT_SOURCES, PROGRESS_STATUSES
-from app.platform.errors import Invalid
+from app.learning.models import (
+    ENROLLMENT_SOURCES,
+    ENROLLMENT_STATUSES,
+    PROGRESS_STATUSES,
+    RESULT_KINDS,
+)
 from app.platform.pagination import clamp
 from app.platform.timefmt import iso
 
 USER = "/training/users/<int(max=2147483647):user_id>"
 PROGRESS_FIELDS = ("status", "percent", "position", "time_spent_seconds")
 
+EnrollmentSource = Literal[ENROLLMENT_SOURCES]
+ProgressStatus = Literal[PROGRESS_STATUSES]
 
-def enrollment_json(row: training_records.EnrollmentRow) -> dict[str, Any]:
-    """The one JSON shape of an enrollment with its progress."""
+
+# --- bodies ----------------------------------------------------------------------------------
+
+
+class EnrollInput(Input):
+    course_id: Id
+    due_date: IsoDate | None = None
+    source: Annotated[
+        EnrollmentSource | None,
+        Field(description="Defaults to `self` for yourself, `manager` for others."),
+    ] = None
+
+
+class ProgressInput(Input):
+    module_id: Id
+    enrollment_id: Annotated[
+        Id | None, Field(description="Optional; the module must then belong to this enrollment.")
+    ] = None
+    status: ProgressStatus | None = None
+    percent: Annotated[int | None, Field(ge=0, le=100)] = None
+    position: Annotated[float | None, Field(ge=0)] = None
+    time_spent_seconds: Annotated[
+        int | None, Field(ge=0, le=86400, description="Added to the time already recorded.")
+    ] = None
+
+
+class CourseRef(Output):
+    id: int
+    title: str
+
+
+class EnrolledCourse(Output):
+    id: int
+    code: str
+    title: str
+
+
+class ModuleRef(Output):
+    id: int
+    title: str
+
+
+class TrainingEnrollment(Output):
+    id: int
+    course: EnrolledCourse
+    status: Literal[ENROLLMENT_STATUSES]
+    source: EnrollmentSource
+    due_date: DateText | None
+    overdue: bool
+    requirement_status: Annotated[
+        RequirementStatus | None,
+        Field(
+            description="When the enrollment serves a requirement: its compliance status"
+            " (then due_date, overdue and valid_until are the requirement's)."
+        ),
+    ]
+    valid_until: DateText | None
+    document_version: str | None
+    progress_percent: Annotated[int, Field(ge=0, le=100)]
+    required_modules: int
+    completed_modules: int
+    score: float | None
+    created_at: DateTimeText
+    started_at: DateTimeText | None
+    completed_at: DateTimeText | None
+
+
+class UserCertification(Output):
+    id: int
+    course: CourseRef
+    number: str
+    verification_code: str
+    status: Literal[CERTIFICATE_STATUSES]
+    issued_at: DateTimeText
+    expires_at: DateTimeText | None
+    revoked_at: DateTimeText | None
+
+
+class TrainingPerson(Output):
+    id: int
+    name: str
+    email: str
+
+
+class UserTraining(Output):
+    user: TrainingPerson
+    enrollments: list[TrainingEnrollment]
+    certifications: list[UserCertification]
+
+
+class ProgressRecord(Output):
+    module_id: int
+    status: ProgressStatus
+    percent: int
+    position: float | None
+    time_spent_seconds: int
+    completed_at: DateTimeText | None
+    enrollment: TrainingEnrollment
+
+
+class TrainingResult(Output):
+    id: int
+    kind: Literal[RESULT_KINDS]
+    enrollment_id: int
+    module: ModuleRef
+    course: CourseRef
+    attempt_no: int
+    status: Literal["submitted", "graded"]
+    score: float | None
+    max_score: float | None
+    percent: float | None
+    passed: bool | None
+    submitted_at: DateTimeText | None
+    graded_at: DateTimeText | None
+
+
+class ResultPage(Page):
+    items: list[TrainingResult]
+
+
+def enrollment_fields(row: training_records.EnrollmentRow) -> dict[str, Any]:
+    """The fields of an enrollment with its progress (`TrainingEnrollment`)."""
     return {
         "id": row.id,
         "course": {"id": row.course_id, "code": row.course_code, "title": row.course_title},
@@ -48,7 +190,7 @@ def enrollment_json(row: training_records.EnrollmentRow) -> dict[str, Any]:
     }
 
 
-def certification_json(row: training_records.CertificationRow) -> dict[str, Any]:
+def certification_fields(row: training_records.CertificationRow) -> dict[str, Any]:
     return {
         "id": row.id,
         "course": {"id": row.course_id, "title": row.course_title},
@@ -61,7 +203,7 @@ def certification_json(row: training_records.CertificationRow) -> dict[str, Any]
     }
 
 
-def result_json(row: training_records.ResultRow) -> dict[str, Any]:
+def result_fields(row: training_records.ResultRow) -> dict[str, Any]:
     return {
         "id": row.id,
         "kind": row.kind,
@@ -79,16 +221,7 @@ def result_json(row: training_records.ResultRow) -> dict[str, Any]:
     }
 
 
-def _due_date(value) -> date | None:
-    """Parse an optional ISO date. Raises Invalid."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise Invalid("Bad due date.", {"due_date": ["An ISO date such as 2030-01-31, or null."]})
+# --- routes ----------------------------------------------------------------------------------
 
 
 @bp.get(USER)
@@ -96,52 +229,47 @@ def _due_date(value) -> date | None:
 def get_user_training(user_id: int):
     user = enrollment_service.visible_user(current_actor(), user_id)
     training = training_records.user_training(user.id)
-    return {
+    fields = {
         "user": {"id": user.id, "name": user.name, "email": user.email},
-        "enrollments": [enrollment_json(e) for e in training.enrollments],
-        "certifications": [certification_json(c) for c in training.certifications],
+        "enrollments": [enrollment_fields(e) for e in training.enrollments],
+        "certifications": [certification_fields(c) for c in training.certifications],
     }
+    return dump(UserTraining, fields)
 
 
 @bp.post(f"{USER}/enroll")
 @api_access("records.write")
 def enroll(user_id: int):
-    data = json_object()
-    source = data.get("source")
-    if source is not None and not isinstance(source, str):
-        raise Invalid("Bad source.", {"source": [f"One of: {', '.join(ENROLLMENT_SOURCES)}."]})
+    data = parse(EnrollInput)
     enrollment, created = enrollment_service.enroll_person(
-        current_actor(),
-        user_id,
-        data.get("course_id"),
-        due_date=_due_date(data.get("due_date")),
-        source=source,
+        current_actor(), user_id, data.course_id, due_date=data.due_date, source=data.source
     )
-    body = enrollment_json(training_records.enrollment_row(enrollment.id))
-    return body, 201 if created else 200
+    answer = enrollment_fields(training_records.enrollment_row(enrollment.id))
+    return dump(TrainingEnrollment, answer), 201 if created else 200
 
 
 @bp.put(f"{USER}/progress")
 @api_access("records.write")
 def record_progress(user_id: int):
-    data = json_object()
-    fields = {name: data[name] for name in PROGRESS_FIELDS if data.get(name) is not None}
+    data = parse(ProgressInput)
+    fields = {name: getattr(data, name) for name in PROGRESS_FIELDS}
     progress = enrollment_service.record_progress_for_user(
         current_actor(),
         user_id,
-        data.get("module_id"),
-        enrollment_id=data.get("enrollment_id"),
-        **fields,
+        data.module_id,
+        enrollment_id=data.enrollment_id,
+        **{name: value for name, value in fields.items() if value is not None},
     )
-    return {
+    answer = {
         "module_id": progress.module_id,
         "status": progress.status,
         "percent": progress.percent,
         "position": progress.position,
         "time_spent_seconds": progress.time_spent_seconds,
         "completed_at": iso(progress.completed_at),
-        "enrollment": enrollment_json(training_records.enrollment_row(progress.enrollment_id)),
+        "enrollment": enrollment_fields(training_records.enrollment_row(progress.enrollment_id)),
     }
+    return dump(ProgressRecord, answer)
 
 
 @bp.get(f"{USER}/results")
@@ -150,18 +278,11 @@ def list_results(user_id: int):
     user = enrollment_service.visible_user(current_actor(), user_id)
     page, per_page = clamp(request.args.get("page", 1), request.args.get("per_page", 20))
     found = training_records.user_results(user.id, page, per_page)
-    return page_body(found, [result_json(r) for r in found.items])
+    answer, status, headers = page_body(found, [result_fields(r) for r in found.items])
+    return dump(ResultPage, answer), status, headers
 
 
 # --- OpenAPI ---------------------------------------------------------------------------------
-
-
-def _body(schema: str) -> dict:
-    return {
-        "required": True,
-        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
-    }
-
 
 _USER_ID = {
     "name": "user_id",
@@ -181,8 +302,6 @@ _WRITE = {
     "401": _problem("No valid token and no session."),
     "422": _problem("Invalid fields; `errors` maps each field to its messages."),
 }
-_REF = {"type": "object", "properties": {"id": {"type": "integer"}, "title": {"type": "string"}}}
-_DATE_TIME = {"type": ["string", "null"], "format": "date-time"}
 
 OPENAPI_PATHS: dict = {
     "/api/training/users/{user_id}": {
@@ -207,7 +326,7 @@ OPENAPI_PATHS: dict = {
                 "allows self-enrolment; managers enrol their direct reports, HR/trainers/admins "
                 "anyone."
             ),
-            "requestBody": _body("EnrollInput"),
+            "requestBody": body(EnrollInput),
             "responses": {
                 "201": _json("TrainingEnrollment", "Enrolled."),
                 "200": _json("TrainingEnrollment", "Already enrolled: the existing enrollment."),
@@ -232,7 +351,7 @@ OPENAPI_PATHS: dict = {
                 "and assignments complete only when graded. Completing every required module "
                 "(and reaching the passing score) completes the enrollment."
             ),
-            "requestBody": _body("ProgressInput"),
+            "requestBody": body(ProgressInput),
             "responses": {
                 "200": _json("ProgressRecord", "The module's progress and the enrollment."),
                 **_WRITE,
@@ -248,186 +367,17 @@ OPENAPI_PATHS: dict = {
             "operationId": "listUserResults",
             "summary": "A person's submitted and graded quiz and assignment results",
             "description": "Same access as reading the person. A `Link` header gives the pages.",
-            "parameters": [
-                {
-                    "name": "page",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "integer", "minimum": 1, "default": 1},
-                },
-                {
-                    "name": "per_page",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
-                },
-            ],
+            "parameters": paging_params(),
             "responses": {
                 "200": {
                     **_json("ResultPage", "A page of results, newest first."),
                     "headers": {"Link": {"schema": {"type": "string"}}},
                 },
+                **paging_errors(),
                 **_READ,
             },
         },
     },
 }
 
-OPENAPI_SCHEMAS: dict = {
-    "TrainingEnrollment": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "integer"},
-            "course": {
-                "type": "object",
-                "properties": {
-                    "id": {"type": "integer"},
-                    "code": {"type": "string"},
-                    "title": {"type": "string"},
-                },
-            },
-            "status": {
-                "type": "string",
-                "enum": ["assigned", "in_progress", "completed", "failed", "waived", "expired"],
-            },
-            "source": {"type": "string", "enum": list(ENROLLMENT_SOURCES)},
-            "due_date": {"type": ["string", "null"], "format": "date"},
-            "overdue": {"type": "boolean"},
-            "requirement_status": {
-                "type": ["string", "null"],
-                "enum": [
-                    None,
-                    "compliant",
-                    "due_soon",
-                    "overdue",
-                    "expired",
-                    "not_started",
-                    "waived",
-                ],
-                "description": "When the enrollment serves a requirement: its compliance status"
-                " (then due_date, overdue and valid_until are the requirement's).",
-            },
-            "valid_until": {"type": ["string", "null"], "format": "date"},
-            "document_version": {"type": ["string", "null"]},
-            "progress_percent": {"type": "integer", "minimum": 0, "maximum": 100},
-            "required_modules": {"type": "integer"},
-            "completed_modules": {"type": "integer"},
-            "score": {"type": ["number", "null"]},
-            "created_at": {"type": "string", "format": "date-time"},
-            "started_at": _DATE_TIME,
-            "completed_at": _DATE_TIME,
-        },
-        "required": ["id", "course", "status", "due_date", "overdue", "progress_percent"],
-    },
-    "UserCertification": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "integer"},
-            "course": _REF,
-            "number": {"type": "string"},
-            "verification_code": {"type": "string"},
-            "status": {"type": "string", "enum": list(CERTIFICATE_STATUSES)},
-            "issued_at": {"type": "string", "format": "date-time"},
-            "expires_at": _DATE_TIME,
-            "revoked_at": _DATE_TIME,
-        },
-    },
-    "UserTraining": {
-        "type": "object",
-        "properties": {
-            "user": {
-                "type": "object",
-                "properties": {
-                    "id": {"type": "integer"},
-                    "name": {"type": "string"},
-                    "email": {"type": "string"},
-                },
-            },
-            "enrollments": {
-                "type": "array",
-                "items": {"$ref": "#/components/schemas/TrainingEnrollment"},
-            },
-            "certifications": {
-                "type": "array",
-                "items": {"$ref": "#/components/schemas/UserCertification"},
-            },
-        },
-        "required": ["user", "enrollments", "certifications"],
-    },
-    "EnrollInput": {
-        "type": "object",
-        "properties": {
-            "course_id": {"type": "integer"},
-            "due_date": {"type": ["string", "null"], "format": "date"},
-            "source": {
-                "type": "string",
-                "enum": list(ENROLLMENT_SOURCES),
-                "description": "Defaults to `self` for yourself, `manager` for others.",
-            },
-        },
-        "required": ["course_id"],
-    },
-    "ProgressInput": {
-        "type": "object",
-        "properties": {
-            "module_id": {"type": "integer"},
-            "enrollment_id": {
-                "type": "integer",
-                "description": "Optional; the module must then belong to this enrollment.",
-            },
-            "status": {"type": "string", "enum": list(PROGRESS_STATUSES)},
-            "percent": {"type": "integer", "minimum": 0, "maximum": 100},
-            "position": {"type": "number", "minimum": 0},
-            "time_spent_seconds": {
-                "type": "integer",
-                "minimum": 0,
-                "maximum": 86400,
-                "description": "Added to the time already recorded.",
-            },
-        },
-        "required": ["module_id"],
-    },
-    "ProgressRecord": {
-        "type": "object",
-        "properties": {
-            "module_id": {"type": "integer"},
-            "status": {"type": "string", "enum": list(PROGRESS_STATUSES)},
-            "percent": {"type": "integer"},
-            "position": {"type": ["number", "null"]},
-            "time_spent_seconds": {"type": "integer"},
-            "completed_at": _DATE_TIME,
-            "enrollment": {"$ref": "#/components/schemas/TrainingEnrollment"},
-        },
-    },
-    "TrainingResult": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "integer"},
-            "kind": {"type": "string", "enum": ["quiz", "assignment", "scenario"]},
-            "enrollment_id": {"type": "integer"},
-            "module": _REF,
-            "course": _REF,
-            "attempt_no": {"type": "integer"},
-            "status": {"type": "string", "enum": ["submitted", "graded"]},
-            "score": {"type": ["number", "null"]},
-            "max_score": {"type": ["number", "null"]},
-            "percent": {"type": ["number", "null"]},
-            "passed": {"type": ["boolean", "null"]},
-            "submitted_at": _DATE_TIME,
-            "graded_at": _DATE_TIME,
-        },
-    },
-    "ResultPage": {
-        "type": "object",
-        "properties": {
-            "items": {"type": "array", "items": {"$ref": "#/components/schemas/TrainingResult"}},
-            "page": {"type": "integer"},
-            "per_page": {"type": "integer"},
-            "total": {"type": "integer"},
-            "pages": {"type": "integer"},
-        },
-        "required": ["items", "page", "per_page", "total", "pages"],
-    },
-}
-
-openapi.register(OPENAPI_PATHS, OPENAPI_SCHEMAS)
+register_models(OPENAPI_PATHS, EnrollInput, ProgressInput, UserTraining, ProgressRecord, ResultPage)

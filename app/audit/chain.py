@@ -143,23 +143,9 @@ def seal_pending(*, wait: bool = True, batch: int = 5000) -> int:
         .limit(1)
     ).first()
     seq, prev = (head[0], head[1]) if head else (0, GENESIS)
-    sealed, after_id = 0, 0
+    sealed = 0
     touched: list[tuple[str, str]] = []  # (entity, entity_id) of each sealed row
-    while True:
-        # Keyset, not "the first N unsealed": rows sealed by earlier batches stay in the
-        # partial index as dead entries until VACUUM, and rescanning them made each batch of
-        # a big seal slower than the last.
-        rows = [
-            dict(r._mapping)
-            for r in db.session.execute(
-                select(*_ALL_COLUMNS)
-                .where(AuditLog.row_hash.is_(None), AuditLog.id > after_id)
-                .order_by(AuditLog.id)
-                .limit(batch)
-            )
-        ]
-        if not rows:
-            break
+    for rows in _unsealed_batches(batch):
         taken = _uids_in_chain([r["uid"] for r in rows if r["uid"]])
         params = []
         for row in rows:
@@ -176,15 +162,37 @@ def seal_pending(*, wait: bool = True, batch: int = 5000) -> int:
         if params:
             _write_seals(params)
         sealed += len(params)
-        after_id = rows[-1]["id"]
-        if len(rows) < batch:
-            break
     # Under the same lock and in the same transaction: whatever keeps a copy of what these rows
     # changed (the stored compliance statuses) brings it up to date, so it is current exactly
     # when nothing is left unsealed.
     sealed_batch.publish(touched=touched)
     db.session.commit()
     return sealed
+
+
+def _unsealed_batches(batch: int):
+    """The rows outside the chain, in id order, `batch` at a time (as dicts of every column).
+
+    Keyset, not "the first N unsealed": rows sealed by earlier batches stay in the partial
+    index as dead entries until VACUUM, and rescanning them made each batch of a big seal
+    slower than the last. A caller may seal a batch before asking for the next.
+    """
+    after_id = 0
+    while True:
+        rows = [
+            dict(r._mapping)
+            for r in db.session.execute(
+                select(*_ALL_COLUMNS)
+                .where(AuditLog.row_hash.is_(None), AuditLog.id > after_id)
+                .order_by(AuditLog.id)
+                .limit(batch)
+            )
+        ]
+        if rows:
+            yield rows
+        if len(rows) < batch:
+            return
+        after_id = rows[-1]["id"]
 
 
 def _uids_in_chain(uids: list[str]) -> set[str]:
@@ -452,17 +460,7 @@ def _check_tail(report: ChainReport, marks) -> None:
 def _check_unsealed(report: ChainReport, ring) -> None:
     """Rows outside the chain: authentic ones are pending; the rest were never written by the
     application (the sealer refused them)."""
-    after_id = 0
-    while True:
-        rows = [
-            dict(r._mapping)
-            for r in db.session.execute(
-                select(*_ALL_COLUMNS)
-                .where(AuditLog.row_hash.is_(None), AuditLog.id > after_id)
-                .order_by(AuditLog.id)
-                .limit(5000)
-            )
-        ]
+    for rows in _unsealed_batches(5000):
         for row in rows:
             if _authentic(row, ring):
                 report.unsealed += 1
@@ -476,9 +474,6 @@ def _check_unsealed(report: ChainReport, ring) -> None:
                 )
             else:
                 report.add(Finding("forged", "its MAC does not match its content", None, row["id"]))
-        if len(rows) < 5000:
-            return
-        after_id = rows[-1]["id"]
 
 
 def _check_replayed_uids(report: ChainReport) -> None:
